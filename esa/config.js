@@ -1,0 +1,29 @@
+// ============================================================================================
+// edge-registry-proxy · 阿里云 ESA 边缘函数 / Alibaba Cloud ESA edge function
+//
+// 只需修改下面的 CONFIG，然后把整个文件粘贴到 ESA 控制台。ESA「函数变量」中同名的变量会覆盖这里的值。
+// Edit CONFIG below, then paste this whole file into the ESA console. ESA function variables
+// with the same names override these values. Empty string = not set. Full docs: README.md.
+// ============================================================================================
+const CONFIG = {
+  // 默认上游仓库（域名、URL，或 名称@URL）/ default upstream: a registry name, a URL, or NAME@URL
+  UPSTREAM: 'https://registry-1.docker.io',
+  // 按访问域名选择上游 / upstream by request host: 'ghcr.example.com=ghcr.io,quay.example.com=quay.io'
+  ROUTES: '',
+  // 镜像白名单，空 = 全部允许 / image whitelist, empty = allow all: 'library/nginx, jqknono/*'
+  WHITELIST: '',
+  // 允许拉取的用户（需 docker login）/ users allowed to pull (needs docker login) -- not in this version
+  USER_WHITELIST: '',
+  // 代理令牌签名密钥 / key for proxy-signed tokens
+  TOKEN_SECRET: '',
+  // 运营者的上游账号 / operator's upstream account -- not in this version
+  UPSTREAM_USERNAME: '',
+  UPSTREAM_PASSWORD: '',
+  // 边缘缓存 on/off / edge cache on/off -- only off in this version
+  CACHE: 'off',
+  // 标签缓存秒数 / seconds a tag->manifest answer is reused
+  CACHE_TAG_TTL: '600',
+  // follow: 由边缘拉取重定向的层 / stream redirected layers through the edge; passthrough: 307 to client
+  BLOB_REDIRECT: 'follow',
+};
+// ============================ end of CONFIG / 配置结束 =======================================

@@ -1,0 +1,45 @@
+// Alibaba Cloud ESA edge function entry, bundled into ONE file (dist/esa/index.js) whose top is
+// the human-editable CONFIG block (esa/config.js). ESA function variables arrive in `env` and
+// override CONFIG.
+import { createProxy } from '../js-shim/proxy.js';
+import { WASM_BASE64 } from '../dist/esa-gen/wasm_base64.js';
+import { instantiateAsm } from '../dist/esa-gen/asm.js';
+
+/* global CONFIG */
+const DEFAULTS = typeof CONFIG === 'object' && CONFIG ? CONFIG : {};
+
+function decodeBase64(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+// Real wasm when the runtime compiles it from bytes; otherwise the same module translated to
+// JavaScript by wasm2js (slower, but needs nothing from the runtime).
+const handle = createProxy((imports) => {
+  if (typeof WebAssembly === 'object') {
+    try {
+      const module = new WebAssembly.Module(decodeBase64(WASM_BASE64));
+      return { exports: new WebAssembly.Instance(module, imports).exports, engine: 'wasm' };
+    } catch (e) {
+      console.log(`edge-registry-proxy: wasm unavailable (${e && e.message}), using the JS fallback`);
+    }
+  }
+  return { exports: instantiateAsm(imports), engine: 'wasm2js' };
+});
+
+// The argument order after `request` is not documented: the context is the object with
+// waitUntil, env the other plain object.
+function envOf(args) {
+  for (const a of args) {
+    if (a && typeof a === 'object' && typeof a.waitUntil !== 'function') return a;
+  }
+  return {};
+}
+
+export default {
+  fetch(request, ...rest) {
+    return handle(request, [DEFAULTS, envOf(rest)]);
+  },
+};

@@ -1,0 +1,75 @@
+// Glue between a runtime's fetch handler and the wasm core. The entries differ only in how the
+// wasm instance is made (module import, bytes, or the wasm2js fallback), where the config comes
+// from and which fetch/cache the platform uses.
+import * as bg from '../dist/wasm/proxy_bg.js';
+import { makePlatform } from './platform.js';
+
+// Statuses whose responses must not carry a body (the Response constructor throws otherwise).
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+// `[[key, value], ...]` from config objects, later objects overriding earlier ones. Only string
+// values are config: Cloudflare's env also holds bindings (KV, ASSETS), which are not ours.
+export function configPairs(...sources) {
+  const pairs = [];
+  for (const src of sources) {
+    if (!src || typeof src !== 'object') continue;
+    for (const [k, v] of Object.entries(src)) {
+      if (typeof v === 'string') pairs.push([k, v]);
+    }
+  }
+  return pairs;
+}
+
+function errorResponse(status, code, message) {
+  return new Response(JSON.stringify({ errors: [{ code, message }] }), {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'docker-distribution-api-version': 'registry/2.0',
+    },
+  });
+}
+
+function toResponse(out) {
+  let body = out.body;
+  if (body !== null && typeof body !== 'string') body = body.body; // an upstream Response: its stream
+  if (NULL_BODY.has(out.status)) body = null;
+  return new Response(body, { status: out.status, headers: out.headers });
+}
+
+// `instantiate(imports)` returns `{ exports, engine }`; it is called on the first request only,
+// so loading the script stays cheap (ESA allows 50 ms of CPU at global scope).
+export function createProxy(instantiate) {
+  let engine = null;
+
+  function ensureInstance() {
+    if (engine) return;
+    const made = instantiate({ './proxy_bg.js': bg });
+    bg.__wbg_set_wasm(made.exports);
+    made.exports.__wbindgen_start();
+    engine = made.engine;
+  }
+
+  return async function handle(request, configSources, fetchImpl = fetch) {
+    try {
+      ensureInstance();
+      const body = request.method === 'POST' ? request : null;
+      const out = await bg.handle(
+        request.method,
+        request.url,
+        [...request.headers],
+        body,
+        configPairs(...configSources),
+        makePlatform(fetchImpl),
+      );
+      const resp = toResponse(out);
+      if (new URL(request.url).pathname === '/version') resp.headers.set('x-proxy-engine', engine);
+      return resp;
+    } catch (e) {
+      // A trap (panic) leaves the instance unusable: the next request gets a fresh one.
+      console.error('edge-registry-proxy: request failed:', e && e.stack ? e.stack : e);
+      engine = null;
+      return errorResponse(500, 'UNKNOWN', 'internal error in the registry proxy');
+    }
+  };
+}

@@ -1,0 +1,66 @@
+// Builds the JavaScript deliverables from dist/wasm (wasm-bindgen output, already wasm-opt'ed):
+//   dist/cloudflare/worker.js + proxy_bg.wasm    (wrangler deploy, root wrangler.toml)
+//   dist/pages/_worker.js/index.js + proxy_bg.wasm (Cloudflare Pages advanced mode)
+//   dist/esa/index.js                             (ONE file for the ESA console: CONFIG on top,
+//                                                  wasm embedded, wasm2js fallback inside)
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const p = (...a) => join(root, ...a);
+const wasmPath = p('dist/wasm/proxy_bg.wasm');
+
+function wasm2jsFactory() {
+  const raw = p('dist/esa-gen/asm.raw.js');
+  execFileSync(process.execPath, [p('node_modules/binaryen/bin/wasm2js'), '-Oz', wasmPath, '-o', raw], {
+    stdio: 'inherit',
+  });
+  let js = readFileSync(raw, 'utf8');
+  // wasm2js emits an ES module that imports the glue and instantiates at load. We want a
+  // factory called only when real wasm is refused, taking the same imports object.
+  const importLine = /^import \* as \S+ from '\.\/proxy_bg\.js';\n/m;
+  const tail = /\nvar retasmFunc = asmFunc\([\s\S]*$/;
+  if (!importLine.test(js) || !tail.test(js) || !/function asmFunc\(imports\)/.test(js)) {
+    throw new Error('wasm2js output has an unexpected shape; update scripts/bundle.mjs');
+  }
+  js = js.replace(importLine, '').replace(tail, '\nexport function instantiateAsm(imports) {\n  return asmFunc(imports);\n}\n');
+  writeFileSync(p('dist/esa-gen/asm.js'), js);
+}
+
+mkdirSync(p('dist/esa-gen'), { recursive: true });
+writeFileSync(
+  p('dist/esa-gen/wasm_base64.js'),
+  `export const WASM_BASE64 = ${JSON.stringify(readFileSync(wasmPath).toString('base64'))};\n`,
+);
+wasm2jsFactory();
+
+for (const out of ['dist/cloudflare/worker.js', 'dist/pages/_worker.js/index.js']) {
+  await esbuild.build({
+    entryPoints: [p('cloudflare/worker.js')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    external: ['./proxy_bg.wasm'],
+    outfile: p(out),
+    logLevel: 'warning',
+  });
+  copyFileSync(wasmPath, join(dirname(p(out)), 'proxy_bg.wasm'));
+}
+
+await esbuild.build({
+  entryPoints: [p('esa/entry.js')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2020',
+  minify: true,
+  banner: { js: readFileSync(p('esa/config.js'), 'utf8') },
+  outfile: p('dist/esa/index.js'),
+  logLevel: 'warning',
+});
+const size = (f) => readFileSync(p(f)).length;
+console.log(
+  `built: wasm ${size('dist/wasm/proxy_bg.wasm')} B, dist/esa/index.js ${size('dist/esa/index.js')} B`,
+);

@@ -1,0 +1,289 @@
+//! The configuration contract: the same keys from Cloudflare `[vars]`/secrets, the ESA bundle's
+//! `CONFIG` block, ESA function variables and the local environment.
+//!
+//! Unknown keys and malformed values are errors that name the key: a typo in `WHITELIST` must
+//! not silently turn the mirror into an open proxy. Features a key asks for that this version
+//! does not implement are refused the same way, never ignored.
+
+use crate::upstream::Upstream;
+use crate::whitelist::Whitelist;
+
+/// Every key the proxy reads. The ESA `CONFIG` block lists exactly these (a test checks it).
+pub const KEYS: &[&str] = &[
+    "UPSTREAM",
+    "ROUTES",
+    "WHITELIST",
+    "USER_WHITELIST",
+    "WHITE_LIST",
+    "TOKEN_SECRET",
+    "UPSTREAM_USERNAME",
+    "UPSTREAM_PASSWORD",
+    "CACHE",
+    "CACHE_TAG_TTL",
+    "BLOB_REDIRECT",
+];
+
+pub const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
+pub const DEFAULT_CACHE_TAG_TTL: u32 = 600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobRedirect {
+    /// Fetch the redirect target at the edge and stream it to the client.
+    Follow,
+    /// Hand the upstream's redirect to the client (saves edge bandwidth; clients must reach the CDN).
+    Passthrough,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub upstream: Upstream,
+    /// Request hostname (lowercase, no port) -> upstream.
+    pub routes: Vec<(String, Upstream)>,
+    pub whitelist: Whitelist,
+    pub cache_tag_ttl: u32,
+    pub blob_redirect: BlobRedirect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "configuration key {}: {}", self.key, self.message)
+    }
+}
+
+fn err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Builds the configuration from key/value pairs; later pairs override earlier ones, and an
+    /// empty value means "not set".
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Config, ConfigError> {
+        let mut values: Vec<(&str, &str)> = Vec::new();
+        for (k, v) in pairs {
+            if !KEYS.contains(&k) {
+                return Err(err(
+                    k,
+                    format!("unknown key; the keys are {}", KEYS.join(", ")),
+                ));
+            }
+            values.retain(|(old, _)| *old != k);
+            if !v.trim().is_empty() {
+                values.push((k, v.trim()));
+            }
+        }
+        let get = |k: &str| values.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+
+        let upstream = Upstream::parse(get("UPSTREAM").unwrap_or(DEFAULT_UPSTREAM))
+            .map_err(|e| err("UPSTREAM", e))?;
+        let routes = parse_routes(get("ROUTES").unwrap_or(""))?;
+        let whitelist =
+            Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
+
+        for key in [
+            "USER_WHITELIST",
+            "WHITE_LIST",
+            "UPSTREAM_USERNAME",
+            "UPSTREAM_PASSWORD",
+        ] {
+            if get(key).is_some() {
+                return Err(err(
+                    key,
+                    "user whitelists and upstream accounts are not supported by this version; \
+                     unset it (refusing to run open)",
+                ));
+            }
+        }
+        // TOKEN_SECRET alone restricts nothing; accepted so a deploy can set it ahead of time.
+
+        match get("CACHE").map(|v| v.to_ascii_lowercase()) {
+            None => {}
+            Some(v) if v == "off" || v == "false" || v == "0" => {}
+            Some(v) if v == "on" || v == "true" || v == "1" => {
+                return Err(err(
+                    "CACHE",
+                    "the edge cache is not supported by this version; use off",
+                ))
+            }
+            Some(v) => return Err(err("CACHE", format!("{v:?}: expected on or off"))),
+        }
+        let cache_tag_ttl = match get("CACHE_TAG_TTL") {
+            None => DEFAULT_CACHE_TAG_TTL,
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                err(
+                    "CACHE_TAG_TTL",
+                    format!("{v:?}: expected seconds (0 or more)"),
+                )
+            })?,
+        };
+        let blob_redirect = match get("BLOB_REDIRECT").map(|v| v.to_ascii_lowercase()) {
+            None => BlobRedirect::Follow,
+            Some(v) if v == "follow" => BlobRedirect::Follow,
+            Some(v) if v == "passthrough" => BlobRedirect::Passthrough,
+            Some(v) => {
+                return Err(err(
+                    "BLOB_REDIRECT",
+                    format!("{v:?}: expected follow or passthrough"),
+                ))
+            }
+        };
+        Ok(Config {
+            upstream,
+            routes,
+            whitelist,
+            cache_tag_ttl,
+            blob_redirect,
+        })
+    }
+
+    /// The upstream a request for `host` (the request's hostname) goes to.
+    pub fn upstream_for_host(&self, host: &str) -> &Upstream {
+        let host = host_without_port(host);
+        self.routes
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(host))
+            .map(|(_, u)| u)
+            .unwrap_or(&self.upstream)
+    }
+
+    /// The configured upstream named `name` (containerd's `?ns=`), if any. Only configured
+    /// upstreams can be selected: `ns` never makes the proxy fetch from a registry of the client's
+    /// choosing.
+    pub fn upstream_named(&self, name: &str) -> Option<&Upstream> {
+        let wanted = Upstream::parse(name).ok()?.name;
+        std::iter::once(&self.upstream)
+            .chain(self.routes.iter().map(|(_, u)| u))
+            .find(|u| u.name == wanted)
+    }
+}
+
+fn host_without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// `host=registry,host2=registry2`
+fn parse_routes(raw: &str) -> Result<Vec<(String, Upstream)>, ConfigError> {
+    let mut routes: Vec<(String, Upstream)> = Vec::new();
+    for entry in raw
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+    {
+        let (host, spec) = entry
+            .split_once('=')
+            .ok_or_else(|| err("ROUTES", format!("{entry:?}: expected host=registry")))?;
+        let host = host.trim().to_ascii_lowercase();
+        if !crate::upstream::is_host_port(&host) || host.contains(':') {
+            return Err(err(
+                "ROUTES",
+                format!("{entry:?}: {host:?} is not a host name"),
+            ));
+        }
+        if routes.iter().any(|(h, _)| *h == host) {
+            return Err(err("ROUTES", format!("{host:?} is routed twice")));
+        }
+        let upstream =
+            Upstream::parse(spec).map_err(|e| err("ROUTES", format!("{entry:?}: {e}")))?;
+        routes.push((host, upstream));
+    }
+    Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_docker_hub() {
+        let c = Config::from_pairs([]).unwrap();
+        assert_eq!(c.upstream.endpoint, "https://registry-1.docker.io");
+        assert!(c.upstream.is_docker_hub());
+        assert!(c.whitelist.is_empty());
+        assert_eq!(c.blob_redirect, BlobRedirect::Follow);
+        assert_eq!(c.cache_tag_ttl, DEFAULT_CACHE_TAG_TTL);
+    }
+
+    #[test]
+    fn later_pairs_override_and_empty_means_unset() {
+        let c = Config::from_pairs([
+            ("UPSTREAM", "ghcr.io"),
+            ("UPSTREAM", "quay.io"),
+            ("WHITELIST", "nginx"),
+            ("WHITELIST", ""),
+        ])
+        .unwrap();
+        assert_eq!(c.upstream.name, "quay.io");
+        assert!(c.whitelist.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("WHITELIS", "x"),
+            ("UPSTREAM", "ftp://x"),
+            ("WHITELIST", "Nginx"),
+            ("BLOB_REDIRECT", "maybe"),
+            ("CACHE", "yes please"),
+            ("CACHE_TAG_TTL", "-1"),
+            ("ROUTES", "nohost"),
+            ("ROUTES", "a.example=ghcr.io,a.example=quay.io"),
+        ];
+        for (k, v) in cases {
+            let e = Config::from_pairs([(k, v)]).unwrap_err();
+            assert_eq!(e.key, k, "{k}={v}: {e}");
+        }
+    }
+
+    #[test]
+    fn unimplemented_features_fail_closed() {
+        for k in [
+            "USER_WHITELIST",
+            "WHITE_LIST",
+            "UPSTREAM_USERNAME",
+            "UPSTREAM_PASSWORD",
+        ] {
+            assert_eq!(Config::from_pairs([(k, "alice")]).unwrap_err().key, k);
+        }
+        assert_eq!(
+            Config::from_pairs([("CACHE", "on")]).unwrap_err().key,
+            "CACHE"
+        );
+        assert!(Config::from_pairs([("CACHE", "off"), ("TOKEN_SECRET", "s")]).is_ok());
+    }
+
+    #[test]
+    fn routes_by_host_and_ns_selects_only_configured() {
+        let c = Config::from_pairs([
+            ("UPSTREAM", "docker.io"),
+            (
+                "ROUTES",
+                "ghcr.example.com=ghcr.io, q.example.com=https://quay.io",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.upstream_for_host("GHCR.example.com:8443").name, "ghcr.io");
+        assert_eq!(c.upstream_for_host("q.example.com").name, "quay.io");
+        assert_eq!(c.upstream_for_host("other.example.com").name, "docker.io");
+        assert_eq!(c.upstream_named("docker.io").unwrap().name, "docker.io");
+        assert_eq!(
+            c.upstream_named("index.docker.io").unwrap().name,
+            "docker.io"
+        );
+        assert_eq!(c.upstream_named("ghcr.io").unwrap().name, "ghcr.io");
+        assert!(c.upstream_named("evil.example.com").is_none());
+        assert!(c.upstream_named("127.0.0.1:22").is_none());
+        assert!(c.upstream_named("http://ghcr.io").is_some());
+    }
+}

@@ -1,0 +1,356 @@
+//! The request pipeline, written once over `Platform`:
+//! route -> select upstream -> check -> forward (following redirects) -> rewrite -> respond.
+
+use crate::challenge::{proxy_challenge, Challenge};
+use crate::config::{BlobRedirect, Config};
+use crate::errors::{ErrorCode, RegistryError};
+use crate::http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
+use crate::platform::Platform;
+use crate::route::{route, Endpoint, TOKEN_PATH};
+use crate::token_service::{self, AuthCache};
+use crate::upstream::Upstream;
+use crate::url::{resolve, with_query, RequestUrl};
+
+/// Redirect hops followed for one upstream request (ESA counts each hop as a subrequest).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Headers of the client's request that may go upstream. Everything else (cookies, the edge's
+/// own headers, Host) stays behind.
+const FORWARDED_REQUEST_HEADERS: &[&str] =
+    &["accept", "range", "if-range", "if-none-match", "user-agent"];
+
+/// Upstream response headers a registry client needs; the rest (cookies, the CDN's internals) is dropped.
+const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-range",
+    "accept-ranges",
+    "docker-content-digest",
+    "etag",
+    "last-modified",
+    "link",
+    "retry-after",
+    "oci-subject",
+    "oci-filters-applied",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "docker-ratelimit-source",
+];
+
+/// What the isolate remembers between requests.
+#[derive(Default)]
+pub struct State {
+    pub auth: AuthCache,
+}
+
+/// Where a request comes from and goes to, once the upstream is chosen.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub upstream: &'a Upstream,
+    /// `scheme://host[:port]` of the proxy as the client reached it.
+    pub origin: String,
+    /// The `service` of the proxy's challenges: its host.
+    pub service: String,
+    /// `?ns=` as given (containerd mirror mode): kept in the realm so token requests land on
+    /// the same upstream.
+    pub ns: Option<String>,
+}
+
+impl Ctx<'_> {
+    pub fn realm(&self) -> String {
+        let base = format!("{}{TOKEN_PATH}", self.origin);
+        match &self.ns {
+            Some(ns) => with_query(&base, &[("ns", ns)]),
+            None => base,
+        }
+    }
+}
+
+pub async fn handle<P: Platform>(
+    p: &P,
+    state: &State,
+    config: &Config,
+    req: Request<P::Body>,
+) -> Response<P::Body> {
+    let method = req.method.clone();
+    let path = RequestUrl::parse(&req.url)
+        .map(|u| u.path.to_owned())
+        .unwrap_or_default();
+    let mut resp = match dispatch(p, state, config, req).await {
+        Ok(r) => r,
+        Err(e) => Response::error(&e),
+    };
+    if method == "HEAD" {
+        resp.body = Body::Empty;
+    }
+    resp.headers
+        .set("docker-distribution-api-version", "registry/2.0");
+    p.log(&format!(
+        "{method} {} -> {}",
+        crate::reference::quote_for_message(&path),
+        resp.status
+    ));
+    resp
+}
+
+/// A response for a configuration that failed to load: every request gets it, naming the key.
+pub fn config_error_response<B>(e: &crate::config::ConfigError) -> Response<B> {
+    let mut r = Response::error(&RegistryError::new(
+        ErrorCode::ConfigInvalid,
+        format!("proxy misconfigured: {e}"),
+    ));
+    r.headers
+        .set("docker-distribution-api-version", "registry/2.0");
+    r
+}
+
+async fn dispatch<P: Platform>(
+    p: &P,
+    state: &State,
+    config: &Config,
+    req: Request<P::Body>,
+) -> Result<Response<P::Body>, RegistryError> {
+    let url = RequestUrl::parse(&req.url)
+        .ok_or_else(|| RegistryError::new(ErrorCode::NotFound, "request URL not understood"))?;
+    let query = url.query_pairs();
+    let mut ns_values = query
+        .iter()
+        .filter(|(k, _)| k == "ns")
+        .map(|(_, v)| v.as_str());
+    let ns = ns_values.next();
+    if ns_values.next().is_some() {
+        return Err(RegistryError::denied("ns may be given only once"));
+    }
+    let upstream = match ns {
+        Some(ns) => config.upstream_named(ns).ok_or_else(|| {
+            RegistryError::denied(format!(
+                "registry {} is not served by this mirror",
+                crate::reference::quote_for_message(ns)
+            ))
+        })?,
+        None => config.upstream_for_host(url.authority),
+    };
+    let ctx = Ctx {
+        config,
+        upstream,
+        origin: url.origin(),
+        service: url.authority.to_owned(),
+        ns: ns.map(|_| upstream.name.clone()),
+    };
+    let endpoint = route(&req.method, url.path, upstream)?;
+    if let Some(repo) = endpoint.repository() {
+        if !config.whitelist.allows(&upstream.name, repo.as_str()) {
+            let shown = if upstream.is_docker_hub() {
+                repo.to_string()
+            } else {
+                format!("{}/{repo}", upstream.name)
+            };
+            return Err(RegistryError::denied(format!(
+                "image {shown} is not in the whitelist of this mirror"
+            )));
+        }
+    }
+    match &endpoint {
+        Endpoint::Landing => Ok(Response::text(
+            200,
+            "text/html; charset=utf-8",
+            crate::landing::render(&ctx),
+        )),
+        Endpoint::Version => Ok(Response::json(200, crate::landing::version_json(config))),
+        Endpoint::Token => token_service::issue(p, state, &ctx, req, &query).await,
+        _ => forward(p, state, &ctx, &endpoint, &req, &query).await,
+    }
+}
+
+async fn forward<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    req: &Request<P::Body>,
+    query: &[(String, String)],
+) -> Result<Response<P::Body>, RegistryError> {
+    let path = endpoint.upstream_path().expect("registry endpoint");
+    let url = with_query(
+        &format!("{}{path}", ctx.upstream.endpoint),
+        &upstream_query(endpoint, query)?,
+    );
+    let mut headers: Headers = req
+        .headers
+        .iter()
+        .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
+        .collect();
+    // The client's token is for the upstream's token service (the proxy's token endpoint hands
+    // out upstream tokens); it goes to the upstream origin only.
+    if let Some(auth) = req.headers.get("authorization") {
+        headers.set("authorization", auth);
+    }
+    let upstream_req = UpstreamRequest {
+        method: req.method.clone(),
+        url,
+        headers,
+        body: None,
+    };
+    let passthrough = matches!(endpoint, Endpoint::Blob { .. })
+        && ctx.config.blob_redirect == BlobRedirect::Passthrough;
+    let resp = match send_following_redirects(p, upstream_req, passthrough).await? {
+        Sent::Response(r) => r,
+        Sent::Redirect(location) => {
+            let mut h = Headers::new();
+            h.set("location", location);
+            return Ok(Response {
+                status: 307,
+                headers: h,
+                body: Body::Empty,
+            });
+        }
+    };
+    if resp.status == 401 {
+        return Ok(unauthorized(state, ctx, &resp.headers));
+    }
+    let mut headers: Headers = resp
+        .headers
+        .iter()
+        .filter(|(k, _)| FORWARDED_RESPONSE_HEADERS.contains(k))
+        .collect();
+    if let Endpoint::Blob { digest, .. } = endpoint {
+        if (resp.status == 200 || resp.status == 206)
+            && headers.get("docker-content-digest").is_none()
+        {
+            headers.set("docker-content-digest", digest.as_str());
+        }
+    }
+    if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
+        let mut r = Response::json(200, "{}".to_owned());
+        r.headers.set("content-length", "2");
+        return Ok(r);
+    }
+    Ok(Response {
+        status: resp.status,
+        headers,
+        body: Body::Stream(resp.body),
+    })
+}
+
+/// Only the query parameters the endpoint defines go upstream, validated; `ns` never does.
+fn upstream_query<'q>(
+    endpoint: &Endpoint,
+    query: &'q [(String, String)],
+) -> Result<Vec<(&'q str, &'q str)>, RegistryError> {
+    let mut out = Vec::new();
+    for (k, v) in query {
+        match (endpoint, k.as_str()) {
+            (Endpoint::TagsList { .. }, "n") => {
+                if v.is_empty() || v.len() > 6 || !v.bytes().all(|c| c.is_ascii_digit()) {
+                    return Err(
+                        RegistryError::new(ErrorCode::Unsupported, "n must be a number")
+                            .with_status(400),
+                    );
+                }
+                out.push(("n", v.as_str()));
+            }
+            (Endpoint::TagsList { .. }, "last") => {
+                crate::reference::validate_tag(v)?;
+                out.push(("last", v.as_str()));
+            }
+            (Endpoint::Referrers { .. }, "artifactType") => {
+                let ok = v.len() <= 255 && v.bytes().all(|c| c.is_ascii_graphic());
+                if !ok {
+                    return Err(
+                        RegistryError::new(ErrorCode::Unsupported, "invalid artifactType")
+                            .with_status(400),
+                    );
+                }
+                out.push(("artifactType", v.as_str()));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+enum Sent<B> {
+    Response(UpstreamResponse<B>),
+    /// BLOB_REDIRECT=passthrough: hand this absolute location to the client.
+    Redirect(String),
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Sends `req`, following redirects itself. Credentials never leave the origin they were meant
+/// for: S3, R2 and GCS reject (or log) an Authorization header that is not theirs.
+async fn send_following_redirects<P: Platform>(
+    p: &P,
+    mut req: UpstreamRequest,
+    passthrough: bool,
+) -> Result<Sent<P::Body>, RegistryError> {
+    for _ in 0..=MAX_REDIRECTS {
+        let resp = p.fetch(req.clone()).await.map_err(|e| {
+            RegistryError::new(
+                ErrorCode::Unavailable,
+                format!("upstream unreachable: {}", e.0),
+            )
+        })?;
+        if !is_redirect(resp.status) {
+            return Ok(Sent::Response(resp));
+        }
+        let next = resp
+            .headers
+            .get("location")
+            .and_then(|loc| resolve(&req.url, loc))
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .ok_or_else(|| {
+                RegistryError::new(
+                    ErrorCode::Unavailable,
+                    "upstream sent a redirect without a usable Location",
+                )
+            })?;
+        if passthrough {
+            return Ok(Sent::Redirect(next));
+        }
+        let same_origin = RequestUrl::parse(&next).map(|u| u.origin())
+            == RequestUrl::parse(&req.url).map(|u| u.origin());
+        if !same_origin {
+            req.headers.remove("authorization");
+        }
+        if resp.status == 303 {
+            req.method = "GET".into();
+        }
+        req.url = next;
+    }
+    Err(RegistryError::new(
+        ErrorCode::Unavailable,
+        format!("upstream redirected more than {MAX_REDIRECTS} times"),
+    ))
+}
+
+/// Turns an upstream 401 into the proxy's: same scope and error, the proxy's realm and service.
+fn unauthorized<B>(state: &State, ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
+    let upstream_challenge = upstream_headers
+        .get("www-authenticate")
+        .and_then(Challenge::parse);
+    let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));
+    let challenge = match &upstream_challenge {
+        Some(c) if c.is_bearer() => {
+            state.auth.learn(ctx.upstream, c);
+            proxy_challenge(
+                &ctx.realm(),
+                &ctx.service,
+                c.param("scope"),
+                c.param("error"),
+            )
+        }
+        // A Basic-auth registry: the client's credentials are for it; pass its challenge on.
+        Some(c) if c.scheme == "basic" => format!(
+            "Basic realm=\"{}\"",
+            c.param("realm")
+                .unwrap_or("registry")
+                .replace(['"', '\\'], "")
+        ),
+        _ => proxy_challenge(&ctx.realm(), &ctx.service, None, None),
+    };
+    resp.headers.set("www-authenticate", challenge);
+    resp
+}

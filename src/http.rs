@@ -1,0 +1,113 @@
+//! Requests and responses as the flow sees them: plain data, with bodies as opaque handles of
+//! the platform (`B`) so a layer's bytes never pass through the core, nor through wasm memory.
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn new() -> Self {
+        Headers(Vec::new())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Replaces any value of `name`.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.remove(name);
+        self.0.push((name.to_ascii_lowercase(), value.into()));
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut h = Headers::new();
+        for (k, v) in iter {
+            let k: String = k.into();
+            h.0.push((k.to_ascii_lowercase(), v.into()));
+        }
+        h
+    }
+}
+
+/// The client's request. `body` is only read for `POST /token` (a small form).
+#[derive(Debug)]
+pub struct Request<B> {
+    pub method: String,
+    /// Absolute URL as the runtime gives it (already normalised by its URL parser).
+    pub url: String,
+    pub headers: Headers,
+    pub body: Option<B>,
+}
+
+/// A request the proxy sends to an upstream, token service or blob host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Headers,
+    /// Form body (token POSTs); None otherwise.
+    pub body: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct UpstreamResponse<B> {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: B,
+}
+
+#[derive(Debug)]
+pub enum Body<B> {
+    Empty,
+    Text(String),
+    /// An upstream response's body, streamed through untouched.
+    Stream(B),
+}
+
+#[derive(Debug)]
+pub struct Response<B> {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Body<B>,
+}
+
+impl<B> Response<B> {
+    pub fn text(status: u16, content_type: &str, text: String) -> Self {
+        let mut headers = Headers::new();
+        headers.set("content-type", content_type);
+        Response {
+            status,
+            headers,
+            body: Body::Text(text),
+        }
+    }
+
+    pub fn json(status: u16, json: String) -> Self {
+        Self::text(status, "application/json; charset=utf-8", json)
+    }
+
+    pub fn error(e: &crate::errors::RegistryError) -> Self {
+        Self::json(e.status, e.body())
+    }
+}

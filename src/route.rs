@@ -1,0 +1,253 @@
+//! What a request asks for: which endpoint, which repository, which reference.
+//!
+//! Paths are parsed as received (still percent-encoded): a valid name never contains '%', so an
+//! encoded slash or dot can only fail the grammar, never reach the whitelist in disguise.
+
+use crate::errors::{ErrorCode, RegistryError};
+use crate::reference::{normalize_name, Digest, Reference, RepoName};
+use crate::upstream::Upstream;
+
+/// The proxy's token endpoint; the realm of every challenge it sends.
+pub const TOKEN_PATH: &str = "/token";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/`: the landing page.
+    Landing,
+    /// `/version`: health check.
+    Version,
+    /// `/token`: the proxy's token service.
+    Token,
+    /// `GET /v2/`.
+    Ping,
+    Manifest {
+        name: RepoName,
+        reference: Reference,
+    },
+    Blob {
+        name: RepoName,
+        digest: Digest,
+    },
+    TagsList {
+        name: RepoName,
+    },
+    /// OCI 1.1 referrers API.
+    Referrers {
+        name: RepoName,
+        digest: Digest,
+    },
+}
+
+impl Endpoint {
+    pub fn repository(&self) -> Option<&RepoName> {
+        match self {
+            Endpoint::Manifest { name, .. }
+            | Endpoint::Blob { name, .. }
+            | Endpoint::TagsList { name }
+            | Endpoint::Referrers { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The upstream path for registry endpoints.
+    pub fn upstream_path(&self) -> Option<String> {
+        Some(match self {
+            Endpoint::Ping => "/v2/".to_owned(),
+            Endpoint::Manifest { name, reference } => {
+                format!("/v2/{name}/manifests/{}", reference.as_str())
+            }
+            Endpoint::Blob { name, digest } => format!("/v2/{name}/blobs/{}", digest.as_str()),
+            Endpoint::TagsList { name } => format!("/v2/{name}/tags/list"),
+            Endpoint::Referrers { name, digest } => {
+                format!("/v2/{name}/referrers/{}", digest.as_str())
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Parses `method path` for `upstream` (whose registry decides the `library/` rule).
+pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, RegistryError> {
+    let read = method == "GET" || method == "HEAD";
+    let not_found = || {
+        RegistryError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no such endpoint: {}",
+                crate::reference::quote_for_message(path)
+            ),
+        )
+    };
+    if path == TOKEN_PATH {
+        return if read || method == "POST" {
+            Ok(Endpoint::Token)
+        } else {
+            Err(RegistryError::new(
+                ErrorCode::Unsupported,
+                "the token endpoint takes GET or POST",
+            ))
+        };
+    }
+    let Some(rest) = path
+        .strip_prefix("/v2/")
+        .or(if path == "/v2" { Some("") } else { None })
+    else {
+        if !read {
+            return Err(RegistryError::read_only());
+        }
+        return match path {
+            "/" => Ok(Endpoint::Landing),
+            "/version" => Ok(Endpoint::Version),
+            _ => Err(not_found()),
+        };
+    };
+    if !read {
+        return Err(RegistryError::read_only());
+    }
+    if rest.is_empty() {
+        return Ok(Endpoint::Ping);
+    }
+    if rest == "_catalog" || rest.starts_with("_catalog?") {
+        return Err(RegistryError::denied(
+            "this mirror does not list its repositories",
+        ));
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    let n = parts.len();
+    if n < 3 {
+        return Err(not_found());
+    }
+    let name_of = |tail_parts: usize| {
+        let name = parts[..n - tail_parts].join("/");
+        normalize_name(&name, upstream.is_docker_hub())
+    };
+    match (parts[n - 2], parts[n - 1]) {
+        ("manifests", r) => Ok(Endpoint::Manifest {
+            name: name_of(2)?,
+            reference: Reference::parse(r)?,
+        }),
+        ("blobs", d) => Ok(Endpoint::Blob {
+            name: name_of(2)?,
+            digest: Digest::parse(d)?,
+        }),
+        ("referrers", d) => Ok(Endpoint::Referrers {
+            name: name_of(2)?,
+            digest: Digest::parse(d)?,
+        }),
+        ("tags", "list") => Ok(Endpoint::TagsList { name: name_of(2)? }),
+        _ if parts.contains(&"uploads") && parts.contains(&"blobs") => {
+            Err(RegistryError::read_only())
+        }
+        _ => Err(not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Upstream {
+        Upstream::parse("docker.io").unwrap()
+    }
+    const D: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    #[test]
+    fn registry_endpoints() {
+        assert_eq!(route("GET", "/v2/", &hub()).unwrap(), Endpoint::Ping);
+        assert_eq!(route("HEAD", "/v2", &hub()).unwrap(), Endpoint::Ping);
+        let m = route("GET", "/v2/nginx/manifests/latest", &hub()).unwrap();
+        assert_eq!(
+            m.upstream_path().unwrap(),
+            "/v2/library/nginx/manifests/latest"
+        );
+        let b = route("HEAD", &format!("/v2/a/b/c/blobs/{D}"), &hub()).unwrap();
+        assert_eq!(b.upstream_path().unwrap(), format!("/v2/a/b/c/blobs/{D}"));
+        assert_eq!(b.repository().unwrap().as_str(), "a/b/c");
+        let t = route("GET", "/v2/x/tags/list", &hub()).unwrap();
+        assert_eq!(t.upstream_path().unwrap(), "/v2/library/x/tags/list");
+        let r = route("GET", &format!("/v2/x/referrers/{D}"), &hub()).unwrap();
+        assert_eq!(r.repository().unwrap().as_str(), "library/x");
+        // A repository may have a component named like an endpoint keyword.
+        let odd = route("GET", "/v2/manifests/manifests/manifests", &hub()).unwrap();
+        assert_eq!(odd.repository().unwrap().as_str(), "library/manifests");
+    }
+
+    #[test]
+    fn other_paths() {
+        assert_eq!(route("GET", "/", &hub()).unwrap(), Endpoint::Landing);
+        assert_eq!(route("GET", "/version", &hub()).unwrap(), Endpoint::Version);
+        assert_eq!(route("GET", "/token", &hub()).unwrap(), Endpoint::Token);
+        assert_eq!(route("POST", "/token", &hub()).unwrap(), Endpoint::Token);
+        assert_eq!(route("GET", "/etc/passwd", &hub()).unwrap_err().status, 404);
+        assert_eq!(route("DELETE", "/token", &hub()).unwrap_err().status, 405);
+    }
+
+    #[test]
+    fn read_only() {
+        for m in ["PUT", "POST", "PATCH", "DELETE", "OPTIONS"] {
+            for p in [
+                "/v2/",
+                "/v2/x/manifests/latest",
+                "/v2/x/blobs/uploads/",
+                "/v2/x/blobs/uploads/u1",
+            ] {
+                let e = route(m, p, &hub()).unwrap_err();
+                assert_eq!((e.status, e.code), (405, ErrorCode::Unsupported), "{m} {p}");
+            }
+        }
+        assert_eq!(
+            route("GET", "/v2/x/blobs/uploads/u1", &hub())
+                .unwrap_err()
+                .status,
+            405
+        );
+    }
+
+    #[test]
+    fn catalog_denied() {
+        let e = route("GET", "/v2/_catalog", &hub()).unwrap_err();
+        assert_eq!((e.status, e.code), (403, ErrorCode::Denied));
+    }
+
+    #[test]
+    fn tricks_are_invalid_names() {
+        for p in [
+            "/v2/library/../x/manifests/latest",
+            "/v2/library%2Fnginx/manifests/latest",
+            "/v2/library%2fnginx/manifests/latest",
+            "/v2//nginx/manifests/latest",
+            "/v2/library//nginx/manifests/latest",
+            "/v2/NGINX/manifests/latest",
+            "/v2/%6eginx/manifests/latest",
+            "/v2/library/%2e%2e/x/manifests/latest",
+            "/v2/nginx;x=1/manifests/latest",
+        ] {
+            let e = route("GET", p, &hub()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::NameInvalid, "{p}");
+        }
+        let long = format!("/v2/{}/manifests/latest", "a".repeat(300));
+        assert_eq!(
+            route("GET", &long, &hub()).unwrap_err().code,
+            ErrorCode::NameInvalid
+        );
+    }
+
+    #[test]
+    fn bad_references() {
+        assert_eq!(
+            route("GET", "/v2/x/manifests/..", &hub()).unwrap_err().code,
+            ErrorCode::TagInvalid
+        );
+        assert_eq!(
+            route("GET", "/v2/x/blobs/latest", &hub()).unwrap_err().code,
+            ErrorCode::DigestInvalid
+        );
+        assert_eq!(
+            route("GET", "/v2/x/manifests/latest/", &hub())
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(route("GET", "/v2/x", &hub()).unwrap_err().status, 404);
+    }
+}

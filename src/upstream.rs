@@ -1,0 +1,177 @@
+//! Upstream registries: the name a registry is known by (what `?ns=` and registry-qualified
+//! whitelist patterns say) and the endpoint its API is served from.
+//!
+//! A spec is one of
+//! - a known registry name: `docker.io`, `ghcr.io`, `quay.io`, ...;
+//! - a URL: `https://registry.example.com:5000` (named by its host, `registry-1.docker.io` is docker.io);
+//! - `NAME@URL`: registry NAME served at URL (a private pull-through cache, or a test registry
+//!   standing in for Docker Hub: `docker.io@http://127.0.0.1:5000`).
+
+/// Docker Hub's name; it alone gets the `library/` rule.
+pub const DOCKER_HUB: &str = "docker.io";
+
+/// Registries whose API endpoint is not simply `https://NAME`.
+const KNOWN_ENDPOINTS: &[(&str, &str)] = &[
+    (DOCKER_HUB, "https://registry-1.docker.io"),
+    ("index.docker.io", "https://registry-1.docker.io"),
+    ("registry-1.docker.io", "https://registry-1.docker.io"),
+    ("registry.hub.docker.com", "https://registry-1.docker.io"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Canonical registry name, lowercase: `docker.io`, `ghcr.io`, `reg.example.com:5000`.
+    pub name: String,
+    /// `scheme://host[:port]`, no trailing slash.
+    pub endpoint: String,
+}
+
+impl Upstream {
+    pub fn is_docker_hub(&self) -> bool {
+        self.name == DOCKER_HUB
+    }
+
+    pub fn parse(spec: &str) -> Result<Upstream, String> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            return Err("empty registry".into());
+        }
+        // NAME@URL: the '@' must come before any "://" so a URL's userinfo is never mistaken for it.
+        if let Some((name, url)) = spec.split_once('@') {
+            if !name.contains("://") && url.contains("://") {
+                let name = canonical_name(name)?;
+                let endpoint = parse_endpoint(url)?;
+                return Ok(Upstream { name, endpoint });
+            }
+        }
+        if spec.contains("://") {
+            let endpoint = parse_endpoint(spec)?;
+            let host = endpoint.split_once("://").map(|(_, h)| h).unwrap_or("");
+            return Ok(Upstream {
+                name: canonical_name(host)?,
+                endpoint,
+            });
+        }
+        let name = canonical_name(spec)?;
+        let endpoint = KNOWN_ENDPOINTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, e)| (*e).to_owned())
+            .unwrap_or_else(|| format!("https://{name}"));
+        Ok(Upstream { name, endpoint })
+    }
+}
+
+/// Lowercases a registry host and folds Docker Hub's aliases into `docker.io`.
+fn canonical_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim().to_ascii_lowercase();
+    if !is_host_port(&name) {
+        return Err(format!("{raw:?} is not a registry host name"));
+    }
+    let is_hub_alias = KNOWN_ENDPOINTS
+        .iter()
+        .any(|(n, e)| *n == name && *e == KNOWN_ENDPOINTS[0].1);
+    Ok(if is_hub_alias {
+        DOCKER_HUB.to_owned()
+    } else {
+        name
+    })
+}
+
+/// `http(s)://host[:port]` with an optional trailing `/`; nothing else (registries serve `/v2/`
+/// at the root, and a path, query or userinfo here is a mistake worth reporting).
+fn parse_endpoint(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let (scheme, rest) = raw
+        .split_once("://")
+        .ok_or_else(|| format!("{raw:?} is not a URL"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("{raw:?}: only http:// and https:// registries"));
+    }
+    let host = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
+    if !is_host_port(&host) {
+        return Err(format!(
+            "{raw:?}: expected scheme://host[:port] with no path, query or credentials"
+        ));
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// A DNS name or IPv4 literal with an optional port: letters, digits, '-', '.', one ':port'.
+pub fn is_host_port(s: &str) -> bool {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()));
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        });
+    port_ok && host_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_names() {
+        let hub = Upstream::parse("docker.io").unwrap();
+        assert_eq!(hub.endpoint, "https://registry-1.docker.io");
+        assert!(hub.is_docker_hub());
+        let ghcr = Upstream::parse("ghcr.io").unwrap();
+        assert_eq!(ghcr.endpoint, "https://ghcr.io");
+        assert!(!ghcr.is_docker_hub());
+        assert_eq!(Upstream::parse("Quay.IO").unwrap().name, "quay.io");
+    }
+
+    #[test]
+    fn urls_are_named_by_host_and_hub_aliases_fold() {
+        let u = Upstream::parse("https://registry-1.docker.io").unwrap();
+        assert_eq!(u.name, "docker.io");
+        let p = Upstream::parse("http://127.0.0.1:5000/").unwrap();
+        assert_eq!(p.name, "127.0.0.1:5000");
+        assert_eq!(p.endpoint, "http://127.0.0.1:5000");
+        assert_eq!(
+            Upstream::parse("index.docker.io").unwrap().name,
+            "docker.io"
+        );
+    }
+
+    #[test]
+    fn name_at_url() {
+        let u = Upstream::parse("docker.io@http://127.0.0.1:5000").unwrap();
+        assert_eq!(u.name, "docker.io");
+        assert_eq!(u.endpoint, "http://127.0.0.1:5000");
+        assert!(u.is_docker_hub());
+    }
+
+    #[test]
+    fn refuses_malformed() {
+        for bad in [
+            "",
+            "ftp://x",
+            "https://",
+            "https://x/v2",
+            "https://user:pw@x",
+            "https://x?y",
+            "a b",
+            "https://x:99999999",
+            "@http://x",
+            "x@y",
+            "https://-x",
+        ] {
+            assert!(Upstream::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The edge binding: the only code that knows wasm-bindgen. It turns the JS shim's plain values
+//! into core types and back; bodies stay JS handles (the runtime's `Response`), so image bytes
+//! never enter wasm memory.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::config::{Config, ConfigError};
+use crate::flow::{self, State};
+use crate::http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
+use crate::platform::{FetchError, Platform};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The shim's platform object (js-shim/platform.js).
+    pub type JsPlatform;
+
+    #[wasm_bindgen(method, catch)]
+    fn fetch(
+        this: &JsPlatform,
+        method: &str,
+        url: &str,
+        headers: Array,
+        body: JsValue,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = readText)]
+    fn read_text(this: &JsPlatform, body: &JsValue, limit: u32) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method)]
+    fn log(this: &JsPlatform, line: &str);
+
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(s: &str);
+}
+
+struct Binding(JsPlatform);
+
+fn js_error(e: JsValue) -> FetchError {
+    FetchError(
+        e.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| e.as_string())
+            .unwrap_or_else(|| "runtime error".to_owned()),
+    )
+}
+
+fn headers_to_js(h: &Headers) -> Array {
+    h.iter()
+        .map(|(k, v)| Array::of2(&k.into(), &v.into()))
+        .collect()
+}
+
+fn headers_from_js(v: &JsValue) -> Headers {
+    Array::from(v)
+        .iter()
+        .filter_map(|pair| {
+            let pair = Array::from(&pair);
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+impl Platform for Binding {
+    type Body = JsValue;
+
+    async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
+        let body = req.body.map(JsValue::from).unwrap_or(JsValue::NULL);
+        let promise = self
+            .0
+            .fetch(&req.method, &req.url, headers_to_js(&req.headers), body)
+            .map_err(js_error)?;
+        let v = JsFuture::from(promise).await.map_err(js_error)?;
+        Ok(UpstreamResponse {
+            status: get(&v, "status").as_f64().unwrap_or(0.0) as u16,
+            headers: headers_from_js(&get(&v, "headers")),
+            body: get(&v, "body"),
+        })
+    }
+
+    async fn read_text(&self, body: JsValue, limit: usize) -> Result<String, FetchError> {
+        let promise = self
+            .0
+            .read_text(&body, limit.min(u32::MAX as usize) as u32)
+            .map_err(js_error)?;
+        JsFuture::from(promise)
+            .await
+            .map_err(js_error)?
+            .as_string()
+            .ok_or_else(|| FetchError("body is not text".into()))
+    }
+
+    fn log(&self, line: &str) {
+        self.0.log(line);
+    }
+}
+
+thread_local! {
+    static STATE: Rc<State> = Rc::new(State::default());
+    /// The last configuration seen and what it parsed to: config objects rarely change within
+    /// an isolate, so parsing is paid once.
+    static CONFIG: RefCell<Option<(Vec<(String, String)>, Rc<Result<Config, ConfigError>>)>> =
+        const { RefCell::new(None) };
+}
+
+fn config_from(pairs: Vec<(String, String)>) -> Rc<Result<Config, ConfigError>> {
+    CONFIG.with(|c| {
+        if let Some((seen, parsed)) = &*c.borrow() {
+            if *seen == pairs {
+                return parsed.clone();
+            }
+        }
+        let parsed = Rc::new(Config::from_pairs(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ));
+        *c.borrow_mut() = Some((pairs, parsed.clone()));
+        parsed
+    })
+}
+
+fn response_to_js(r: Response<JsValue>) -> JsValue {
+    let out = Object::new();
+    let body = match r.body {
+        Body::Empty => JsValue::NULL,
+        Body::Text(t) => t.into(),
+        Body::Stream(handle) => handle,
+    };
+    let _ = Reflect::set(&out, &"status".into(), &r.status.into());
+    let _ = Reflect::set(&out, &"headers".into(), &headers_to_js(&r.headers));
+    let _ = Reflect::set(&out, &"body".into(), &body);
+    out.into()
+}
+
+/// Handles one request. `config` is `[[key, value], ...]` (strings only); `body` is the runtime's
+/// Request (read only for `POST /token`) or null. Resolves to `{status, headers, body}` where body
+/// is null, a string, or a handle the platform returned from `fetch`.
+#[wasm_bindgen]
+pub fn handle(
+    method: String,
+    url: String,
+    headers: Array,
+    body: JsValue,
+    config: Array,
+    platform: JsPlatform,
+) -> Promise {
+    let pairs: Vec<(String, String)> = config
+        .iter()
+        .filter_map(|pair| {
+            let pair = Array::from(&pair);
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect();
+    let config = config_from(pairs);
+    let state = STATE.with(Rc::clone);
+    let req = Request {
+        method,
+        url,
+        headers: headers_from_js(&headers.into()),
+        body: if body.is_null() || body.is_undefined() {
+            None
+        } else {
+            Some(body)
+        },
+    };
+    future_to_promise(async move {
+        let binding = Binding(platform);
+        let resp = match &*config {
+            Ok(c) => flow::handle(&binding, &state, c, req).await,
+            Err(e) => {
+                binding.log(&format!("config error: {e}"));
+                flow::config_error_response(e)
+            }
+        };
+        Ok(response_to_js(resp))
+    })
+}
+
+/// Installed once at instantiation: a panic is logged before the trap turns it into a rejected
+/// promise (which the shim answers with a registry error and a fresh instance).
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!("edge-registry-proxy panicked: {info}"))
+    }));
+}

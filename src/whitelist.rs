@@ -1,0 +1,174 @@
+//! The image whitelist (`WHITELIST`).
+//!
+//! Patterns, comma- or whitespace-separated:
+//! - `library/nginx` or `nginx`: exactly that repository on Docker Hub (`nginx` means `library/nginx`);
+//! - `jqknono/*`: every repository under `jqknono/`, at any depth, on a `/` boundary
+//!   (`jqknono/*` does not match `jqknonox/a`, nor `jqknono` itself);
+//! - `ghcr.io/org/app`, `ghcr.io/org/*`, `ghcr.io/*`: the same on another registry;
+//! - `*`: everything on every configured registry.
+//!
+//! An empty whitelist allows everything. Matching runs on names that `reference` already
+//! validated and normalised, so there is one spelling of each name to compare.
+
+use crate::reference::{normalize_name, validate_name};
+use crate::upstream::DOCKER_HUB;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Names {
+    All,
+    Exact(String),
+    /// Stored with its trailing '/', so matching is a plain prefix test on a boundary.
+    Under(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pattern {
+    /// None: any registry (only for the bare `*`).
+    registry: Option<String>,
+    names: Names,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Whitelist {
+    patterns: Vec<Pattern>,
+}
+
+impl Whitelist {
+    pub fn parse(raw: &str) -> Result<Whitelist, String> {
+        let patterns = raw
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(parse_pattern)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Whitelist { patterns })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// `repo` must already be validated and normalised for `registry`.
+    pub fn allows(&self, registry: &str, repo: &str) -> bool {
+        self.is_empty()
+            || self.patterns.iter().any(|p| {
+                p.registry.as_deref().is_none_or(|r| r == registry)
+                    && match &p.names {
+                        Names::All => true,
+                        Names::Exact(n) => n == repo,
+                        Names::Under(prefix) => repo.starts_with(prefix.as_str()),
+                    }
+            })
+    }
+}
+
+fn parse_pattern(raw: &str) -> Result<Pattern, String> {
+    if raw == "*" {
+        return Ok(Pattern {
+            registry: None,
+            names: Names::All,
+        });
+    }
+    // Registry-qualified when the first component looks like a host, as in docker references.
+    let (registry, rest) = match raw.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            let up = crate::upstream::Upstream::parse(first)
+                .map_err(|e| format!("pattern {raw:?}: {e}"))?;
+            (up.name, rest)
+        }
+        _ => (DOCKER_HUB.to_owned(), raw),
+    };
+    let docker_hub = registry == DOCKER_HUB;
+    let names = if rest == "*" {
+        Names::All
+    } else if let Some(ns) = rest.strip_suffix("/*") {
+        validate_name(ns).map_err(|e| format!("pattern {raw:?}: {}", e.message))?;
+        Names::Under(format!("{ns}/"))
+    } else if rest.contains('*') {
+        return Err(format!(
+            "pattern {raw:?}: '*' is only allowed as a whole pattern or as a final '/*'"
+        ));
+    } else {
+        let name = normalize_name(rest, docker_hub)
+            .map_err(|e| format!("pattern {raw:?}: {}", e.message))?;
+        Names::Exact(name.as_str().to_owned())
+    };
+    Ok(Pattern {
+        registry: Some(registry),
+        names,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wl(s: &str) -> Whitelist {
+        Whitelist::parse(s).unwrap()
+    }
+
+    #[test]
+    fn empty_allows_all() {
+        assert!(wl("").allows("docker.io", "library/nginx"));
+        assert!(wl(" , ").allows("ghcr.io", "x/y"));
+    }
+
+    #[test]
+    fn exact_and_short_names() {
+        let w = wl("nginx, library/redis");
+        assert!(w.allows("docker.io", "library/nginx"));
+        assert!(w.allows("docker.io", "library/redis"));
+        assert!(!w.allows("docker.io", "library/nginx2"));
+        assert!(!w.allows("docker.io", "nginx/nginx"));
+        assert!(!w.allows("ghcr.io", "library/nginx"));
+    }
+
+    #[test]
+    fn prefix_needs_a_slash_boundary() {
+        let w = wl("a/*");
+        assert!(w.allows("docker.io", "a/x"));
+        assert!(w.allows("docker.io", "a/x/y"));
+        assert!(!w.allows("docker.io", "ab/x"));
+        assert!(!w.allows("docker.io", "a"));
+        assert!(!w.allows("docker.io", "library/a"));
+    }
+
+    #[test]
+    fn registry_qualified() {
+        let w = wl("ghcr.io/org/*\nquay.io/coreos/etcd docker.io/nginx");
+        assert!(w.allows("ghcr.io", "org/app"));
+        assert!(!w.allows("ghcr.io", "other/app"));
+        assert!(!w.allows("docker.io", "org/app"));
+        assert!(w.allows("quay.io", "coreos/etcd"));
+        assert!(w.allows("docker.io", "library/nginx"));
+        let all_ghcr = wl("ghcr.io/*");
+        assert!(all_ghcr.allows("ghcr.io", "anything/here"));
+        assert!(!all_ghcr.allows("docker.io", "library/nginx"));
+        // Hub aliases name the same registry.
+        assert!(wl("index.docker.io/library/nginx").allows("docker.io", "library/nginx"));
+    }
+
+    #[test]
+    fn star_allows_everything() {
+        let w = wl("*");
+        assert!(w.allows("docker.io", "library/nginx"));
+        assert!(w.allows("ghcr.io", "x"));
+    }
+
+    #[test]
+    fn malformed_patterns_are_errors() {
+        for bad in [
+            "ngin*",
+            "*/x",
+            "a/*/b",
+            "A/*",
+            "a/../*",
+            "a//b",
+            "ghcr.io/Org/*",
+            "a/**",
+        ] {
+            assert!(Whitelist::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
