@@ -23,7 +23,7 @@ pub struct Grant {
 impl Grant {
     /// The scopes to ask the upstream token service for.
     pub fn scope_strings(&self) -> Vec<String> {
-        self.repositories.iter().map(|r| pull_scope(r)).collect()
+        self.repositories.iter().map(pull_scope).collect()
     }
 }
 
