@@ -300,7 +300,10 @@ async fn send_following_redirects<P: Platform>(
             .headers
             .get("location")
             .and_then(|loc| resolve(&req.url, loc))
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .filter(|u| {
+                let u = u.to_ascii_lowercase();
+                u.starts_with("https://") || u.starts_with("http://")
+            })
             .ok_or_else(|| {
                 RegistryError::new(
                     ErrorCode::Unavailable,

@@ -72,6 +72,19 @@ pub fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+fn has_scheme(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((scheme, _)) => {
+            let b = scheme.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphabetic()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+        }
+        None => false,
+    }
+}
+
 fn hex_val(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -117,7 +130,8 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 
 /// Resolves a redirect `Location` against the URL that produced it.
 pub fn resolve(base: &str, location: &str) -> Option<String> {
-    if location.starts_with("http://") || location.starts_with("https://") {
+    // Any scheme makes it absolute (RFC 3986); callers refuse the ones that are not http(s).
+    if has_scheme(location) {
         return Some(location.to_owned());
     }
     let b = RequestUrl::parse(base)?;
@@ -191,5 +205,14 @@ mod tests {
         assert_eq!(resolve(base, "/b").unwrap(), "http://r:5000/b");
         assert_eq!(resolve(base, "//cdn/c").unwrap(), "http://cdn/c");
         assert_eq!(resolve(base, "d").unwrap(), "http://r:5000/v2/x/blobs/d");
+        assert_eq!(
+            resolve(base, "file:///etc/passwd").unwrap(),
+            "file:///etc/passwd"
+        );
+        assert_eq!(resolve(base, "HTTPS://cdn/x").unwrap(), "HTTPS://cdn/x");
+        assert_eq!(
+            resolve(base, "a/b:c").unwrap(),
+            "http://r:5000/v2/x/blobs/a/b:c"
+        );
     }
 }

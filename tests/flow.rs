@@ -1,0 +1,616 @@
+//! The request pipeline against a scripted in-memory upstream: what goes upstream, what comes
+//! back to the client. (The same flow runs against real registries in tests/e2e.)
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use edge_registry_proxy::challenge::Challenge;
+use edge_registry_proxy::{
+    handle, Body, Config, FetchError, Headers, Platform, Request, Response, State, UpstreamRequest,
+    UpstreamResponse,
+};
+
+type Script =
+    Box<dyn Fn(&UpstreamRequest) -> Result<(u16, Vec<(&'static str, String)>, String), FetchError>>;
+
+struct Fake {
+    script: Script,
+    seen: RefCell<Vec<UpstreamRequest>>,
+    logs: RefCell<Vec<String>>,
+}
+
+impl Fake {
+    fn new(
+        script: impl Fn(&UpstreamRequest) -> Result<(u16, Vec<(&'static str, String)>, String), FetchError>
+            + 'static,
+    ) -> Fake {
+        Fake {
+            script: Box::new(script),
+            seen: RefCell::new(Vec::new()),
+            logs: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Platform for Fake {
+    type Body = String;
+
+    async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<String>, FetchError> {
+        self.seen.borrow_mut().push(req.clone());
+        let (status, headers, body) = (self.script)(&req)?;
+        Ok(UpstreamResponse {
+            status,
+            headers: headers.into_iter().collect(),
+            body,
+        })
+    }
+
+    async fn read_text(&self, body: String, limit: usize) -> Result<String, FetchError> {
+        if body.len() > limit {
+            return Err(FetchError("too large".into()));
+        }
+        Ok(body)
+    }
+
+    fn log(&self, line: &str) {
+        self.logs.borrow_mut().push(line.to_owned());
+    }
+}
+
+/// The fakes never pend, so polling once with a no-op waker completes the flow.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1000 {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("flow did not complete");
+}
+
+const HUB_CHALLENGE: &str =
+    r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#;
+const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    Config::from_pairs(pairs.iter().copied()).unwrap()
+}
+
+fn req(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<String> {
+    Request {
+        method: method.into(),
+        url: url.into(),
+        headers: headers.iter().map(|(k, v)| (*k, *v)).collect(),
+        body: None,
+    }
+}
+
+fn run(fake: &Fake, state: &State, cfg: &Config, r: Request<String>) -> Response<String> {
+    block_on(handle(fake, state, cfg, r))
+}
+
+fn body_text(r: &Response<String>) -> String {
+    match &r.body {
+        Body::Empty => String::new(),
+        Body::Text(t) | Body::Stream(t) => t.clone(),
+    }
+}
+
+fn error_code(r: &Response<String>) -> String {
+    let v: serde_json::Value = serde_json::from_str(&body_text(r)).unwrap();
+    v["errors"][0]["code"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_401_gets_the_proxy_challenge_never_auth_docker_io() {
+    let fake = Fake::new(|r| {
+        let scope = if r.url.contains("/manifests/") {
+            r#",scope="repository:library/nginx:pull",error="insufficient_scope""#
+        } else {
+            ""
+        };
+        Ok((
+            401,
+            vec![("www-authenticate", format!("{HUB_CHALLENGE}{scope}"))],
+            "{}".into(),
+        ))
+    });
+    let state = State::default();
+    let cfg = config(&[]);
+    for (method, url) in [
+        ("GET", "https://m.example/v2/"),
+        ("HEAD", "https://m.example/v2/nginx/manifests/latest"),
+        (
+            "GET",
+            &format!("https://m.example/v2/library/nginx/blobs/{DIGEST}"),
+        ),
+    ] {
+        let r = run(&fake, &state, &cfg, req(method, url, &[]));
+        assert_eq!(r.status, 401, "{url}");
+        assert_eq!(
+            r.headers.get("docker-distribution-api-version"),
+            Some("registry/2.0")
+        );
+        let c = Challenge::parse(r.headers.get("www-authenticate").unwrap()).unwrap();
+        assert_eq!(c.param("realm"), Some("https://m.example/token"));
+        assert_eq!(c.param("service"), Some("m.example"));
+        for (_, v) in r.headers.iter() {
+            assert!(!v.contains("docker.io/token"), "{v}");
+        }
+        if method == "HEAD" {
+            assert!(matches!(r.body, Body::Empty));
+            assert_eq!(c.param("scope"), Some("repository:library/nginx:pull"));
+            assert_eq!(c.param("error"), Some("insufficient_scope"));
+        }
+    }
+}
+
+#[test]
+fn manifests_go_upstream_normalised_with_only_safe_headers() {
+    let fake = Fake::new(|_| {
+        Ok((
+            200,
+            vec![
+                (
+                    "content-type",
+                    "application/vnd.oci.image.index.v1+json".into(),
+                ),
+                ("docker-content-digest", DIGEST.into()),
+                ("content-length", "42".into()),
+                ("etag", format!("\"{DIGEST}\"")),
+                ("set-cookie", "tracking=1".into()),
+                ("x-internal", "secret".into()),
+            ],
+            "manifest-bytes".into(),
+        ))
+    });
+    let state = State::default();
+    let cfg = config(&[("UPSTREAM", "docker.io@http://127.0.0.1:5000")]);
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "http://proxy:8787/v2/nginx/manifests/latest?ns=docker.io&evil=1",
+            &[
+                ("accept", "application/vnd.oci.image.index.v1+json"),
+                ("authorization", "Bearer T"),
+                ("cookie", "session=1"),
+                ("cf-connecting-ip", "1.2.3.4"),
+            ],
+        ),
+    );
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].url,
+        "http://127.0.0.1:5000/v2/library/nginx/manifests/latest"
+    );
+    assert_eq!(
+        seen[0].headers.get("accept"),
+        Some("application/vnd.oci.image.index.v1+json")
+    );
+    assert_eq!(seen[0].headers.get("authorization"), Some("Bearer T"));
+    assert_eq!(seen[0].headers.get("cookie"), None);
+    assert_eq!(seen[0].headers.get("cf-connecting-ip"), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(body_text(&r), "manifest-bytes");
+    assert_eq!(r.headers.get("docker-content-digest"), Some(DIGEST));
+    assert_eq!(
+        r.headers.get("etag"),
+        Some(format!("\"{DIGEST}\"").as_str())
+    );
+    assert_eq!(r.headers.get("set-cookie"), None);
+    assert_eq!(r.headers.get("x-internal"), None);
+}
+
+#[test]
+fn blob_redirects_are_followed_without_authorization_and_with_range() {
+    let fake = Fake::new(|r| {
+        if r.url.starts_with("https://registry-1.docker.io/") {
+            Ok((
+                307,
+                vec![("location", "https://cdn.example/blob?sig=abc".into())],
+                String::new(),
+            ))
+        } else {
+            Ok((
+                206,
+                vec![
+                    ("content-range", "bytes 0-9/100".into()),
+                    ("content-length", "10".into()),
+                ],
+                "0123456789".into(),
+            ))
+        }
+    });
+    let state = State::default();
+    let r = run(
+        &fake,
+        &state,
+        &config(&[]),
+        req(
+            "GET",
+            &format!("https://m.example/v2/library/x/blobs/{DIGEST}"),
+            &[("authorization", "Bearer T"), ("range", "bytes=0-9")],
+        ),
+    );
+    let seen = fake.seen.borrow();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].headers.get("authorization"), Some("Bearer T"));
+    assert_eq!(seen[1].url, "https://cdn.example/blob?sig=abc");
+    assert_eq!(seen[1].headers.get("authorization"), None);
+    assert_eq!(seen[1].headers.get("range"), Some("bytes=0-9"));
+    assert_eq!(r.status, 206);
+    assert_eq!(r.headers.get("content-range"), Some("bytes 0-9/100"));
+    assert_eq!(r.headers.get("docker-content-digest"), Some(DIGEST));
+}
+
+#[test]
+fn same_origin_redirects_keep_authorization_and_loops_end() {
+    let fake = Fake::new(|r| {
+        if r.url.ends_with("/moved") {
+            Ok((200, vec![], "ok".into()))
+        } else {
+            Ok((
+                302,
+                vec![("location", "/v2/library/x/moved".into())],
+                String::new(),
+            ))
+        }
+    });
+    let state = State::default();
+    let cfg = config(&[]);
+    let url = format!("https://m.example/v2/library/x/blobs/{DIGEST}");
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &url, &[("authorization", "Bearer T")]),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        fake.seen.borrow()[1].headers.get("authorization"),
+        Some("Bearer T")
+    );
+
+    let looping = Fake::new(|_| {
+        Ok((
+            302,
+            vec![("location", "https://a.example/again".into())],
+            String::new(),
+        ))
+    });
+    let r = run(&looping, &state, &cfg, req("GET", &url, &[]));
+    assert_eq!(r.status, 502);
+    assert_eq!(error_code(&r), "UNAVAILABLE");
+    assert_eq!(
+        looping.seen.borrow().len(),
+        edge_registry_proxy::flow::MAX_REDIRECTS + 1
+    );
+
+    let no_location = Fake::new(|_| Ok((307, vec![], String::new())));
+    assert_eq!(
+        run(&no_location, &state, &cfg, req("GET", &url, &[])).status,
+        502
+    );
+    let bad_scheme = Fake::new(|_| {
+        Ok((
+            307,
+            vec![("location", "file:///etc/passwd".into())],
+            String::new(),
+        ))
+    });
+    assert_eq!(
+        run(&bad_scheme, &state, &cfg, req("GET", &url, &[])).status,
+        502
+    );
+    assert_eq!(bad_scheme.seen.borrow().len(), 1);
+}
+
+#[test]
+fn passthrough_hands_the_redirect_to_the_client() {
+    let fake = Fake::new(|_| {
+        Ok((
+            307,
+            vec![("location", "https://cdn.example/b".into())],
+            String::new(),
+        ))
+    });
+    let r = run(
+        &fake,
+        &State::default(),
+        &config(&[("BLOB_REDIRECT", "passthrough")]),
+        req(
+            "GET",
+            &format!("https://m.example/v2/library/x/blobs/{DIGEST}"),
+            &[],
+        ),
+    );
+    assert_eq!(r.status, 307);
+    assert_eq!(r.headers.get("location"), Some("https://cdn.example/b"));
+    assert_eq!(fake.seen.borrow().len(), 1);
+}
+
+#[test]
+fn transport_failures_and_upstream_errors_are_registry_errors_not_500() {
+    let down = Fake::new(|_| Err(FetchError("connection refused".into())));
+    let r = run(
+        &down,
+        &State::default(),
+        &config(&[]),
+        req("GET", "https://m.example/v2/x/manifests/1", &[]),
+    );
+    assert_eq!(r.status, 502);
+    assert_eq!(error_code(&r), "UNAVAILABLE");
+
+    let limited = Fake::new(|_| {
+        Ok((
+            429,
+            vec![
+                ("retry-after", "30".into()),
+                ("content-type", "application/json".into()),
+            ],
+            r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"x"}]}"#.into(),
+        ))
+    });
+    let r = run(
+        &limited,
+        &State::default(),
+        &config(&[]),
+        req("GET", "https://m.example/v2/x/manifests/1", &[]),
+    );
+    assert_eq!(r.status, 429);
+    assert_eq!(r.headers.get("retry-after"), Some("30"));
+    assert_eq!(error_code(&r), "TOOMANYREQUESTS");
+}
+
+#[test]
+fn refusals_never_reach_the_upstream() {
+    let fake = Fake::new(|_| panic!("must not be called"));
+    let state = State::default();
+    let cfg = config(&[("WHITELIST", "library/nginx, a/*")]);
+    let cases = [
+        (
+            "GET",
+            "https://m.example/v2/library/redis/manifests/latest",
+            403,
+            "DENIED",
+        ),
+        (
+            "GET",
+            "https://m.example/v2/ab/x/manifests/latest",
+            403,
+            "DENIED",
+        ),
+        (
+            "GET",
+            "https://m.example/v2/nginx/manifests/latest?ns=evil.example",
+            403,
+            "DENIED",
+        ),
+        (
+            "GET",
+            "https://m.example/v2/nginx/manifests/latest?ns=docker.io&ns=docker.io",
+            403,
+            "DENIED",
+        ),
+        ("GET", "https://m.example/v2/_catalog", 403, "DENIED"),
+        (
+            "PUT",
+            "https://m.example/v2/nginx/manifests/latest",
+            405,
+            "UNSUPPORTED",
+        ),
+        (
+            "GET",
+            "https://m.example/v2/library%2Fnginx/manifests/latest",
+            400,
+            "NAME_INVALID",
+        ),
+        (
+            "GET",
+            "https://m.example/v2/nginx/tags/list?n=abc",
+            400,
+            "UNSUPPORTED",
+        ),
+        (
+            "GET",
+            "https://m.example/v2/nginx/tags/list?last=../x",
+            400,
+            "TAG_INVALID",
+        ),
+        ("GET", "https://m.example/favicon.ico", 404, "NOT_FOUND"),
+    ];
+    for (method, url, status, code) in cases {
+        let r = run(&fake, &state, &cfg, req(method, url, &[]));
+        assert_eq!(
+            (r.status, error_code(&r).as_str()),
+            (status, code),
+            "{method} {url}"
+        );
+    }
+    let denied = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/v2/library/redis/manifests/latest",
+            &[],
+        ),
+    );
+    assert!(body_text(&denied).contains("image library/redis is not in the whitelist"));
+}
+
+#[test]
+fn token_endpoint_learns_the_realm_once_and_forwards_granted_scopes() {
+    let fake = Fake::new(|r| {
+        if r.url.ends_with("/v2/") {
+            Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            ))
+        } else {
+            Ok((
+                200,
+                vec![],
+                r#"{"token":"UP","expires_in":300,"refresh_token":"R"}"#.into(),
+            ))
+        }
+    });
+    let state = State::default();
+    let cfg = config(&[("WHITELIST", "library/*")]);
+    let url = "https://m.example/token?service=m.example&scope=repository%3Anginx%3Apull%2Cpush&scope=repository:evil/x:pull+repository:library/redis:pull";
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", url, &[("authorization", "Basic YWxpY2U6cHc=")]),
+    );
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
+    assert_eq!(v["token"], "UP");
+    assert!(v.get("refresh_token").is_none());
+    {
+        let seen = fake.seen.borrow();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            seen[1].url,
+            "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fnginx%3Apull&scope=repository%3Alibrary%2Fredis%3Apull"
+        );
+        assert_eq!(
+            seen[1].headers.get("authorization"),
+            Some("Basic YWxpY2U6cHc=")
+        );
+    }
+    assert!(fake
+        .logs
+        .borrow()
+        .iter()
+        .any(|l| l.contains("evil/x: not in the whitelist")));
+    // The realm is remembered: the next token request costs one fetch.
+    run(&fake, &state, &cfg, req("GET", url, &[]));
+    assert_eq!(fake.seen.borrow().len(), 3);
+    assert_eq!(fake.seen.borrow()[2].headers.get("authorization"), None);
+}
+
+#[test]
+fn token_endpoint_maps_upstream_refusals() {
+    let state = State::default();
+    let cfg = config(&[]);
+    let url = "https://m.example/token?scope=repository:nginx:pull";
+    for (status, with_creds, want_status, want_code) in [
+        (401, true, 401, "UNAUTHORIZED"),
+        (401, false, 401, "UNAUTHORIZED"),
+        (429, false, 429, "TOOMANYREQUESTS"),
+        (500, false, 502, "UNAVAILABLE"),
+    ] {
+        let fake = Fake::new(move |r| {
+            if r.url.ends_with("/v2/") {
+                Ok((
+                    401,
+                    vec![("www-authenticate", HUB_CHALLENGE.into())],
+                    String::new(),
+                ))
+            } else {
+                Ok((status, vec![], "nope".into()))
+            }
+        });
+        let headers: &[(&str, &str)] = if with_creds {
+            &[("authorization", "Basic eDp5")]
+        } else {
+            &[]
+        };
+        let r = run(&fake, &state, &cfg, req("GET", url, headers));
+        assert_eq!(
+            (r.status, error_code(&r).as_str()),
+            (want_status, want_code),
+            "upstream {status}"
+        );
+    }
+    let basic = Fake::new(|_| {
+        Ok((
+            401,
+            vec![("www-authenticate", r#"Basic realm="x""#.into())],
+            String::new(),
+        ))
+    });
+    let r = run(&basic, &State::default(), &cfg, req("GET", url, &[]));
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let e = Config::from_pairs([("WHITELIST", "Nginx")]).unwrap_err();
+    let r: Response<String> = edge_registry_proxy::config_error_response(&e);
+    assert_eq!(r.status, 500);
+    assert_eq!(error_code(&r), "CONFIG_INVALID");
+    assert!(body_text(&r).contains("WHITELIST"));
+}
+
+#[test]
+fn esa_config_block_lists_exactly_the_config_keys() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/esa/config.js")).unwrap();
+    let block: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let (key, _) = l.split_once(':')?;
+            (!key.is_empty() && key.bytes().all(|c| c.is_ascii_uppercase() || c == b'_'))
+                .then_some(key)
+        })
+        .collect();
+    let mut want: Vec<&str> = edge_registry_proxy::config::KEYS
+        .iter()
+        .copied()
+        .filter(|k| *k != "WHITE_LIST") // alias of USER_WHITELIST, not listed twice
+        .collect();
+    let mut got = block.clone();
+    want.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, want);
+    // And the block's defaults are a valid configuration.
+    let pairs: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter_map(|l| {
+            let (k, v) = l.trim_start().split_once(": '")?;
+            Some((k.to_owned(), v.trim_end_matches("',").to_owned()))
+        })
+        .collect();
+    assert_eq!(pairs.len(), want.len());
+    Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+}
+
+#[test]
+fn head_has_no_body_and_every_response_has_the_api_version() {
+    let fake = Fake::new(|_| Ok((200, vec![("content-length", "5".into())], "hello".into())));
+    let r = run(
+        &fake,
+        &State::default(),
+        &config(&[]),
+        req("HEAD", "https://m.example/v2/x/manifests/1", &[]),
+    );
+    assert!(matches!(r.body, Body::Empty));
+    assert_eq!(r.headers.get("content-length"), Some("5"));
+    for url in [
+        "https://m.example/",
+        "https://m.example/version",
+        "https://m.example/nope",
+    ] {
+        let r = run(&fake, &State::default(), &config(&[]), req("GET", url, &[]));
+        assert_eq!(
+            r.headers.get("docker-distribution-api-version"),
+            Some("registry/2.0"),
+            "{url}"
+        );
+    }
+    let _ = Headers::new();
+}
