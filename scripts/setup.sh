@@ -27,10 +27,11 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-# npm ci when node_modules is missing or older than the lockfile.
+# npm install (not ci: the lockfile omits optional workerd builds for other platforms, which
+# npm ci rejects) when node_modules is missing or older than the lockfile.
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -f node_modules/.setup-stamp ] || [ package-lock.json -nt node_modules/.setup-stamp ]; then
-  echo "setup: npm ci"
-  # The system node runs npm: npm ci replaces node_modules, Node 22 included.
-  PATH="/usr/local/bin:/usr/bin:/bin" npm ci --no-audit --no-fund
+  echo "setup: npm install"
+  # The system node runs npm: the install may replace node_modules, Node 22 included.
+  PATH="/usr/local/bin:/usr/bin:/bin" npm install --no-audit --no-fund
   touch node_modules/.setup-stamp
 fi
