@@ -54,7 +54,7 @@ test-native: setup
 	cargo test --all-targets
 
 test-e2e: build
-	node --test --test-concurrency=1 --test-timeout=900000 tests/e2e/
+	node --test --test-concurrency=1 --test-timeout=900000 'tests/e2e/*.test.mjs'
 
 test: lint test-native test-e2e
 

@@ -23,6 +23,10 @@ pub const KEYS: &[&str] = &[
     "BLOB_REDIRECT",
 ];
 
+/// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
+/// ...). They are not the operator's configuration, so they are neither keys nor typos.
+pub const PLATFORM_PREFIXES: &[&str] = &["CF_"];
+
 pub const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
 pub const DEFAULT_CACHE_TAG_TTL: u32 = 600;
 
@@ -71,6 +75,9 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut values: Vec<(&str, &str)> = Vec::new();
         for (k, v) in pairs {
+            if PLATFORM_PREFIXES.iter().any(|p| k.starts_with(p)) {
+                continue;
+            }
             if !KEYS.contains(&k) {
                 return Err(err(
                     k,
@@ -244,6 +251,13 @@ mod tests {
             let e = Config::from_pairs([(k, v)]).unwrap_err();
             assert_eq!(e.key, k, "{k}={v}: {e}");
         }
+    }
+
+    #[test]
+    fn platform_variables_are_not_config() {
+        let c = Config::from_pairs([("CF_PAGES", "1"), ("CF_PAGES_URL", "https://x.pages.dev")]);
+        assert!(c.is_ok());
+        assert_eq!(Config::from_pairs([("CFX", "1")]).unwrap_err().key, "CFX");
     }
 
     #[test]

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MT, seedImages } from './harness/images.mjs';
 import { runAsync, tempDir } from './harness/procs.mjs';
-import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
+import { startEsaHost, startPages, startWorkerd } from './harness/runtimes.mjs';
 import { sha256, startUpstream } from './harness/upstream.mjs';
 
 let up;
@@ -38,8 +38,9 @@ before(async () => {
     startEsaHost('esa-wasm2js', vars, { wasm: false }),
     startWorkerd('esa-in-workerd', vars, { script: 'dist/esa/index.js' }),
     startWorkerd('workerd-passthrough', { ...vars, BLOB_REDIRECT: 'passthrough' }),
+    startPages('pages', vars),
   ]);
-  [runtimes.workerd, runtimes['esa-wasm'], runtimes['esa-wasm2js'], runtimes['esa-in-workerd'], passthrough] = started;
+  [runtimes.workerd, runtimes['esa-wasm'], runtimes['esa-wasm2js'], runtimes['esa-in-workerd'], passthrough, runtimes.pages] = started;
 });
 
 after(async () => {
@@ -100,7 +101,7 @@ async function tokenFor(rt, ...scopes) {
   return (await r.json()).token;
 }
 
-for (const name of ['workerd', 'esa-wasm', 'esa-wasm2js', 'esa-in-workerd']) {
+for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-workerd']) {
   describe(`pulls through ${name}`, () => {
     const rt = () => runtimes[name];
 

@@ -38,3 +38,19 @@ export async function startEsaHost(name, vars, { wasm = true } = {}) {
   await waitForHttp(`${url}/version`, proc, 30000);
   return { name, url, port, proc, stop: () => proc.stop() };
 }
+
+/** The Cloudflare Pages build (dist/pages, `_worker.js/` advanced mode) in `wrangler pages dev`. */
+export async function startPages(name, vars) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const args = ['pages', 'dev', join(ROOT, 'dist', 'pages'), '--ip', '127.0.0.1', '--port', String(port)];
+  args.push('--inspector-port', String(inspector), '--compatibility-date', '2026-11-01');
+  args.push('--persist-to', tempDir(`${name}-state`), '--show-interactive-dev-session=false');
+  for (const [k, v] of Object.entries(vars)) args.push('--binding', `${k}=${v}`);
+  const proc = start(name, join(BIN, 'wrangler'), args, {
+    env: { PATH: NODE_PATH, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/version`, proc, 90000);
+  return { name, url, port, proc, stop: () => proc.stop() };
+}
