@@ -44,6 +44,11 @@ pub struct Config {
     /// Request hostname (lowercase, no port) -> upstream.
     pub routes: Vec<(String, Upstream)>,
     pub whitelist: Whitelist,
+    /// Users allowed to pull (lowercase); empty = anonymous pulls.
+    pub users: Vec<String>,
+    pub token_secret: Option<String>,
+    /// The operator's account on `upstream` (not on routed registries).
+    pub upstream_account: Option<(String, String)>,
     pub cache_tag_ttl: u32,
     pub blob_redirect: BlobRedirect,
 }
@@ -97,21 +102,45 @@ impl Config {
         let whitelist =
             Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
 
-        for key in [
-            "USER_WHITELIST",
-            "WHITE_LIST",
-            "UPSTREAM_USERNAME",
-            "UPSTREAM_PASSWORD",
-        ] {
-            if get(key).is_some() {
+        let users = match (get("USER_WHITELIST"), get("WHITE_LIST")) {
+            (Some(_), Some(_)) => {
                 return Err(err(
-                    key,
-                    "user whitelists and upstream accounts are not supported by this version; \
-                     unset it (refusing to run open)",
-                ));
+                    "WHITE_LIST",
+                    "alias of USER_WHITELIST: set only one of them",
+                ))
+            }
+            (Some(v), None) => parse_users(v).map_err(|e| err("USER_WHITELIST", e))?,
+            (None, Some(v)) => parse_users(v).map_err(|e| err("WHITE_LIST", e))?,
+            (None, None) => Vec::new(),
+        };
+        let upstream_account = match (get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD")) {
+            (Some(u), Some(p)) => Some((u.to_owned(), p.to_owned())),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(err("UPSTREAM_PASSWORD", "required with UPSTREAM_USERNAME"))
+            }
+            (None, Some(_)) => {
+                return Err(err("UPSTREAM_USERNAME", "required with UPSTREAM_PASSWORD"))
+            }
+        };
+        let token_secret = get("TOKEN_SECRET").map(str::to_owned);
+        if !users.is_empty() || upstream_account.is_some() {
+            match &token_secret {
+                None => {
+                    return Err(err(
+                        "TOKEN_SECRET",
+                        "required with USER_WHITELIST or UPSTREAM_USERNAME (e.g. `openssl rand -hex 32`)",
+                    ))
+                }
+                Some(s) if s.len() < MIN_SECRET_LEN => {
+                    return Err(err(
+                        "TOKEN_SECRET",
+                        format!("too short: at least {MIN_SECRET_LEN} characters (e.g. `openssl rand -hex 32`)"),
+                    ))
+                }
+                Some(_) => {}
             }
         }
-        // TOKEN_SECRET alone restricts nothing; accepted so a deploy can set it ahead of time.
 
         match get("CACHE").map(|v| v.to_ascii_lowercase()) {
             None => {}
@@ -148,9 +177,22 @@ impl Config {
             upstream,
             routes,
             whitelist,
+            users,
+            token_secret,
+            upstream_account,
             cache_tag_ttl,
             blob_redirect,
         })
+    }
+
+    /// Proxy-signed tokens are in force: users are restricted, or the operator's account is used
+    /// upstream (whose tokens must never reach clients).
+    pub fn proxy_tokens(&self) -> bool {
+        !self.users.is_empty() || self.upstream_account.is_some()
+    }
+
+    pub fn user_allowed(&self, user: &str) -> bool {
+        self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
     }
 
     /// The upstream a request for `host` (the request's hostname) goes to.
@@ -172,6 +214,24 @@ impl Config {
             .chain(self.routes.iter().map(|(_, u)| u))
             .find(|u| u.name == wanted)
     }
+}
+
+const MIN_SECRET_LEN: usize = 16;
+
+fn parse_users(raw: &str) -> Result<Vec<String>, String> {
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            let ok = u.len() <= 255
+                && u.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"._@+-".contains(&c));
+            if ok {
+                Ok(u.to_ascii_lowercase())
+            } else {
+                Err(format!("{u:?} is not a user name"))
+            }
+        })
+        .collect()
 }
 
 fn host_without_port(host: &str) -> &str {
@@ -261,20 +321,62 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_features_fail_closed() {
-        for k in [
-            "USER_WHITELIST",
-            "WHITE_LIST",
-            "UPSTREAM_USERNAME",
-            "UPSTREAM_PASSWORD",
-        ] {
-            assert_eq!(Config::from_pairs([(k, "alice")]).unwrap_err().key, k);
+    fn restricting_users_or_using_an_account_needs_a_secret() {
+        const SECRET: &str = "0123456789abcdef";
+        for k in ["USER_WHITELIST", "WHITE_LIST"] {
+            assert_eq!(
+                Config::from_pairs([(k, "alice")]).unwrap_err().key,
+                "TOKEN_SECRET"
+            );
+            let c = Config::from_pairs([(k, "Alice, bob"), ("TOKEN_SECRET", SECRET)]).unwrap();
+            assert_eq!(c.users, vec!["alice", "bob"]);
+            assert!(c.proxy_tokens());
+            assert!(c.user_allowed("ALICE") && !c.user_allowed("mallory"));
         }
+        let key =
+            |pairs: &[(&str, &str)]| Config::from_pairs(pairs.iter().copied()).unwrap_err().key;
+        assert_eq!(
+            key(&[("USER_WHITELIST", "a"), ("TOKEN_SECRET", "short")]),
+            "TOKEN_SECRET"
+        );
+        assert_eq!(
+            key(&[
+                ("USER_WHITELIST", "a"),
+                ("WHITE_LIST", "b"),
+                ("TOKEN_SECRET", SECRET)
+            ]),
+            "WHITE_LIST"
+        );
+        assert_eq!(
+            key(&[("USER_WHITELIST", "a b;c"), ("TOKEN_SECRET", SECRET)]),
+            "USER_WHITELIST"
+        );
+        assert_eq!(key(&[("UPSTREAM_USERNAME", "op")]), "UPSTREAM_PASSWORD");
+        assert_eq!(key(&[("UPSTREAM_PASSWORD", "pw")]), "UPSTREAM_USERNAME");
+        assert_eq!(
+            key(&[("UPSTREAM_USERNAME", "op"), ("UPSTREAM_PASSWORD", "pw")]),
+            "TOKEN_SECRET"
+        );
+        let op = Config::from_pairs([
+            ("UPSTREAM_USERNAME", "op"),
+            ("UPSTREAM_PASSWORD", "pw"),
+            ("TOKEN_SECRET", SECRET),
+        ])
+        .unwrap();
+        assert!(op.proxy_tokens() && op.users.is_empty());
+        // A secret alone changes nothing.
+        assert!(!Config::from_pairs([("TOKEN_SECRET", SECRET)])
+            .unwrap()
+            .proxy_tokens());
+    }
+
+    #[test]
+    fn unimplemented_features_fail_closed() {
         assert_eq!(
             Config::from_pairs([("CACHE", "on")]).unwrap_err().key,
             "CACHE"
         );
-        assert!(Config::from_pairs([("CACHE", "off"), ("TOKEN_SECRET", "s")]).is_ok());
+        assert!(Config::from_pairs([("CACHE", "off")]).is_ok());
     }
 
     #[test]

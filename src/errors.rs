@@ -68,6 +68,8 @@ pub struct RegistryError {
     /// Overrides `code.status()` where the spec pairs a code with another status
     /// (e.g. 404 UNSUPPORTED for an endpoint this proxy does not serve).
     pub status: u16,
+    /// `Retry-After` to send with a 429 from an upstream.
+    pub retry_after: Option<String>,
 }
 
 impl RegistryError {
@@ -76,6 +78,7 @@ impl RegistryError {
             code,
             message: message.into(),
             status: code.status(),
+            retry_after: None,
         }
     }
 

@@ -1,14 +1,16 @@
 //! The request pipeline, written once over `Platform`:
 //! route -> select upstream -> check -> forward (following redirects) -> rewrite -> respond.
 
+use crate::access;
 use crate::challenge::{proxy_challenge, Challenge};
 use crate::config::{BlobRedirect, Config};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, TOKEN_PATH};
-use crate::token_service::{self, AuthCache};
+use crate::token_service;
 use crate::upstream::Upstream;
+use crate::upstream_auth::{proxy_authorization, AuthCache, TokenCache};
 use crate::url::{resolve, with_query, RequestUrl};
 
 /// Redirect hops followed for one upstream request (ESA counts each hop as a subrequest).
@@ -41,6 +43,7 @@ const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
 #[derive(Default)]
 pub struct State {
     pub auth: AuthCache,
+    pub tokens: TokenCache,
 }
 
 /// Where a request comes from and goes to, once the upstream is chosen.
@@ -54,6 +57,8 @@ pub struct Ctx<'a> {
     /// `?ns=` as given (containerd mirror mode): kept in the realm so token requests land on
     /// the same upstream.
     pub ns: Option<String>,
+    /// Unix seconds, from the platform.
+    pub now: u64,
 }
 
 impl Ctx<'_> {
@@ -136,6 +141,7 @@ async fn dispatch<P: Platform>(
         origin: url.origin(),
         service: url.authority.to_owned(),
         ns: ns.map(|_| upstream.name.clone()),
+        now: p.now(),
     };
     let endpoint = route(&req.method, url.path, upstream)?;
     if let Some(repo) = endpoint.repository() {
@@ -180,9 +186,40 @@ async fn forward<P: Platform>(
         .iter()
         .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
         .collect();
-    // The client's token is for the upstream's token service (the proxy's token endpoint hands
-    // out upstream tokens); it goes to the upstream origin only.
-    if let Some(auth) = req.headers.get("authorization") {
+    let proxy_tokens = ctx.config.proxy_tokens();
+    let scope = endpoint.repository().map(crate::scope::pull_scope);
+    let upstream_authorization = if proxy_tokens {
+        let claims = match access::check(
+            ctx.config,
+            ctx.upstream,
+            endpoint,
+            req.headers.get("authorization"),
+            ctx.now,
+        ) {
+            Ok(c) => c,
+            Err(d) => return Ok(challenge(ctx, scope.as_deref(), d.error, &d.message)),
+        };
+        if matches!(endpoint, Endpoint::Ping) {
+            return Ok(ping_ok());
+        }
+        match claims.upstream_token {
+            Some(t) => Some(format!("Bearer {t}")),
+            None => {
+                let account = if ctx.upstream == &ctx.config.upstream {
+                    ctx.config.upstream_account.as_ref()
+                } else {
+                    None
+                };
+                proxy_authorization(p, state, ctx.upstream, scope.as_deref(), account, ctx.now)
+                    .await?
+            }
+        }
+    } else {
+        // Pass-through mode: the client's token came from the upstream's token service (via
+        // the proxy's token endpoint); it goes to the upstream origin only.
+        req.headers.get("authorization").map(str::to_owned)
+    };
+    if let Some(auth) = upstream_authorization {
         headers.set("authorization", auth);
     }
     let upstream_req = UpstreamRequest {
@@ -206,6 +243,16 @@ async fn forward<P: Platform>(
         }
     };
     if resp.status == 401 {
+        if proxy_tokens {
+            // The token the proxy sent was refused (expired or revoked): start over.
+            state.tokens.forget(&ctx.upstream.endpoint);
+            return Ok(challenge(
+                ctx,
+                scope.as_deref(),
+                Some("invalid_token"),
+                "upstream refused the token",
+            ));
+        }
         return Ok(unauthorized(state, ctx, &resp.headers));
     }
     let mut headers: Headers = resp
@@ -221,9 +268,7 @@ async fn forward<P: Platform>(
         }
     }
     if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
-        let mut r = Response::json(200, "{}".to_owned());
-        r.headers.set("content-length", "2");
-        return Ok(r);
+        return Ok(ping_ok());
     }
     Ok(Response {
         status: resp.status,
@@ -329,31 +374,56 @@ async fn send_following_redirects<P: Platform>(
     ))
 }
 
+fn ping_ok<B>() -> Response<B> {
+    let mut r = Response::json(200, "{}".to_owned());
+    r.headers.set("content-length", "2");
+    r
+}
+
+/// A 401 with the proxy's challenge: the proxy's realm and service, the scope to ask for.
+fn challenge<B>(
+    ctx: &Ctx<'_>,
+    scope: Option<&str>,
+    error: Option<&str>,
+    message: &str,
+) -> Response<B> {
+    let mut resp = Response::error(&RegistryError::unauthorized(message));
+    resp.headers.set(
+        "www-authenticate",
+        proxy_challenge(&ctx.realm(), &ctx.service, scope, error),
+    );
+    resp
+}
+
 /// Turns an upstream 401 into the proxy's: same scope and error, the proxy's realm and service.
 fn unauthorized<B>(state: &State, ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
     let upstream_challenge = upstream_headers
         .get("www-authenticate")
         .and_then(Challenge::parse);
-    let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));
-    let challenge = match &upstream_challenge {
+    match &upstream_challenge {
         Some(c) if c.is_bearer() => {
             state.auth.learn(ctx.upstream, c);
-            proxy_challenge(
-                &ctx.realm(),
-                &ctx.service,
+            challenge(
+                ctx,
                 c.param("scope"),
                 c.param("error"),
+                "authentication required",
             )
         }
         // A Basic-auth registry: the client's credentials are for it; pass its challenge on.
-        Some(c) if c.scheme == "basic" => format!(
-            "Basic realm=\"{}\"",
-            c.param("realm")
-                .unwrap_or("registry")
-                .replace(['"', '\\'], "")
-        ),
-        _ => proxy_challenge(&ctx.realm(), &ctx.service, None, None),
-    };
-    resp.headers.set("www-authenticate", challenge);
-    resp
+        Some(c) if c.scheme == "basic" => {
+            let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));
+            resp.headers.set(
+                "www-authenticate",
+                format!(
+                    "Basic realm=\"{}\"",
+                    c.param("realm")
+                        .unwrap_or("registry")
+                        .replace(['"', '\\'], "")
+                ),
+            );
+            resp
+        }
+        _ => challenge(ctx, None, None, "authentication required"),
+    }
 }

@@ -108,6 +108,10 @@ impl<B> Response<B> {
     }
 
     pub fn error(e: &crate::errors::RegistryError) -> Self {
-        Self::json(e.status, e.body())
+        let mut r = Self::json(e.status, e.body());
+        if let Some(ra) = &e.retry_after {
+            r.headers.set("retry-after", ra.as_str());
+        }
+        r
     }
 }

@@ -4,6 +4,7 @@
 //! the edge binding (`wasm`) hands it requests and a `Platform` to send upstream requests
 //! through. Bodies are opaque handles, so image layers stream through the runtime untouched.
 
+pub mod access;
 pub mod challenge;
 pub mod config;
 pub mod errors;
@@ -11,11 +12,13 @@ pub mod flow;
 pub mod http;
 pub mod landing;
 pub mod platform;
+pub mod proxy_token;
 pub mod reference;
 pub mod route;
 pub mod scope;
 pub mod token_service;
 pub mod upstream;
+pub mod upstream_auth;
 pub mod url;
 pub mod whitelist;
 

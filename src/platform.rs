@@ -23,4 +23,7 @@ pub trait Platform {
 
     /// One line per request; never given credentials or tokens.
     fn log(&self, line: &str);
+
+    /// Unix time in seconds (token lifetimes).
+    fn now(&self) -> u64;
 }

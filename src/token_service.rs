@@ -1,121 +1,38 @@
 //! The proxy's token endpoint (`/token`, the realm of every challenge it sends).
 //!
 //! Clients never talk to the upstream's token service (auth.docker.io is unreachable from many
-//! networks): they ask the proxy, which grants only whitelisted `pull` scopes, asks the
-//! upstream's own token service (learned from its challenge) with the client's credentials, if
-//! any, and hands back the token. GET with Basic auth (docker, skopeo) and the OAuth2 POST form
-//! (containerd with credentials) are both accepted.
+//! networks): they ask the proxy, which grants only whitelisted `pull` scopes. GET with Basic
+//! auth (docker, skopeo) and the OAuth2 password-grant POST (containerd) are both accepted.
+//!
+//! Two modes:
+//! - pass-through (default): the proxy asks the upstream's token service with the client's
+//!   credentials, if any, and hands that token back; the client's later `Bearer` goes upstream.
+//! - proxy tokens (`USER_WHITELIST` or the operator's account): the proxy issues its own signed
+//!   token (`proxy_token`). With a user list, the user must be listed and their password is
+//!   checked by the upstream token service; the upstream token they get rides inside, so pulls
+//!   use their own account. The operator's upstream token never reaches a client.
 
-use std::cell::RefCell;
-
-use base64::Engine;
-
-use crate::challenge::Challenge;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::flow::{Ctx, State};
 use crate::http::{Headers, Request, Response, UpstreamRequest};
 use crate::platform::Platform;
-use crate::scope::{grant, split_scopes};
-use crate::upstream::Upstream;
-use crate::url::{parse_query, with_query};
+use crate::proxy_token::{sign, Claims};
+use crate::reference::quote_for_message;
+use crate::scope::{grant, split_scopes, Grant};
+use crate::upstream_auth::{
+    basic_header, fetch_token, upstream_auth, TokenRefusal, UpstreamAuth, DEFAULT_TOKEN_SECS,
+    SMALL_BODY_LIMIT,
+};
+use crate::url::parse_query;
 
-/// Bound on bodies the proxy reads itself: a token answer or a token form.
-pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+/// Lifetime of a proxy token that carries no upstream token.
+pub const PROXY_TOKEN_SECS: u64 = 300;
+/// Upper bound on any proxy token's lifetime.
+pub const MAX_PROXY_TOKEN_SECS: u64 = 3600;
 
-/// How an upstream wants to be authenticated, learned from its own challenge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpstreamAuth {
-    /// Answers without credentials.
-    Open,
-    /// `Basic`: clients send their credentials straight through.
-    Basic,
-    /// `Bearer`: a token service at `realm`.
-    Bearer {
-        realm: String,
-        service: Option<String>,
-    },
-}
-
-/// Per-isolate memory of each upstream's auth scheme, so a token request costs one fetch.
-#[derive(Default)]
-pub struct AuthCache {
-    entries: RefCell<Vec<(String, UpstreamAuth)>>,
-}
-
-impl AuthCache {
-    fn get(&self, upstream: &Upstream) -> Option<UpstreamAuth> {
-        self.entries
-            .borrow()
-            .iter()
-            .find(|(e, _)| *e == upstream.endpoint)
-            .map(|(_, a)| a.clone())
-    }
-
-    fn put(&self, upstream: &Upstream, auth: UpstreamAuth) {
-        let mut entries = self.entries.borrow_mut();
-        entries.retain(|(e, _)| *e != upstream.endpoint);
-        entries.push((upstream.endpoint.clone(), auth));
-    }
-
-    /// Remembers what a 401 from `upstream` said.
-    pub fn learn(&self, upstream: &Upstream, c: &Challenge) {
-        if let Some(auth) = auth_from_challenge(c) {
-            self.put(upstream, auth);
-        }
-    }
-}
-
-fn auth_from_challenge(c: &Challenge) -> Option<UpstreamAuth> {
-    match c.scheme.as_str() {
-        "basic" => Some(UpstreamAuth::Basic),
-        "bearer" => {
-            let realm = c.param("realm")?;
-            if !(realm.starts_with("https://") || realm.starts_with("http://")) {
-                return None;
-            }
-            Some(UpstreamAuth::Bearer {
-                realm: realm.to_owned(),
-                service: c.param("service").map(str::to_owned),
-            })
-        }
-        _ => None,
-    }
-}
-
-/// The upstream's auth scheme: remembered, or learned now with one unauthenticated ping.
-async fn upstream_auth<P: Platform>(
-    p: &P,
-    state: &State,
-    upstream: &Upstream,
-) -> Result<UpstreamAuth, RegistryError> {
-    if let Some(a) = state.auth.get(upstream) {
-        return Ok(a);
-    }
-    let resp = p
-        .fetch(UpstreamRequest {
-            method: "GET".into(),
-            url: format!("{}/v2/", upstream.endpoint),
-            headers: Headers::new(),
-            body: None,
-        })
-        .await
-        .map_err(|e| unavailable(format!("upstream unreachable: {}", e.0)))?;
-    let auth = match resp.status {
-        200 => UpstreamAuth::Open,
-        401 => resp
-            .headers
-            .get("www-authenticate")
-            .and_then(Challenge::parse)
-            .and_then(|c| auth_from_challenge(&c))
-            .ok_or_else(|| unavailable("upstream sent a 401 without a usable challenge".into()))?,
-        s => return Err(unavailable(format!("upstream ping answered {s}"))),
-    };
-    state.auth.put(upstream, auth.clone());
-    Ok(auth)
-}
-
-fn unavailable(message: String) -> RegistryError {
-    RegistryError::new(ErrorCode::Unavailable, message)
+struct Credentials {
+    user: String,
+    password: String,
 }
 
 pub async fn issue<P: Platform>(
@@ -125,13 +42,8 @@ pub async fn issue<P: Platform>(
     req: Request<P::Body>,
     query: &[(String, String)],
 ) -> Result<Response<P::Body>, RegistryError> {
-    let mut scope_values: Vec<String> = values(query, "scope");
-    let mut account = values(query, "account").into_iter().next();
-    let mut basic = req
-        .headers
-        .get("authorization")
-        .filter(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "))
-        .map(str::to_owned);
+    let mut scope_values = values(query, "scope");
+    let mut creds = req.headers.get("authorization").and_then(parse_basic);
     if req.method == "POST" {
         let form = match req.body {
             Some(b) => p
@@ -143,16 +55,16 @@ pub async fn issue<P: Platform>(
         let form = parse_query(&form);
         match values(&form, "grant_type").first().map(String::as_str) {
             Some("password") => {
-                let user = values(&form, "username")
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
-                let pass = values(&form, "password")
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
-                basic = Some(basic_header(&user, &pass));
-                account = Some(user);
+                creds = Some(Credentials {
+                    user: values(&form, "username")
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default(),
+                    password: values(&form, "password")
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default(),
+                });
             }
             Some("refresh_token") => {
                 return Err(RegistryError::unauthorized(
@@ -175,89 +87,204 @@ pub async fn issue<P: Platform>(
             granted.refused.join("; ")
         ));
     }
+    if ctx.config.proxy_tokens() {
+        proxy_token(p, state, ctx, creds, &granted).await
+    } else {
+        pass_through(p, state, ctx, creds, &granted).await
+    }
+}
 
-    let (realm, service) = match upstream_auth(p, state, ctx.upstream).await? {
-        UpstreamAuth::Bearer { realm, service } => (realm, service),
-        UpstreamAuth::Open | UpstreamAuth::Basic => {
-            return Err(RegistryError::new(
-                ErrorCode::NotFound,
-                format!("{} does not use token authentication", ctx.upstream.name),
-            ))
-        }
+async fn pass_through<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    creds: Option<Credentials>,
+    granted: &Grant,
+) -> Result<Response<P::Body>, RegistryError> {
+    let (realm, service) = bearer_realm(p, state, ctx).await?;
+    let basic = creds.as_ref().map(|c| basic_header(&c.user, &c.password));
+    let account = creds.as_ref().map(|c| c.user.as_str());
+    match fetch_token(
+        p,
+        &realm,
+        service.as_deref(),
+        &granted.scope_strings(),
+        account,
+        basic.as_deref(),
+    )
+    .await
+    {
+        Ok(t) => Ok(token_response(&t.token, t.expires_in)),
+        Err(TokenRefusal::Refused) if basic.is_some() => Err(RegistryError::unauthorized(
+            "incorrect username or password",
+        )),
+        Err(TokenRefusal::Refused) => Err(RegistryError::unauthorized(
+            "the upstream token service refused anonymous access",
+        )),
+        Err(TokenRefusal::Failed(e)) => Err(e),
+    }
+}
+
+async fn proxy_token<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    creds: Option<Credentials>,
+    granted: &Grant,
+) -> Result<Response<P::Body>, RegistryError> {
+    let config = ctx.config;
+    let mut claims = Claims {
+        user: None,
+        registry: ctx.upstream.name.clone(),
+        repositories: granted.repositories.iter().map(|r| r.to_string()).collect(),
+        issued_at: ctx.now,
+        expires_at: ctx.now + PROXY_TOKEN_SECS,
+        upstream_token: None,
     };
-    let scopes = granted.scope_strings();
-    let mut params: Vec<(&str, &str)> = Vec::new();
-    if let Some(s) = &service {
-        params.push(("service", s));
+    if !config.users.is_empty() {
+        let c = creds.ok_or_else(|| {
+            RegistryError::unauthorized(format!(
+                "this mirror requires login: docker login {}",
+                ctx.service
+            ))
+        })?;
+        if !config.user_allowed(&c.user) {
+            p.log(&format!(
+                "token: user {} is not on the user whitelist",
+                quote_for_message(&c.user)
+            ));
+            return Err(RegistryError::unauthorized(format!(
+                "user {} may not pull from this mirror",
+                quote_for_message(&c.user)
+            )));
+        }
+        let basic = basic_header(&c.user, &c.password);
+        match upstream_auth(p, state, ctx.upstream).await? {
+            UpstreamAuth::Bearer { realm, service } => {
+                let scopes = granted.scope_strings();
+                match fetch_token(
+                    p,
+                    &realm,
+                    service.as_deref(),
+                    &scopes,
+                    Some(&c.user),
+                    Some(&basic),
+                )
+                .await
+                {
+                    Ok(t) => {
+                        let lifetime = t
+                            .expires_in
+                            .unwrap_or(DEFAULT_TOKEN_SECS)
+                            .min(MAX_PROXY_TOKEN_SECS);
+                        claims.expires_at = ctx.now + lifetime;
+                        claims.upstream_token = Some(t.token);
+                    }
+                    Err(TokenRefusal::Refused) => {
+                        return Err(RegistryError::unauthorized(
+                            "incorrect username or password",
+                        ))
+                    }
+                    Err(TokenRefusal::Failed(e)) => return Err(e),
+                }
+            }
+            UpstreamAuth::Basic => verify_basic(p, ctx, &basic).await?,
+            UpstreamAuth::Open => {
+                return Err(RegistryError::new(
+                    ErrorCode::Unauthorized,
+                    format!(
+                        "{} has no accounts to check passwords against",
+                        ctx.upstream.name
+                    ),
+                ))
+            }
+        }
+        claims.user = Some(c.user.to_ascii_lowercase());
     }
-    for s in &scopes {
-        params.push(("scope", s));
-    }
-    if let (Some(a), Some(_)) = (&account, &basic) {
-        params.push(("account", a));
-    }
+    p.log(&format!(
+        "token: issued to {} for [{}]",
+        claims.user.as_deref().unwrap_or("anonymous"),
+        claims.repositories.join(", ")
+    ));
+    let secret = config.token_secret.as_deref().unwrap_or_default();
+    let lifetime = claims.expires_at - claims.issued_at;
+    Ok(token_response(
+        &sign(&claims, secret.as_bytes()),
+        Some(lifetime),
+    ))
+}
+
+/// A Basic-auth upstream has no token service: the credentials are checked on its `/v2/`.
+async fn verify_basic<P: Platform>(p: &P, ctx: &Ctx<'_>, basic: &str) -> Result<(), RegistryError> {
     let mut headers = Headers::new();
-    if let Some(b) = &basic {
-        headers.set("authorization", b.as_str());
-    }
+    headers.set("authorization", basic);
     let resp = p
         .fetch(UpstreamRequest {
             method: "GET".into(),
-            url: with_query(&realm, &params),
+            url: format!("{}/v2/", ctx.upstream.endpoint),
             headers,
             body: None,
         })
         .await
-        .map_err(|e| unavailable(format!("upstream token service unreachable: {}", e.0)))?;
+        .map_err(|e| {
+            RegistryError::new(
+                ErrorCode::Unavailable,
+                format!("upstream unreachable: {}", e.0),
+            )
+        })?;
     match resp.status {
-        200 => {
-            let text = p
-                .read_text(resp.body, SMALL_BODY_LIMIT)
-                .await
-                .map_err(|e| unavailable(format!("upstream token answer unreadable: {}", e.0)))?;
-            Ok(Response::json(200, reissue(&text)?))
-        }
-        401 | 403 if basic.is_some() => Err(RegistryError::unauthorized(
+        200 => Ok(()),
+        401 | 403 => Err(RegistryError::unauthorized(
             "incorrect username or password",
         )),
-        401 | 403 => Err(RegistryError::unauthorized(
-            "the upstream token service refused anonymous access",
+        s => Err(RegistryError::new(
+            ErrorCode::Unavailable,
+            format!("upstream answered {s}"),
         )),
-        429 => {
-            let mut r = Response::error(&RegistryError::new(
-                ErrorCode::TooManyRequests,
-                "upstream token service rate limit reached",
-            ));
-            if let Some(ra) = resp.headers.get("retry-after") {
-                r.headers.set("retry-after", ra);
-            }
-            Ok(r)
-        }
-        s => Err(unavailable(format!("upstream token service answered {s}"))),
     }
 }
 
-/// The client gets the upstream token and its lifetime, nothing else the upstream said
-/// (no refresh token: this mirror never takes one back).
-fn reissue(upstream_json: &str) -> Result<String, RegistryError> {
-    let bad = || unavailable("upstream token answer is not a token".into());
-    let v: serde_json::Value = serde_json::from_str(upstream_json).map_err(|_| bad())?;
-    let token = v
-        .get("token")
-        .or_else(|| v.get("access_token"))
-        .and_then(|t| t.as_str())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(bad)?;
+async fn bearer_realm<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+) -> Result<(String, Option<String>), RegistryError> {
+    match upstream_auth(p, state, ctx.upstream).await? {
+        UpstreamAuth::Bearer { realm, service } => Ok((realm, service)),
+        UpstreamAuth::Open | UpstreamAuth::Basic => Err(RegistryError::new(
+            ErrorCode::NotFound,
+            format!("{} does not use token authentication", ctx.upstream.name),
+        )),
+    }
+}
+
+/// The client gets a token and its lifetime, nothing else (no refresh token: this mirror never
+/// takes one back).
+fn token_response<B>(token: &str, expires_in: Option<u64>) -> Response<B> {
     let mut out = serde_json::Map::new();
     out.insert("token".into(), token.into());
     out.insert("access_token".into(), token.into());
-    if let Some(e) = v.get("expires_in").and_then(|e| e.as_u64()) {
+    if let Some(e) = expires_in {
         out.insert("expires_in".into(), e.into());
     }
-    if let Some(i) = v.get("issued_at").and_then(|i| i.as_str()) {
-        out.insert("issued_at".into(), i.into());
+    Response::json(200, serde_json::Value::Object(out).to_string())
+}
+
+fn parse_basic(header: &str) -> Option<Credentials> {
+    use base64::Engine;
+    let (scheme, b64) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
     }
-    Ok(serde_json::Value::Object(out).to_string())
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (user, password) = raw.split_once(':')?;
+    Some(Credentials {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
 }
 
 fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
@@ -266,13 +293,6 @@ fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
         .filter(|(k, _)| k == key)
         .map(|(_, v)| v.clone())
         .collect()
-}
-
-fn basic_header(user: &str, pass: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
 }
 
 fn bad_request(message: &str) -> RegistryError {
@@ -284,50 +304,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reissue_keeps_token_and_lifetime_only() {
-        let out = reissue(r#"{"token":"T","expires_in":300,"issued_at":"2026-01-01T00:00:00Z","refresh_token":"R"}"#).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["token"], "T");
-        assert_eq!(v["access_token"], "T");
-        assert_eq!(v["expires_in"], 300);
-        assert!(v.get("refresh_token").is_none());
-        let oauth = reissue(r#"{"access_token":"A"}"#).unwrap();
-        assert!(oauth.contains("\"token\":\"A\""));
-        for bad in [
-            "",
-            "[]",
-            "{}",
-            r#"{"token":""}"#,
-            r#"{"token":5}"#,
-            "<html>",
-        ] {
-            assert!(reissue(bad).is_err(), "{bad}");
+    fn basic_credentials() {
+        let c = parse_basic("Basic YWxpY2U6cHc6d2l0aDpjb2xvbnM=").unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("alice", "pw:with:colons")
+        );
+        assert!(parse_basic("basic YWxpY2U6cHc=").is_some());
+        for bad in ["Bearer x", "Basic !!!", "Basic YWxpY2U=", "Basic", ""] {
+            assert!(parse_basic(bad).is_none(), "{bad}");
         }
     }
 
     #[test]
-    fn challenge_to_auth() {
-        let c =
-            Challenge::parse(r#"Bearer realm="https://auth.example/token",service="reg""#).unwrap();
+    fn token_response_shape() {
+        let r: Response<()> = token_response("T", Some(300));
+        let crate::http::Body::Text(t) = r.body else {
+            panic!()
+        };
+        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
         assert_eq!(
-            auth_from_challenge(&c),
-            Some(UpstreamAuth::Bearer {
-                realm: "https://auth.example/token".into(),
-                service: Some("reg".into())
-            })
+            (
+                v["token"].as_str(),
+                v["access_token"].as_str(),
+                v["expires_in"].as_u64()
+            ),
+            (Some("T"), Some("T"), Some(300))
         );
-        let no_realm = Challenge::parse(r#"Bearer service="reg""#).unwrap();
-        assert_eq!(auth_from_challenge(&no_realm), None);
-        let file = Challenge::parse(r#"Bearer realm="file:///etc/passwd""#).unwrap();
-        assert_eq!(auth_from_challenge(&file), None);
-        assert_eq!(
-            auth_from_challenge(&Challenge::parse("Basic realm=x").unwrap()),
-            Some(UpstreamAuth::Basic)
-        );
-    }
-
-    #[test]
-    fn basic_header_encodes() {
-        assert_eq!(basic_header("alice", "pw"), "Basic YWxpY2U6cHc=");
     }
 }

@@ -101,6 +101,10 @@ impl Platform for Binding {
     fn log(&self, line: &str) {
         self.0.log(line);
     }
+
+    fn now(&self) -> u64 {
+        (js_sys::Date::now() / 1000.0) as u64
+    }
 }
 
 thread_local! {

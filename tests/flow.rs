@@ -1,7 +1,7 @@
 //! The request pipeline against a scripted in-memory upstream: what goes upstream, what comes
 //! back to the client. (The same flow runs against real registries in tests/e2e.)
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -19,6 +19,7 @@ struct Fake {
     script: Script,
     seen: RefCell<Vec<UpstreamRequest>>,
     logs: RefCell<Vec<String>>,
+    now: Cell<u64>,
 }
 
 impl Fake {
@@ -30,6 +31,7 @@ impl Fake {
             script: Box::new(script),
             seen: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
+            now: Cell::new(1_000_000),
         }
     }
 }
@@ -56,6 +58,10 @@ impl Platform for Fake {
 
     fn log(&self, line: &str) {
         self.logs.borrow_mut().push(line.to_owned());
+    }
+
+    fn now(&self) -> u64 {
+        self.now.get()
     }
 }
 
@@ -482,7 +488,7 @@ fn token_endpoint_learns_the_realm_once_and_forwards_granted_scopes() {
         assert_eq!(seen.len(), 2);
         assert_eq!(
             seen[1].url,
-            "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fnginx%3Apull&scope=repository%3Alibrary%2Fredis%3Apull"
+            "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fnginx%3Apull&scope=repository%3Alibrary%2Fredis%3Apull&account=alice"
         );
         assert_eq!(
             seen[1].headers.get("authorization"),
@@ -613,4 +619,242 @@ fn head_has_no_body_and_every_response_has_the_api_version() {
         );
     }
     let _ = Headers::new();
+}
+
+// ---- proxy tokens: USER_WHITELIST and the operator's account ----
+
+const SECRET: &str = "test-secret-0123456789";
+
+/// An upstream like Docker Hub: challenge on /v2/, token service knowing alice:pw and op:oppw,
+/// registry accepting tokens it issued.
+fn hub_like() -> Fake {
+    Fake::new(|r| {
+        if r.url.starts_with("https://auth.docker.io/token") {
+            let token = match r.headers.get("authorization") {
+                None => "ANON",
+                Some("Basic YWxpY2U6cHc=") => "UP-ALICE",
+                Some("Basic b3A6b3Bwdw==") => "UP-OPERATOR",
+                Some(_) => return Ok((401, vec![], r#"{"details":"incorrect"}"#.into())),
+            };
+            return Ok((
+                200,
+                vec![],
+                format!(r#"{{"token":"{token}","expires_in":300}}"#),
+            ));
+        }
+        match r.headers.get("authorization") {
+            Some(a) if a.starts_with("Bearer UP-") || a == "Bearer ANON" => Ok((
+                200,
+                vec![("docker-content-digest", DIGEST.into())],
+                "bytes".into(),
+            )),
+            _ => Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            )),
+        }
+    })
+}
+
+fn token_from(r: &Response<String>) -> String {
+    let v: serde_json::Value = serde_json::from_str(&body_text(r)).unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn user_whitelist_login_pull_and_refusals() {
+    let fake = hub_like();
+    let state = State::default();
+    let cfg = config(&[("USER_WHITELIST", "alice"), ("TOKEN_SECRET", SECRET)]);
+    let token_url = "https://m.example/token?service=m.example&scope=repository:tiny:pull";
+
+    // No credentials, an unlisted user, a wrong password: 401, and the unlisted user's password
+    // is never sent anywhere.
+    let r = run(&fake, &state, &cfg, req("GET", token_url, &[]));
+    assert_eq!((r.status, error_code(&r).as_str()), (401, "UNAUTHORIZED"));
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            token_url,
+            &[("authorization", "Basic bWFsbG9yeTpwdw==")],
+        ),
+    );
+    assert_eq!(r.status, 401);
+    assert!(body_text(&r).contains("may not pull"));
+    assert!(
+        fake.seen.borrow().is_empty(),
+        "nothing asked upstream for mallory"
+    );
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            token_url,
+            &[("authorization", "Basic YWxpY2U6d3Jvbmc=")],
+        ),
+    );
+    assert_eq!(r.status, 401);
+    assert!(body_text(&r).contains("incorrect username or password"));
+
+    // alice: a proxy token with her upstream token inside.
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", token_url, &[("authorization", "Basic YWxpY2U6cHc=")]),
+    );
+    assert_eq!(r.status, 200);
+    let t = token_from(&r);
+    assert!(t.starts_with("erp1."));
+    let manifest = "https://m.example/v2/tiny/manifests/latest";
+    let before = fake.seen.borrow().len();
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            manifest,
+            &[("authorization", &format!("Bearer {t}"))],
+        ),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        fake.seen.borrow()[before].headers.get("authorization"),
+        Some("Bearer UP-ALICE")
+    );
+
+    // Ping with the token is answered by the proxy itself.
+    let before = fake.seen.borrow().len();
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/v2/",
+            &[("authorization", &format!("Bearer {t}"))],
+        ),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(fake.seen.borrow().len(), before);
+
+    // Refused without ever reaching the upstream: no token, an upstream token, another repo,
+    // an expired token.
+    let before = fake.seen.borrow().len();
+    for (auth, url, error) in [
+        (None, manifest.to_owned(), None),
+        (
+            Some("Bearer UP-ALICE".to_owned()),
+            manifest.to_owned(),
+            Some("invalid_token"),
+        ),
+        (
+            Some(format!("Bearer {t}")),
+            "https://m.example/v2/library/other/manifests/latest".to_owned(),
+            Some("insufficient_scope"),
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let r = run(&fake, &state, &cfg, req("GET", &url, &headers));
+        assert_eq!(r.status, 401, "{auth:?} {url}");
+        let c = Challenge::parse(r.headers.get("www-authenticate").unwrap()).unwrap();
+        assert_eq!(c.param("realm"), Some("https://m.example/token"));
+        assert_eq!(c.param("error"), error);
+    }
+    fake.now.set(fake.now.get() + 301);
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            manifest,
+            &[("authorization", &format!("Bearer {t}"))],
+        ),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(fake.seen.borrow().len(), before);
+    assert!(fake
+        .logs
+        .borrow()
+        .iter()
+        .all(|l| !l.contains("pw") && !l.contains("UP-ALICE") && !l.contains(&t)));
+}
+
+#[test]
+fn operator_account_is_used_upstream_cached_and_never_handed_out() {
+    let fake = hub_like();
+    let state = State::default();
+    let cfg = config(&[
+        ("UPSTREAM_USERNAME", "op"),
+        ("UPSTREAM_PASSWORD", "oppw"),
+        ("TOKEN_SECRET", SECRET),
+    ]);
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/token?scope=repository:tiny:pull",
+            &[],
+        ),
+    );
+    assert_eq!(r.status, 200);
+    assert!(!body_text(&r).contains("UP-OPERATOR"));
+    let t = token_from(&r);
+    let auth = format!("Bearer {t}");
+    for path in [
+        "/v2/tiny/manifests/latest".to_owned(),
+        format!("/v2/library/tiny/blobs/{DIGEST}"),
+        format!("/v2/library/tiny/blobs/{DIGEST}"),
+    ] {
+        let r = run(
+            &fake,
+            &state,
+            &cfg,
+            req(
+                "GET",
+                &format!("https://m.example{path}"),
+                &[("authorization", &auth)],
+            ),
+        );
+        assert_eq!(r.status, 200, "{path}");
+        for (_, v) in r.headers.iter() {
+            assert!(!v.contains("UP-OPERATOR"));
+        }
+    }
+    let seen = fake.seen.borrow();
+    let token_requests: Vec<_> = seen
+        .iter()
+        .filter(|r| r.url.starts_with("https://auth.docker.io/token"))
+        .collect();
+    assert_eq!(
+        token_requests.len(),
+        1,
+        "one upstream token per repository scope"
+    );
+    assert_eq!(
+        token_requests[0].headers.get("authorization"),
+        Some("Basic b3A6b3Bwdw==")
+    );
+    assert!(token_requests[0]
+        .url
+        .contains("scope=repository%3Alibrary%2Ftiny%3Apull"));
+    let registry_requests: Vec<_> = seen
+        .iter()
+        .filter(|r| r.url.contains("/v2/library/"))
+        .collect();
+    assert_eq!(registry_requests.len(), 3);
+    assert!(registry_requests
+        .iter()
+        .all(|r| r.headers.get("authorization") == Some("Bearer UP-OPERATOR")));
 }

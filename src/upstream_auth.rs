@@ -1,0 +1,421 @@
+//! Talking to upstream token services: which scheme an upstream wants (learned from its own
+//! challenge), fetching a token from its realm, and caching the tokens the proxy itself holds
+//! (anonymous or the operator's account) per (registry, scope, account) until shortly before
+//! they expire, so a pull does not cost a token request per layer.
+
+use std::cell::RefCell;
+
+use base64::Engine;
+
+use crate::challenge::Challenge;
+use crate::errors::{ErrorCode, RegistryError};
+use crate::flow::State;
+use crate::http::{Headers, UpstreamRequest};
+use crate::platform::Platform;
+use crate::upstream::Upstream;
+use crate::url::with_query;
+
+/// Bound on bodies the proxy reads itself: a token answer or a token form.
+pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+/// Cached upstream tokens are dropped this long before they expire.
+const EXPIRY_MARGIN_SECS: u64 = 30;
+/// Lifetime assumed when a token answer gives none (the distribution spec's default).
+pub const DEFAULT_TOKEN_SECS: u64 = 60;
+const TOKEN_CACHE_ENTRIES: usize = 128;
+
+/// How an upstream wants to be authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamAuth {
+    /// Answers without credentials.
+    Open,
+    /// `Basic`: credentials on every request.
+    Basic,
+    /// `Bearer`: a token service at `realm`.
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+/// Per-isolate memory of each upstream's auth scheme, so a token request costs one fetch.
+#[derive(Default)]
+pub struct AuthCache {
+    entries: RefCell<Vec<(String, UpstreamAuth)>>,
+}
+
+impl AuthCache {
+    fn get(&self, upstream: &Upstream) -> Option<UpstreamAuth> {
+        self.entries
+            .borrow()
+            .iter()
+            .find(|(e, _)| *e == upstream.endpoint)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, upstream: &Upstream, auth: UpstreamAuth) {
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|(e, _)| *e != upstream.endpoint);
+        entries.push((upstream.endpoint.clone(), auth));
+    }
+
+    /// Remembers what a 401 from `upstream` said.
+    pub fn learn(&self, upstream: &Upstream, c: &Challenge) {
+        if let Some(auth) = auth_from_challenge(c) {
+            self.put(upstream, auth);
+        }
+    }
+}
+
+pub fn auth_from_challenge(c: &Challenge) -> Option<UpstreamAuth> {
+    match c.scheme.as_str() {
+        "basic" => Some(UpstreamAuth::Basic),
+        "bearer" => {
+            let realm = c.param("realm")?;
+            if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+                return None;
+            }
+            Some(UpstreamAuth::Bearer {
+                realm: realm.to_owned(),
+                service: c.param("service").map(str::to_owned),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn unavailable(message: String) -> RegistryError {
+    RegistryError::new(ErrorCode::Unavailable, message)
+}
+
+/// The upstream's auth scheme: remembered, or learned now with one unauthenticated ping.
+pub async fn upstream_auth<P: Platform>(
+    p: &P,
+    state: &State,
+    upstream: &Upstream,
+) -> Result<UpstreamAuth, RegistryError> {
+    if let Some(a) = state.auth.get(upstream) {
+        return Ok(a);
+    }
+    let resp = p
+        .fetch(UpstreamRequest {
+            method: "GET".into(),
+            url: format!("{}/v2/", upstream.endpoint),
+            headers: Headers::new(),
+            body: None,
+        })
+        .await
+        .map_err(|e| unavailable(format!("upstream unreachable: {}", e.0)))?;
+    let auth = match resp.status {
+        200 => UpstreamAuth::Open,
+        401 => resp
+            .headers
+            .get("www-authenticate")
+            .and_then(Challenge::parse)
+            .and_then(|c| auth_from_challenge(&c))
+            .ok_or_else(|| unavailable("upstream sent a 401 without a usable challenge".into()))?,
+        s => return Err(unavailable(format!("upstream ping answered {s}"))),
+    };
+    state.auth.put(upstream, auth.clone());
+    Ok(auth)
+}
+
+pub fn basic_header(user: &str, pass: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+/// A token from an upstream token service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamToken {
+    pub token: String,
+    pub expires_in: Option<u64>,
+}
+
+/// What asking an upstream token service can end in, besides a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// 401/403: the credentials (or anonymity) were refused.
+    Refused,
+    /// Anything else, as the error to show the client (429 kept as 429).
+    Failed(RegistryError),
+}
+
+/// Asks `realm` for a token for `scopes`, with `basic` credentials if given.
+pub async fn fetch_token<P: Platform>(
+    p: &P,
+    realm: &str,
+    service: Option<&str>,
+    scopes: &[String],
+    account: Option<&str>,
+    basic: Option<&str>,
+) -> Result<UpstreamToken, TokenRefusal> {
+    let mut params: Vec<(&str, &str)> = Vec::new();
+    if let Some(s) = service {
+        params.push(("service", s));
+    }
+    for s in scopes {
+        params.push(("scope", s));
+    }
+    if let (Some(a), Some(_)) = (account, basic) {
+        params.push(("account", a));
+    }
+    let mut headers = Headers::new();
+    if let Some(b) = basic {
+        headers.set("authorization", b);
+    }
+    let resp = p
+        .fetch(UpstreamRequest {
+            method: "GET".into(),
+            url: with_query(realm, &params),
+            headers,
+            body: None,
+        })
+        .await
+        .map_err(|e| {
+            TokenRefusal::Failed(unavailable(format!(
+                "upstream token service unreachable: {}",
+                e.0
+            )))
+        })?;
+    match resp.status {
+        200 => {
+            let text = p
+                .read_text(resp.body, SMALL_BODY_LIMIT)
+                .await
+                .map_err(|e| {
+                    TokenRefusal::Failed(unavailable(format!(
+                        "upstream token answer unreadable: {}",
+                        e.0
+                    )))
+                })?;
+            parse_token_answer(&text).map_err(TokenRefusal::Failed)
+        }
+        401 | 403 => Err(TokenRefusal::Refused),
+        429 => {
+            let mut e = RegistryError::new(
+                ErrorCode::TooManyRequests,
+                "upstream token service rate limit reached",
+            );
+            if let Some(ra) = resp.headers.get("retry-after") {
+                e.retry_after = Some(ra.to_owned());
+            }
+            Err(TokenRefusal::Failed(e))
+        }
+        s => Err(TokenRefusal::Failed(unavailable(format!(
+            "upstream token service answered {s}"
+        )))),
+    }
+}
+
+/// `{"token"|"access_token": "...", "expires_in": n}`; everything else is ignored.
+pub fn parse_token_answer(json: &str) -> Result<UpstreamToken, RegistryError> {
+    let bad = || unavailable("upstream token answer is not a token".into());
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|_| bad())?;
+    let token = v
+        .get("token")
+        .or_else(|| v.get("access_token"))
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(bad)?;
+    Ok(UpstreamToken {
+        token: token.to_owned(),
+        expires_in: v.get("expires_in").and_then(|e| e.as_u64()),
+    })
+}
+
+struct CachedToken {
+    endpoint: String,
+    scope: String,
+    /// The account's user name (never its password), or None when anonymous.
+    account: Option<String>,
+    token: String,
+    expires_at: u64,
+}
+
+/// Upstream tokens the proxy holds for itself (anonymous or the operator's account).
+#[derive(Default)]
+pub struct TokenCache {
+    entries: RefCell<Vec<CachedToken>>,
+}
+
+impl TokenCache {
+    fn get(&self, endpoint: &str, scope: &str, account: Option<&str>, now: u64) -> Option<String> {
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|e| e.expires_at > now);
+        entries
+            .iter()
+            .find(|e| e.endpoint == endpoint && e.scope == scope && e.account.as_deref() == account)
+            .map(|e| e.token.clone())
+    }
+
+    fn put(&self, entry: CachedToken) {
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|e| {
+            !(e.endpoint == entry.endpoint && e.scope == entry.scope && e.account == entry.account)
+        });
+        if entries.len() >= TOKEN_CACHE_ENTRIES {
+            entries.remove(0);
+        }
+        entries.push(entry);
+    }
+
+    /// Drops every token for `endpoint` (the upstream refused one).
+    pub fn forget(&self, endpoint: &str) {
+        self.entries.borrow_mut().retain(|e| e.endpoint != endpoint);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The `Authorization` the proxy itself sends upstream for `scope`: none for open registries,
+/// the operator's Basic credentials for Basic registries, a (cached) Bearer token otherwise.
+pub async fn proxy_authorization<P: Platform>(
+    p: &P,
+    state: &State,
+    upstream: &Upstream,
+    scope: Option<&str>,
+    account: Option<&(String, String)>,
+    now: u64,
+) -> Result<Option<String>, RegistryError> {
+    let (realm, service) = match upstream_auth(p, state, upstream).await? {
+        UpstreamAuth::Open => return Ok(None),
+        UpstreamAuth::Basic => return Ok(account.map(|(u, pw)| basic_header(u, pw))),
+        UpstreamAuth::Bearer { realm, service } => (realm, service),
+    };
+    let scope_key = scope.unwrap_or("");
+    let user = account.map(|(u, _)| u.as_str());
+    if let Some(t) = state.tokens.get(&upstream.endpoint, scope_key, user, now) {
+        return Ok(Some(format!("Bearer {t}")));
+    }
+    let basic = account.map(|(u, pw)| basic_header(u, pw));
+    let scopes: Vec<String> = scope.map(|s| vec![s.to_owned()]).unwrap_or_default();
+    match fetch_token(
+        p,
+        &realm,
+        service.as_deref(),
+        &scopes,
+        user,
+        basic.as_deref(),
+    )
+    .await
+    {
+        Ok(t) => {
+            let lifetime = t.expires_in.unwrap_or(DEFAULT_TOKEN_SECS);
+            if lifetime > EXPIRY_MARGIN_SECS {
+                state.tokens.put(CachedToken {
+                    endpoint: upstream.endpoint.clone(),
+                    scope: scope_key.to_owned(),
+                    account: user.map(str::to_owned),
+                    token: t.token.clone(),
+                    expires_at: now + lifetime - EXPIRY_MARGIN_SECS,
+                });
+            }
+            Ok(Some(format!("Bearer {}", t.token)))
+        }
+        Err(TokenRefusal::Refused) => Err(unavailable(if account.is_some() {
+            "the upstream refused the mirror's account (check UPSTREAM_USERNAME/UPSTREAM_PASSWORD)"
+                .into()
+        } else {
+            "the upstream token service refused anonymous access".into()
+        })),
+        Err(TokenRefusal::Failed(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers() {
+        let t =
+            parse_token_answer(r#"{"token":"T","expires_in":300,"refresh_token":"R"}"#).unwrap();
+        assert_eq!(
+            t,
+            UpstreamToken {
+                token: "T".into(),
+                expires_in: Some(300)
+            }
+        );
+        assert_eq!(
+            parse_token_answer(r#"{"access_token":"A"}"#).unwrap().token,
+            "A"
+        );
+        for bad in [
+            "",
+            "[]",
+            "{}",
+            r#"{"token":""}"#,
+            r#"{"token":5}"#,
+            "<html>",
+        ] {
+            assert!(parse_token_answer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn challenge_to_auth() {
+        let c =
+            Challenge::parse(r#"Bearer realm="https://auth.example/token",service="reg""#).unwrap();
+        assert_eq!(
+            auth_from_challenge(&c),
+            Some(UpstreamAuth::Bearer {
+                realm: "https://auth.example/token".into(),
+                service: Some("reg".into())
+            })
+        );
+        assert_eq!(
+            auth_from_challenge(&Challenge::parse(r#"Bearer service="reg""#).unwrap()),
+            None
+        );
+        assert_eq!(
+            auth_from_challenge(&Challenge::parse(r#"Bearer realm="file:///etc/passwd""#).unwrap()),
+            None
+        );
+        assert_eq!(
+            auth_from_challenge(&Challenge::parse("Basic realm=x").unwrap()),
+            Some(UpstreamAuth::Basic)
+        );
+    }
+
+    #[test]
+    fn basic_header_encodes() {
+        assert_eq!(basic_header("alice", "pw"), "Basic YWxpY2U6cHc=");
+    }
+
+    #[test]
+    fn cache_is_keyed_by_endpoint_scope_account_and_expires() {
+        let c = TokenCache::default();
+        let entry = |scope: &str, account: Option<&str>, exp| CachedToken {
+            endpoint: "https://r".into(),
+            scope: scope.into(),
+            account: account.map(str::to_owned),
+            token: format!("{scope}-{account:?}"),
+            expires_at: exp,
+        };
+        c.put(entry("s1", None, 100));
+        c.put(entry("s1", Some("op"), 100));
+        assert_eq!(c.get("https://r", "s1", None, 50).unwrap(), "s1-None");
+        assert_eq!(
+            c.get("https://r", "s1", Some("op"), 50).unwrap(),
+            "s1-Some(\"op\")"
+        );
+        assert!(c.get("https://r", "s2", None, 50).is_none());
+        assert!(c.get("https://other", "s1", None, 50).is_none());
+        assert!(c.get("https://r", "s1", None, 100).is_none());
+        for i in 0..(TOKEN_CACHE_ENTRIES + 10) {
+            c.put(entry(&format!("x{i}"), None, 1000));
+        }
+        assert!(c.len() <= TOKEN_CACHE_ENTRIES);
+        c.forget("https://r");
+        assert!(c.is_empty());
+    }
+}
