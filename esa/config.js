@@ -12,11 +12,11 @@ const CONFIG = {
   ROUTES: '',
   // 镜像白名单，空 = 全部允许 / image whitelist, empty = allow all: 'library/nginx, jqknono/*'
   WHITELIST: '',
-  // 允许拉取的用户（需 docker login）/ users allowed to pull (needs docker login) -- not in this version
+  // 允许拉取的用户（需 docker login）/ users allowed to pull (they docker login with their upstream account)
   USER_WHITELIST: '',
-  // 代理令牌签名密钥 / key for proxy-signed tokens
+  // 代理令牌签名密钥（启用用户白名单或运营者账号时必填）/ token key, required with USER_WHITELIST or UPSTREAM_USERNAME
   TOKEN_SECRET: '',
-  // 运营者的上游账号 / operator's upstream account -- not in this version
+  // 运营者的上游账号（提高限额）/ operator's upstream account (higher rate limits)
   UPSTREAM_USERNAME: '',
   UPSTREAM_PASSWORD: '',
   // 边缘缓存 on/off / edge cache on/off -- only off in this version
