@@ -1,0 +1,41 @@
+// `make dev` and `make esa-dev` as a user runs them: config from the environment, then a real
+// pull through each.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { seedImages } from './harness/images.mjs';
+import { freePort, runAsync, start, tempDir, waitForHttp } from './harness/procs.mjs';
+import { startUpstream } from './harness/upstream.mjs';
+
+let up;
+let images;
+const procs = [];
+
+before(async () => {
+  up = await startUpstream('make-upstream');
+  images = await seedImages(up, { bigMiB: 1 });
+});
+
+after(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  await up?.stop();
+});
+
+for (const [target, portVar] of [['dev', 'DEV_PORT'], ['esa-dev', 'ESA_PORT']]) {
+  test(`make ${target} serves pulls with config from the environment`, async () => {
+    const port = await freePort();
+    const proc = start(`make-${target}`, 'make', ['--no-print-directory', target], {
+      env: { [portVar]: String(port), UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny' },
+    });
+    procs.push(proc);
+    await waitForHttp(`http://127.0.0.1:${port}/version`, proc, 120000);
+    const out = join(tempDir(`make-${target}`), 'out');
+    const r = await runAsync('skopeo', ['copy', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${port}/tiny:latest`, `dir:${out}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(readdirSync(out).includes(images['library/tiny'].layers[0].slice(7)));
+    const denied = await fetch(`http://127.0.0.1:${port}/v2/team/app/manifests/v1`);
+    assert.equal(denied.status, 403, 'WHITELIST from the environment is in force');
+    await proc.stop();
+  });
+}
