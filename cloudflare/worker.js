@@ -1,5 +1,5 @@
 // Cloudflare Workers / Pages entry. Cloudflare (and workerd) refuse to compile wasm from bytes,
-// so the module is imported; config is `env` ([vars] and secrets).
+// so the module is imported; config is `env` ([vars] and secrets); the cache is caches.default.
 import wasmModule from './proxy_bg.wasm';
 import { createProxy } from '../js-shim/proxy.js';
 
@@ -8,8 +8,22 @@ const handle = createProxy((imports) => ({
   engine: 'wasm',
 }));
 
+// The core's keys (http://edge-registry-proxy.cache/...) are stored under the zone's own host,
+// as Cloudflare's cache is per zone. (It does nothing on *.workers.dev.)
+const KEY_ORIGIN = 'http://edge-registry-proxy.cache';
+function zoneCache(request) {
+  if (typeof caches === 'undefined' || !caches.default) return null;
+  const base = `${new URL(request.url).origin}/.edge-registry-proxy-cache`;
+  const at = (key) => base + key.slice(KEY_ORIGIN.length);
+  return {
+    get: (key) => caches.default.match(at(key)),
+    put: (key, response) => caches.default.put(at(key), response),
+    delete: (key) => caches.default.delete(at(key)),
+  };
+}
+
 export default {
-  fetch(request, env) {
-    return handle(request, [env]);
+  fetch(request, env, ctx) {
+    return handle(request, [env], { cache: zoneCache(request), waitUntil: (p) => ctx.waitUntil(p) });
   },
 };

@@ -19,10 +19,12 @@ const CONFIG = {
   // 运营者的上游账号（提高限额）/ operator's upstream account (higher rate limits)
   UPSTREAM_USERNAME: '',
   UPSTREAM_PASSWORD: '',
-  // 边缘缓存 on/off / edge cache on/off -- only off in this version
+  // 边缘缓存 on/off（on 需要 TOKEN_SECRET）/ edge cache on/off (on needs TOKEN_SECRET)
   CACHE: 'off',
   // 标签缓存秒数 / seconds a tag->manifest answer is reused
   CACHE_TAG_TTL: '600',
+  // 缓存的最大层大小（MB；Cloudflare 上限 512）/ largest layer the cache stores, in MB (Cloudflare: 512 max)
+  CACHE_MAX_BLOB_MB: '512',
   // follow: 由边缘拉取重定向的层 / stream redirected layers through the edge; passthrough: 307 to client
   BLOB_REDIRECT: 'follow',
 };

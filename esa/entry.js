@@ -38,8 +38,27 @@ function envOf(args) {
   return {};
 }
 
+function waitUntilOf(args) {
+  const ctx = args.find((a) => a && typeof a.waitUntil === 'function');
+  return ctx ? (p) => ctx.waitUntil(p) : null;
+}
+
+// ESA's global `cache` (get/put/delete, http:// keys); elsewhere (e.g. this bundle in workerd)
+// the standard caches.default.
+/* global cache, caches */
+function edgeCache() {
+  if (typeof cache === 'object' && cache && typeof cache.get === 'function') {
+    return { get: (key) => cache.get(key), put: (key, response) => cache.put(key, response), delete: (key) => cache.delete(key) };
+  }
+  if (typeof caches === 'object' && caches && caches.default) {
+    const c = caches.default;
+    return { get: (key) => c.match(key), put: (key, response) => c.put(key, response), delete: (key) => c.delete(key) };
+  }
+  return null;
+}
+
 export default {
   fetch(request, ...rest) {
-    return handle(request, [DEFAULTS, envOf(rest)]);
+    return handle(request, [DEFAULTS, envOf(rest)], { cache: edgeCache(), waitUntil: waitUntilOf(rest) });
   },
 };

@@ -1,7 +1,16 @@
 // The platform object the wasm core calls: upstream fetch (redirects are the core's business),
-// bounded reads of small bodies, logging. Shared by the Cloudflare and ESA entries.
+// bounded reads of small bodies, the edge cache, logging. Shared by the Cloudflare and ESA
+// entries; `cache` is their adapter (or null), `waitUntil` keeps background puts alive.
+//
+// Body handles are objects with a `.body` stream (a Response, or { body } made here): the core
+// passes them around untouched and toResponse() streams `.body` to the client.
 
-export function makePlatform(fetchImpl) {
+export function makePlatform({ fetchImpl, cache, waitUntil }) {
+  const background = (promise, what) => {
+    const p = promise.catch((e) => console.log(`cache: ${what} failed: ${e && e.message}`));
+    if (waitUntil) waitUntil(p);
+  };
+
   return {
     async fetch(method, url, headers, body) {
       const resp = await fetchImpl(url, {
@@ -10,14 +19,12 @@ export function makePlatform(fetchImpl) {
         body: body === null ? undefined : body,
         redirect: 'manual',
       });
-      // The Response itself is the body handle: the core passes it back untouched and
-      // toResponse() streams its body to the client.
       return { status: resp.status, headers: [...resp.headers], body: resp };
     },
 
-    // Reads a token answer or a token form; never a layer. Stops at `limit` bytes.
-    async readText(handle, limit) {
-      if (!handle.body) return '';
+    // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
+    async readBytes(handle, limit) {
+      if (!handle.body) return new Uint8Array(0);
       const reader = handle.body.getReader();
       const chunks = [];
       let size = 0;
@@ -37,7 +44,77 @@ export function makePlatform(fetchImpl) {
         all.set(c, at);
         at += c.byteLength;
       }
-      return new TextDecoder().decode(all);
+      return all;
+    },
+
+    async cacheGet(key) {
+      if (!cache) return null;
+      try {
+        const hit = await cache.get(key);
+        return hit ? { status: hit.status, headers: [...hit.headers], body: hit } : null;
+      } catch (e) {
+        console.log(`cache: get failed: ${e && e.message}`);
+        return null;
+      }
+    },
+
+    cachePutBytes(key, headers, bytes) {
+      if (!cache) return;
+      background(cache.put(key, new Response(bytes.slice(), { status: 200, headers })), 'put');
+    },
+
+    // Tees the body: one half to the client, the other into the cache through a counter. Only
+    // when exactly `expectedLen` bytes arrived is the commit marker written (the core serves a
+    // streamed entry only with a matching marker); otherwise the put is failed and the entry
+    // deleted where the cache allows.
+    cachePutStream(key, headers, handle, expectedLen, commitKey, commitValue) {
+      if (!cache || !handle.body) return handle;
+      const [toClient, toCache] = handle.body.tee();
+      let seen = 0;
+      let complete = false;
+      const counted = toCache.pipeThrough(
+        new TransformStream({
+          transform(chunk, ctl) {
+            seen += chunk.byteLength;
+            ctl.enqueue(chunk);
+          },
+          flush(ctl) {
+            complete = seen === expectedLen;
+            if (!complete) ctl.error(new Error(`incomplete body: ${seen} of ${expectedLen} bytes`));
+          },
+        }),
+      );
+      const markerHeaders = headers.filter(([k]) => k.toLowerCase() === 'cache-control');
+      const put = cache
+        .put(key, new Response(counted, { status: 200, headers }))
+        .then(() => {
+          if (!complete) throw new Error('body incomplete');
+          return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));
+        })
+        .catch((e) => {
+          console.log(`cache: layer not stored: ${e && e.message}`);
+          return cache.delete ? cache.delete(key) : undefined;
+        });
+      background(put, 'put');
+      return { body: toClient };
+    },
+
+    randomId() {
+      return crypto.randomUUID();
+    },
+
+    // Bytes first..=last of a stored body, as a stream.
+    slice(handle, first, last) {
+      let pos = 0;
+      const cut = new TransformStream({
+        transform(chunk, ctl) {
+          const start = pos;
+          pos += chunk.byteLength;
+          if (pos <= first || start > last) return;
+          ctl.enqueue(chunk.subarray(Math.max(first - start, 0), Math.min(last + 1 - start, chunk.byteLength)));
+        },
+      });
+      return { body: handle.body.pipeThrough(cut) };
     },
 
     log(line) {

@@ -32,7 +32,8 @@ function errorResponse(status, code, message) {
 
 function toResponse(out) {
   let body = out.body;
-  if (body !== null && typeof body !== 'string') body = body.body; // an upstream Response: its stream
+  // null, a string, verified bytes, or a handle (an upstream Response or { body }): its stream
+  if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) body = body.body;
   if (NULL_BODY.has(out.status)) body = null;
   return new Response(body, { status: out.status, headers: out.headers });
 }
@@ -50,7 +51,9 @@ export function createProxy(instantiate) {
     engine = made.engine;
   }
 
-  return async function handle(request, configSources, fetchImpl = fetch) {
+  // `cache`: the entry's cache adapter ({ get(key), put(key, response) }) or null;
+  // `waitUntil`: keeps background cache puts alive after the response is sent.
+  return async function handle(request, configSources, { cache = null, waitUntil = null } = {}) {
     try {
       ensureInstance();
       const body = request.method === 'POST' ? request : null;
@@ -60,7 +63,7 @@ export function createProxy(instantiate) {
         [...request.headers],
         body,
         configPairs(...configSources),
-        makePlatform(fetchImpl),
+        makePlatform({ fetchImpl: fetch, cache, waitUntil }),
       );
       const resp = toResponse(out);
       if (new URL(request.url).pathname === '/version') resp.headers.set('x-proxy-engine', engine);

@@ -20,6 +20,7 @@ pub const KEYS: &[&str] = &[
     "UPSTREAM_PASSWORD",
     "CACHE",
     "CACHE_TAG_TTL",
+    "CACHE_MAX_BLOB_MB",
     "BLOB_REDIRECT",
 ];
 
@@ -29,6 +30,8 @@ pub const PLATFORM_PREFIXES: &[&str] = &["CF_"];
 
 pub const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
 pub const DEFAULT_CACHE_TAG_TTL: u32 = 600;
+/// Cloudflare's Cache API refuses objects over 512 MB.
+pub const DEFAULT_CACHE_MAX_BLOB_MB: u64 = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobRedirect {
@@ -49,7 +52,10 @@ pub struct Config {
     pub token_secret: Option<String>,
     /// The operator's account on `upstream` (not on routed registries).
     pub upstream_account: Option<(String, String)>,
+    /// `CACHE=on`: the edge cache (cache_policy) is used.
+    pub cache: bool,
     pub cache_tag_ttl: u32,
+    pub cache_max_blob_bytes: u64,
     pub blob_redirect: BlobRedirect,
 }
 
@@ -124,12 +130,14 @@ impl Config {
             }
         };
         let token_secret = get("TOKEN_SECRET").map(str::to_owned);
-        if !users.is_empty() || upstream_account.is_some() {
+        let cache_on = get("CACHE")
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1"));
+        if !users.is_empty() || upstream_account.is_some() || cache_on {
             match &token_secret {
                 None => {
                     return Err(err(
                         "TOKEN_SECRET",
-                        "required with USER_WHITELIST or UPSTREAM_USERNAME (e.g. `openssl rand -hex 32`)",
+                        "required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on (e.g. `openssl rand -hex 32`)",
                     ))
                 }
                 Some(s) if s.len() < MIN_SECRET_LEN => {
@@ -142,17 +150,26 @@ impl Config {
             }
         }
 
-        match get("CACHE").map(|v| v.to_ascii_lowercase()) {
-            None => {}
-            Some(v) if v == "off" || v == "false" || v == "0" => {}
-            Some(v) if v == "on" || v == "true" || v == "1" => {
-                return Err(err(
-                    "CACHE",
-                    "the edge cache is not supported by this version; use off",
-                ))
-            }
+        let cache = match get("CACHE").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "off" || v == "false" || v == "0" => false,
+            Some(v) if v == "on" || v == "true" || v == "1" => true,
             Some(v) => return Err(err("CACHE", format!("{v:?}: expected on or off"))),
-        }
+        };
+        let cache_max_blob_bytes = match get("CACHE_MAX_BLOB_MB") {
+            None => DEFAULT_CACHE_MAX_BLOB_MB,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|mb| *mb <= 1 << 20)
+                .ok_or_else(|| {
+                    err(
+                        "CACHE_MAX_BLOB_MB",
+                        format!("{v:?}: expected megabytes (0 or more)"),
+                    )
+                })?,
+        } * 1024
+            * 1024;
         let cache_tag_ttl = match get("CACHE_TAG_TTL") {
             None => DEFAULT_CACHE_TAG_TTL,
             Some(v) => v.parse::<u32>().map_err(|_| {
@@ -180,15 +197,20 @@ impl Config {
             users,
             token_secret,
             upstream_account,
+            cache,
             cache_tag_ttl,
+            cache_max_blob_bytes,
             blob_redirect,
         })
     }
 
     /// Proxy-signed tokens are in force: users are restricted, or the operator's account is used
     /// upstream (whose tokens must never reach clients).
+    ///
+    /// The cache needs it too: what it stores must have been fetched with the proxy's own
+    /// identity, and who may read it must be checked by the proxy.
     pub fn proxy_tokens(&self) -> bool {
-        !self.users.is_empty() || self.upstream_account.is_some()
+        !self.users.is_empty() || self.upstream_account.is_some() || self.cache
     }
 
     pub fn user_allowed(&self, user: &str) -> bool {
@@ -371,12 +393,25 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_features_fail_closed() {
+    fn cache_needs_a_secret_and_bounds() {
         assert_eq!(
             Config::from_pairs([("CACHE", "on")]).unwrap_err().key,
-            "CACHE"
+            "TOKEN_SECRET"
         );
-        assert!(Config::from_pairs([("CACHE", "off")]).is_ok());
+        let c =
+            Config::from_pairs([("CACHE", "ON"), ("TOKEN_SECRET", "0123456789abcdef")]).unwrap();
+        assert!(c.cache && c.proxy_tokens());
+        assert_eq!(c.cache_max_blob_bytes, 512 * 1024 * 1024);
+        let off = Config::from_pairs([("CACHE", "off")]).unwrap();
+        assert!(!off.cache && !off.proxy_tokens());
+        let small = Config::from_pairs([("CACHE_MAX_BLOB_MB", "1")]).unwrap();
+        assert_eq!(small.cache_max_blob_bytes, 1024 * 1024);
+        assert_eq!(
+            Config::from_pairs([("CACHE_MAX_BLOB_MB", "x")])
+                .unwrap_err()
+                .key,
+            "CACHE_MAX_BLOB_MB"
+        );
     }
 
     #[test]

@@ -90,8 +90,13 @@ pub async fn handle<P: Platform>(
     }
     resp.headers
         .set("docker-distribution-api-version", "registry/2.0");
+    let cache = resp
+        .headers
+        .get(crate::cache_flow::X_CACHE)
+        .map(|c| format!(" cache={c}"))
+        .unwrap_or_default();
     p.log(&format!(
-        "{method} {} -> {}",
+        "{method} {} -> {}{cache}",
         crate::reference::quote_for_message(&path),
         resp.status
     ));
@@ -168,6 +173,17 @@ async fn dispatch<P: Platform>(
     }
 }
 
+/// A registry request on its way upstream: everything but its `Authorization`.
+pub(crate) struct Outgoing {
+    pub method: String,
+    pub url: String,
+    pub headers: Headers,
+    /// BLOB_REDIRECT=passthrough applies (a blob request).
+    pub passthrough: bool,
+    /// `repository:<name>:pull`, for endpoints about a repository.
+    pub scope: Option<String>,
+}
+
 async fn forward<P: Platform>(
     p: &P,
     state: &State,
@@ -177,104 +193,145 @@ async fn forward<P: Platform>(
     query: &[(String, String)],
 ) -> Result<Response<P::Body>, RegistryError> {
     let path = endpoint.upstream_path().expect("registry endpoint");
-    let url = with_query(
-        &format!("{}{path}", ctx.upstream.endpoint),
-        &upstream_query(endpoint, query)?,
-    );
-    let mut headers: Headers = req
-        .headers
-        .iter()
-        .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
-        .collect();
-    let proxy_tokens = ctx.config.proxy_tokens();
-    let scope = endpoint.repository().map(crate::scope::pull_scope);
-    let upstream_authorization = if proxy_tokens {
-        let claims = match access::check(
-            ctx.config,
-            ctx.upstream,
-            endpoint,
-            req.headers.get("authorization"),
-            ctx.now,
-        ) {
-            Ok(c) => c,
-            Err(d) => return Ok(challenge(ctx, scope.as_deref(), d.error, &d.message)),
-        };
-        if matches!(endpoint, Endpoint::Ping) {
-            return Ok(ping_ok());
-        }
-        match claims.upstream_token {
-            Some(t) => Some(format!("Bearer {t}")),
-            None => {
-                let account = if ctx.upstream == &ctx.config.upstream {
-                    ctx.config.upstream_account.as_ref()
-                } else {
-                    None
-                };
-                proxy_authorization(p, state, ctx.upstream, scope.as_deref(), account, ctx.now)
-                    .await?
-            }
-        }
-    } else {
+    let out = Outgoing {
+        method: req.method.clone(),
+        url: with_query(
+            &format!("{}{path}", ctx.upstream.endpoint),
+            &upstream_query(endpoint, query)?,
+        ),
+        headers: req
+            .headers
+            .iter()
+            .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
+            .collect(),
+        passthrough: matches!(endpoint, Endpoint::Blob { .. })
+            && ctx.config.blob_redirect == BlobRedirect::Passthrough,
+        scope: endpoint.repository().map(crate::scope::pull_scope),
+    };
+    if !ctx.config.proxy_tokens() {
         // Pass-through mode: the client's token came from the upstream's token service (via
         // the proxy's token endpoint); it goes to the upstream origin only.
-        req.headers.get("authorization").map(str::to_owned)
-    };
-    if let Some(auth) = upstream_authorization {
-        headers.set("authorization", auth);
+        let sent = send(p, &out, req.headers.get("authorization")).await?;
+        return Ok(respond(state, ctx, endpoint, &out, sent));
     }
-    let upstream_req = UpstreamRequest {
-        method: req.method.clone(),
-        url,
+    let claims = match access::check(
+        ctx.config,
+        ctx.upstream,
+        endpoint,
+        req.headers.get("authorization"),
+        ctx.now,
+    ) {
+        Ok(c) => c,
+        Err(d) => return Ok(challenge(ctx, out.scope.as_deref(), d.error, &d.message)),
+    };
+    if matches!(endpoint, Endpoint::Ping) {
+        return Ok(ping_ok());
+    }
+    if ctx.config.cache {
+        if let Some(r) =
+            crate::cache_flow::serve(p, state, ctx, endpoint, req, &out, &claims).await?
+        {
+            return Ok(r);
+        }
+    }
+    // The user's own upstream token when there is one (their rate limit), else the proxy's.
+    let auth = match &claims.upstream_token {
+        Some(t) => Some(format!("Bearer {t}")),
+        None => proxy_identity(p, state, ctx, out.scope.as_deref()).await?,
+    };
+    let sent = send(p, &out, auth.as_deref()).await?;
+    Ok(respond(state, ctx, endpoint, &out, sent))
+}
+
+/// The `Authorization` of the proxy's own identity: the operator's account on the default
+/// upstream, anonymous elsewhere.
+pub(crate) async fn proxy_identity<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    scope: Option<&str>,
+) -> Result<Option<String>, RegistryError> {
+    let account = if ctx.upstream == &ctx.config.upstream {
+        ctx.config.upstream_account.as_ref()
+    } else {
+        None
+    };
+    proxy_authorization(p, state, ctx.upstream, scope, account, ctx.now).await
+}
+
+pub(crate) async fn send<P: Platform>(
+    p: &P,
+    out: &Outgoing,
+    authorization: Option<&str>,
+) -> Result<Sent<P::Body>, RegistryError> {
+    let mut headers = out.headers.clone();
+    if let Some(a) = authorization {
+        headers.set("authorization", a);
+    }
+    let req = UpstreamRequest {
+        method: out.method.clone(),
+        url: out.url.clone(),
         headers,
         body: None,
     };
-    let passthrough = matches!(endpoint, Endpoint::Blob { .. })
-        && ctx.config.blob_redirect == BlobRedirect::Passthrough;
-    let resp = match send_following_redirects(p, upstream_req, passthrough).await? {
+    send_following_redirects(p, req, out.passthrough).await
+}
+
+/// The client's response for what the upstream said.
+pub(crate) fn respond<B>(
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    out: &Outgoing,
+    sent: Sent<B>,
+) -> Response<B> {
+    let resp = match sent {
         Sent::Response(r) => r,
         Sent::Redirect(location) => {
             let mut h = Headers::new();
             h.set("location", location);
-            return Ok(Response {
+            return Response {
                 status: 307,
                 headers: h,
                 body: Body::Empty,
-            });
+            };
         }
     };
     if resp.status == 401 {
-        if proxy_tokens {
+        if ctx.config.proxy_tokens() {
             // The token the proxy sent was refused (expired or revoked): start over.
             state.tokens.forget(&ctx.upstream.endpoint);
-            return Ok(challenge(
+            return challenge(
                 ctx,
-                scope.as_deref(),
+                out.scope.as_deref(),
                 Some("invalid_token"),
                 "upstream refused the token",
-            ));
+            );
         }
-        return Ok(unauthorized(state, ctx, &resp.headers));
+        return unauthorized(state, ctx, &resp.headers);
     }
-    let mut headers: Headers = resp
-        .headers
+    if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
+        return ping_ok();
+    }
+    Response {
+        status: resp.status,
+        headers: client_headers(endpoint, resp.status, &resp.headers),
+        body: Body::Stream(resp.body),
+    }
+}
+
+/// The upstream (or stored) headers a client gets.
+pub(crate) fn client_headers(endpoint: &Endpoint, status: u16, upstream: &Headers) -> Headers {
+    let mut headers: Headers = upstream
         .iter()
         .filter(|(k, _)| FORWARDED_RESPONSE_HEADERS.contains(k))
         .collect();
     if let Endpoint::Blob { digest, .. } = endpoint {
-        if (resp.status == 200 || resp.status == 206)
-            && headers.get("docker-content-digest").is_none()
-        {
+        if (status == 200 || status == 206) && headers.get("docker-content-digest").is_none() {
             headers.set("docker-content-digest", digest.as_str());
         }
     }
-    if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
-        return Ok(ping_ok());
-    }
-    Ok(Response {
-        status: resp.status,
-        headers,
-        body: Body::Stream(resp.body),
-    })
+    headers
 }
 
 /// Only the query parameters the endpoint defines go upstream, validated; `ns` never does.
@@ -314,7 +371,7 @@ fn upstream_query<'q>(
     Ok(out)
 }
 
-enum Sent<B> {
+pub(crate) enum Sent<B> {
     Response(UpstreamResponse<B>),
     /// BLOB_REDIRECT=passthrough: hand this absolute location to the client.
     Redirect(String),

@@ -81,6 +81,8 @@ pub struct UpstreamResponse<B> {
 pub enum Body<B> {
     Empty,
     Text(String),
+    /// A small body the proxy read and verified (a manifest).
+    Bytes(Vec<u8>),
     /// An upstream response's body, streamed through untouched.
     Stream(B),
 }

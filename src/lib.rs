@@ -5,6 +5,8 @@
 //! through. Bodies are opaque handles, so image layers stream through the runtime untouched.
 
 pub mod access;
+pub mod cache_flow;
+pub mod cache_policy;
 pub mod challenge;
 pub mod config;
 pub mod errors;

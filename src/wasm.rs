@@ -28,8 +28,31 @@ extern "C" {
         body: JsValue,
     ) -> Result<Promise, JsValue>;
 
-    #[wasm_bindgen(method, catch, js_name = readText)]
-    fn read_text(this: &JsPlatform, body: &JsValue, limit: u32) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = readBytes)]
+    fn read_bytes(this: &JsPlatform, body: &JsValue, limit: u32) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = cacheGet)]
+    fn cache_get(this: &JsPlatform, key: &str) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, js_name = cachePutBytes)]
+    fn cache_put_bytes(this: &JsPlatform, key: &str, headers: Array, body: &[u8]);
+
+    #[wasm_bindgen(method, js_name = cachePutStream)]
+    fn cache_put_stream(
+        this: &JsPlatform,
+        key: &str,
+        headers: Array,
+        body: &JsValue,
+        expected_len: f64,
+        commit_key: &str,
+        commit_value: &str,
+    ) -> JsValue;
+
+    #[wasm_bindgen(method, js_name = randomId)]
+    fn random_id(this: &JsPlatform) -> String;
+
+    #[wasm_bindgen(method)]
+    fn slice(this: &JsPlatform, body: &JsValue, first: f64, last: f64) -> JsValue;
 
     #[wasm_bindgen(method)]
     fn log(this: &JsPlatform, line: &str);
@@ -86,16 +109,55 @@ impl Platform for Binding {
         })
     }
 
-    async fn read_text(&self, body: JsValue, limit: usize) -> Result<String, FetchError> {
+    async fn read_bytes(&self, body: JsValue, limit: usize) -> Result<Vec<u8>, FetchError> {
         let promise = self
             .0
-            .read_text(&body, limit.min(u32::MAX as usize) as u32)
+            .read_bytes(&body, limit.min(u32::MAX as usize) as u32)
             .map_err(js_error)?;
-        JsFuture::from(promise)
-            .await
-            .map_err(js_error)?
-            .as_string()
-            .ok_or_else(|| FetchError("body is not text".into()))
+        let v = JsFuture::from(promise).await.map_err(js_error)?;
+        Ok(js_sys::Uint8Array::new(&v).to_vec())
+    }
+
+    async fn cache_get(&self, key: &str) -> Option<UpstreamResponse<JsValue>> {
+        let v = JsFuture::from(self.0.cache_get(key).ok()?).await.ok()?;
+        if v.is_null() || v.is_undefined() {
+            return None;
+        }
+        Some(UpstreamResponse {
+            status: get(&v, "status").as_f64().unwrap_or(0.0) as u16,
+            headers: headers_from_js(&get(&v, "headers")),
+            body: get(&v, "body"),
+        })
+    }
+
+    fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
+        self.0.cache_put_bytes(key, headers_to_js(headers), body);
+    }
+
+    fn cache_put_stream(
+        &self,
+        key: &str,
+        headers: &Headers,
+        body: JsValue,
+        expected_len: u64,
+        commit: (&str, &str),
+    ) -> JsValue {
+        self.0.cache_put_stream(
+            key,
+            headers_to_js(headers),
+            &body,
+            expected_len as f64,
+            commit.0,
+            commit.1,
+        )
+    }
+
+    fn random_id(&self) -> String {
+        self.0.random_id()
+    }
+
+    fn slice(&self, body: JsValue, first: u64, last: u64) -> JsValue {
+        self.0.slice(&body, first as f64, last as f64)
     }
 
     fn log(&self, line: &str) {
@@ -135,6 +197,7 @@ fn response_to_js(r: Response<JsValue>) -> JsValue {
     let body = match r.body {
         Body::Empty => JsValue::NULL,
         Body::Text(t) => t.into(),
+        Body::Bytes(b) => js_sys::Uint8Array::from(b.as_slice()).into(),
         Body::Stream(handle) => handle,
     };
     let _ = Reflect::set(&out, &"status".into(), &r.status.into());

@@ -20,6 +20,9 @@ struct Fake {
     seen: RefCell<Vec<UpstreamRequest>>,
     logs: RefCell<Vec<String>>,
     now: Cell<u64>,
+    /// key -> (headers, body): what the edge cache holds.
+    cache: RefCell<Vec<(String, Headers, String)>>,
+    ids: Cell<u64>,
 }
 
 impl Fake {
@@ -32,6 +35,8 @@ impl Fake {
             seen: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             now: Cell::new(1_000_000),
+            cache: RefCell::new(Vec::new()),
+            ids: Cell::new(0),
         }
     }
 }
@@ -49,11 +54,59 @@ impl Platform for Fake {
         })
     }
 
-    async fn read_text(&self, body: String, limit: usize) -> Result<String, FetchError> {
+    async fn read_bytes(&self, body: String, limit: usize) -> Result<Vec<u8>, FetchError> {
         if body.len() > limit {
             return Err(FetchError("too large".into()));
         }
-        Ok(body)
+        Ok(body.into_bytes())
+    }
+
+    async fn cache_get(&self, key: &str) -> Option<UpstreamResponse<String>> {
+        self.cache
+            .borrow()
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, h, b)| UpstreamResponse {
+                status: 200,
+                headers: h.clone(),
+                body: b.clone(),
+            })
+    }
+
+    fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
+        let mut c = self.cache.borrow_mut();
+        c.retain(|(k, _, _)| k != key);
+        c.push((
+            key.to_owned(),
+            headers.clone(),
+            String::from_utf8(body.to_vec()).unwrap(),
+        ));
+    }
+
+    fn cache_put_stream(
+        &self,
+        key: &str,
+        headers: &Headers,
+        body: String,
+        expected_len: u64,
+        commit: (&str, &str),
+    ) -> String {
+        // Like workerd's cache: whatever arrived is stored; like the JS platform: the commit
+        // marker only when the whole body arrived.
+        self.cache_put_bytes(key, headers, body.as_bytes());
+        if body.len() as u64 == expected_len {
+            self.cache_put_bytes(commit.0, &Headers::new(), commit.1.as_bytes());
+        }
+        body
+    }
+
+    fn random_id(&self) -> String {
+        self.ids.set(self.ids.get() + 1);
+        format!("id-{}", self.ids.get())
+    }
+
+    fn slice(&self, body: String, first: u64, last: u64) -> String {
+        body[first as usize..=last as usize].to_owned()
     }
 
     fn log(&self, line: &str) {
@@ -102,6 +155,7 @@ fn body_text(r: &Response<String>) -> String {
     match &r.body {
         Body::Empty => String::new(),
         Body::Text(t) | Body::Stream(t) => t.clone(),
+        Body::Bytes(b) => String::from_utf8(b.clone()).unwrap(),
     }
 }
 
@@ -857,4 +911,383 @@ fn operator_account_is_used_upstream_cached_and_never_handed_out() {
     assert!(registry_requests
         .iter()
         .all(|r| r.headers.get("authorization") == Some("Bearer UP-OPERATOR")));
+}
+
+// ---- the edge cache (CACHE=on) ----
+
+fn digest_of(s: &str) -> String {
+    edge_registry_proxy::cache_policy::sha256_digest(s.as_bytes())
+}
+
+/// A registry whose tag `latest` serves `manifest` (settable), and a blob `0123456789`.
+struct Registry {
+    manifest: RefCell<String>,
+    down: Cell<bool>,
+}
+
+fn cached_setup(reg: std::rc::Rc<Registry>) -> Fake {
+    Fake::new(move |r| {
+        if reg.down.get() {
+            return Err(FetchError("connection refused".into()));
+        }
+        if r.url.starts_with("https://auth.docker.io/token") {
+            return Ok((200, vec![], r#"{"token":"ANON","expires_in":300}"#.into()));
+        }
+        if r.headers.get("authorization") != Some("Bearer ANON") {
+            return Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            ));
+        }
+        if r.url.contains("/manifests/") {
+            let m = reg.manifest.borrow().clone();
+            return Ok((
+                200,
+                vec![
+                    (
+                        "content-type",
+                        "application/vnd.oci.image.manifest.v1+json".into(),
+                    ),
+                    ("docker-content-digest", digest_of(&m)),
+                    ("content-length", m.len().to_string()),
+                ],
+                m,
+            ));
+        }
+        if r.url.contains("/blobs/") {
+            return Ok((
+                200,
+                vec![("content-length", "10".into())],
+                "0123456789".into(),
+            ));
+        }
+        Ok((404, vec![], String::new()))
+    })
+}
+
+fn cache_config(ttl: &str) -> Config {
+    config(&[
+        ("CACHE", "on"),
+        ("TOKEN_SECRET", SECRET),
+        ("CACHE_TAG_TTL", ttl),
+    ])
+}
+
+fn anon_token(fake: &Fake, state: &State, cfg: &Config, repo: &str) -> String {
+    let url = format!("https://m.example/token?scope=repository:{repo}:pull");
+    format!(
+        "Bearer {}",
+        token_from(&run(fake, state, cfg, req("GET", &url, &[])))
+    )
+}
+
+#[test]
+fn tags_are_reused_for_the_ttl_then_refetched_and_served_stale_when_upstream_fails() {
+    let reg = std::rc::Rc::new(Registry {
+        manifest: RefCell::new("manifest-v1".into()),
+        down: Cell::new(false),
+    });
+    let fake = cached_setup(reg.clone());
+    let state = State::default();
+    let cfg = cache_config("60");
+    let auth = anon_token(&fake, &state, &cfg, "tiny");
+    let get = |fake: &Fake| {
+        run(
+            fake,
+            &state,
+            &cfg,
+            req(
+                "GET",
+                "https://m.example/v2/tiny/manifests/latest",
+                &[("authorization", &auth)],
+            ),
+        )
+    };
+
+    let first = get(&fake);
+    assert_eq!(
+        (first.status, first.headers.get("x-cache")),
+        (200, Some("MISS"))
+    );
+    assert_eq!(body_text(&first), "manifest-v1");
+    let upstream_calls = fake.seen.borrow().len();
+    let second = get(&fake);
+    assert_eq!(
+        (body_text(&second), second.headers.get("x-cache")),
+        ("manifest-v1".into(), Some("HIT"))
+    );
+    assert_eq!(
+        fake.seen.borrow().len(),
+        upstream_calls,
+        "a fresh hit asks nobody"
+    );
+
+    // Re-pushed upstream: not seen before the TTL, seen after.
+    *reg.manifest.borrow_mut() = "manifest-v2".into();
+    fake.now.set(fake.now.get() + 59);
+    assert_eq!(body_text(&get(&fake)), "manifest-v1");
+    fake.now.set(fake.now.get() + 2);
+    let refreshed = get(&fake);
+    assert_eq!(
+        (body_text(&refreshed), refreshed.headers.get("x-cache")),
+        ("manifest-v2".into(), Some("MISS"))
+    );
+
+    // Upstream down after the TTL: the last answer, marked stale.
+    fake.now.set(fake.now.get() + 61);
+    reg.down.set(true);
+    let stale = get(&fake);
+    assert_eq!(
+        (stale.status, stale.headers.get("x-cache")),
+        (200, Some("STALE"))
+    );
+    assert_eq!(body_text(&stale), "manifest-v2");
+    assert!(stale.headers.get("warning").unwrap().starts_with("110"));
+
+    // The tag's manifest was also stored under its digest: digest pulls work with upstream down.
+    let by_digest = format!(
+        "https://m.example/v2/tiny/manifests/{}",
+        digest_of("manifest-v2")
+    );
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &by_digest, &[("authorization", &auth)]),
+    );
+    assert_eq!((r.status, r.headers.get("x-cache")), (200, Some("HIT")));
+
+    // Keys say what, never who.
+    for (k, _, _) in fake.cache.borrow().iter() {
+        assert!(
+            k.starts_with("http://edge-registry-proxy.cache/docker.io/library/tiny/"),
+            "{k}"
+        );
+        assert!(!k.contains("ANON") && !k.contains(SECRET) && !k.contains("erp1"));
+    }
+}
+
+#[test]
+fn blobs_hit_with_ranges_and_truncated_bodies_are_not_stored() {
+    let reg = std::rc::Rc::new(Registry {
+        manifest: RefCell::new(String::new()),
+        down: Cell::new(false),
+    });
+    let fake = cached_setup(reg.clone());
+    let state = State::default();
+    let cfg = cache_config("60");
+    let auth = anon_token(&fake, &state, &cfg, "tiny");
+    let url = format!("https://m.example/v2/tiny/blobs/{DIGEST}");
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &url, &[("authorization", &auth)]),
+    );
+    assert_eq!((r.status, r.headers.get("x-cache")), (200, Some("MISS")));
+    reg.down.set(true);
+    let hit = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &url, &[("authorization", &auth)]),
+    );
+    assert_eq!(
+        (
+            hit.status,
+            body_text(&hit).as_str(),
+            hit.headers.get("x-cache")
+        ),
+        (200, "0123456789", Some("HIT"))
+    );
+    let part = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            &url,
+            &[("authorization", &auth), ("range", "bytes=2-5")],
+        ),
+    );
+    assert_eq!((part.status, body_text(&part).as_str()), (206, "2345"));
+    assert_eq!(part.headers.get("content-range"), Some("bytes 2-5/10"));
+    assert_eq!(part.headers.get("content-length"), Some("4"));
+    let head = run(
+        &fake,
+        &state,
+        &cfg,
+        req("HEAD", &url, &[("authorization", &auth)]),
+    );
+    assert_eq!(
+        (head.status, head.headers.get("content-length")),
+        (200, Some("10"))
+    );
+
+    // An unauthorized client gets 401, cached or not.
+    let r = run(&fake, &state, &cfg, req("GET", &url, &[]));
+    assert_eq!(r.status, 401);
+
+    // A body shorter than its Content-Length may land in the cache (workerd keeps what arrived)
+    // but is never committed, so it is never served: the next request fetches it again.
+    let cut = std::rc::Rc::new(Cell::new(true));
+    let cut2 = cut.clone();
+    let short = Fake::new(move |r| {
+        if r.url.contains("/token") {
+            return Ok((200, vec![], r#"{"token":"ANON","expires_in":300}"#.into()));
+        }
+        if r.url.ends_with("/v2/") {
+            return Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            ));
+        }
+        let body = if cut2.get() { "01234" } else { "0123456789" };
+        Ok((200, vec![("content-length", "10".into())], body.into()))
+    });
+    let state = State::default();
+    let auth = anon_token(&short, &state, &cfg, "tiny");
+    let get = |f: &Fake| {
+        run(
+            f,
+            &state,
+            &cfg,
+            req("GET", &url, &[("authorization", &auth)]),
+        )
+    };
+    get(&short);
+    cut.set(false);
+    let again = get(&short);
+    assert_eq!(
+        (body_text(&again).as_str(), again.headers.get("x-cache")),
+        ("0123456789", Some("MISS"))
+    );
+    let hit = get(&short);
+    assert_eq!(
+        (body_text(&hit).as_str(), hit.headers.get("x-cache")),
+        ("0123456789", Some("HIT"))
+    );
+
+    // A late, truncated put landing over the committed entry (another request's) is refused.
+    let key = short
+        .cache
+        .borrow()
+        .iter()
+        .find(|(k, _, _)| k.ends_with(DIGEST))
+        .unwrap()
+        .0
+        .clone();
+    let mut late = Headers::new();
+    late.set("x-erp-put", "id-from-a-cut-request");
+    short.cache_put_bytes(&key, &late, b"012");
+    let r = get(&short);
+    assert_eq!(
+        (body_text(&r).as_str(), r.headers.get("x-cache")),
+        ("0123456789", Some("MISS"))
+    );
+    assert!(short
+        .logs
+        .borrow()
+        .iter()
+        .any(|l| l.contains("never committed")));
+}
+
+#[test]
+fn a_manifest_that_does_not_verify_is_not_stored() {
+    let fake = Fake::new(|r| {
+        if r.url.contains("/token") {
+            return Ok((200, vec![], r#"{"token":"ANON","expires_in":300}"#.into()));
+        }
+        if r.url.ends_with("/v2/") {
+            return Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            ));
+        }
+        Ok((
+            200,
+            vec![("docker-content-digest", DIGEST.into())],
+            "not what the digest says".into(),
+        ))
+    });
+    let state = State::default();
+    let cfg = cache_config("60");
+    let auth = anon_token(&fake, &state, &cfg, "tiny");
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/v2/tiny/manifests/latest",
+            &[("authorization", &auth)],
+        ),
+    );
+    assert_eq!(r.status, 200);
+    assert!(fake.cache.borrow().is_empty());
+    assert!(fake
+        .logs
+        .borrow()
+        .iter()
+        .any(|l| l.contains("did not verify")));
+}
+
+#[test]
+fn what_a_users_own_token_fetches_is_served_but_never_stored() {
+    // The proxy's anonymous identity is refused; alice's own token is not.
+    let fake = Fake::new(|r| {
+        if r.url.starts_with("https://auth.docker.io/token") {
+            let t = if r.headers.get("authorization") == Some("Basic YWxpY2U6cHc=") {
+                "UP-ALICE"
+            } else {
+                "ANON"
+            };
+            return Ok((
+                200,
+                vec![],
+                format!(r#"{{"token":"{t}","expires_in":300}}"#),
+            ));
+        }
+        match r.headers.get("authorization") {
+            Some("Bearer UP-ALICE") => {
+                Ok((200, vec![("content-length", "7".into())], "private".into()))
+            }
+            _ => Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            )),
+        }
+    });
+    let state = State::default();
+    let cfg = config(&[
+        ("CACHE", "on"),
+        ("TOKEN_SECRET", SECRET),
+        ("USER_WHITELIST", "alice"),
+    ]);
+    let t = token_from(&run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/token?scope=repository:alice/private:pull",
+            &[("authorization", "Basic YWxpY2U6cHc=")],
+        ),
+    ));
+    let url = format!("https://m.example/v2/alice/private/blobs/{DIGEST}");
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &url, &[("authorization", &format!("Bearer {t}"))]),
+    );
+    assert_eq!(
+        (r.status, body_text(&r).as_str(), r.headers.get("x-cache")),
+        (200, "private", Some("BYPASS"))
+    );
+    assert!(fake.cache.borrow().is_empty());
 }

@@ -129,3 +129,10 @@ export async function seedImages(up, { bigMiB = 24 } = {}) {
   }
   return images;
 }
+
+/** Pushes a new image (a fresh layer) under `repo:tag`; returns its manifest record. */
+export async function repushTag(up, repo, tag) {
+  const token = await pusherToken(up, repo);
+  const fresh = layer({ 'hello.txt': `re-pushed ${Date.now()}\n`, 'id.txt': randomBytes(16).toString('hex') });
+  return pushImage(up, repo, token, { ref: tag, layers: [fresh] });
+}

@@ -76,6 +76,7 @@ function startTokenServer({ key, certDer, service, issuer }) {
 /** Serves distribution's storage files for redirected blob GETs, S3-style: no Authorization. */
 function startBlobServer(storageRoot) {
   const requests = [];
+  const cuts = []; // { hex, bytes }: the next GET of that blob stops after `bytes` and drops the connection
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push({ method: req.method, path, authorization: req.headers.authorization || null, range: req.headers.range || null });
@@ -110,10 +111,18 @@ function startBlobServer(storageRoot) {
     }
     headers['content-length'] = String(end - start + 1);
     res.writeHead(status, headers);
+    const cut = req.method === 'GET' ? cuts.findIndex((c) => path.includes(c.hex)) : -1;
+    if (cut >= 0) {
+      const { bytes } = cuts.splice(cut, 1)[0];
+      createReadStream(file, { start, end: start + bytes - 1 })
+        .on('data', (d) => res.write(d))
+        .on('end', () => setTimeout(() => res.socket.destroy(), 50));
+      return;
+    }
     if (req.method === 'HEAD') res.end();
     else createReadStream(file, { start, end }).pipe(res);
   });
-  return { server, requests };
+  return { server, requests, cuts };
 }
 
 /** Starts the whole upstream. Returns its URLs, the request logs and a stop(). */
@@ -172,6 +181,10 @@ middleware:
     blobUrl: `http://127.0.0.1:${blobPort}`,
     tokenRequests: token.requests,
     blobRequests: blobs.requests,
+    /** The next GET of blob `digest` is cut after `bytes` bytes. */
+    cutNext(digest, bytes) {
+      blobs.cuts.push({ hex: digest.replace('sha256:', ''), bytes });
+    },
     proc,
     async stop() {
       await proc.stop();
