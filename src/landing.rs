@@ -1,38 +1,170 @@
-//! `/` and `/version`: what a person or a health check sees. Bilingual, small, no secrets.
+//! `/` and `/version`: what a person or a health check sees. The page is for the host being
+//! visited: ready-to-copy client config for every registry this mirror serves, in Chinese and
+//! English. It says whether a whitelist, login or cache is active, never what the patterns,
+//! users or secrets are. Everything from the request (the Host header) is HTML-escaped.
 
-use crate::config::Config;
+use crate::config::{BlobRedirect, Config};
 use crate::flow::Ctx;
+use crate::upstream::Upstream;
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-pub fn render(ctx: &Ctx<'_>) -> String {
-    let host = escape_html(&ctx.service);
-    let registry = escape_html(&ctx.upstream.name);
-    let example = if ctx.upstream.is_docker_hub() {
+/// One registry this mirror serves, and the host clients should use for it.
+struct Served<'a> {
+    upstream: &'a Upstream,
+    /// `host[:port]` clients point at: the registry's route host, else the visited host.
+    host: String,
+}
+
+fn served<'a>(ctx: &'a Ctx<'_>) -> Vec<Served<'a>> {
+    let port = ctx
+        .service
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|c| c.is_ascii_digit()))
+        .map(|(_, p)| format!(":{p}"))
+        .unwrap_or_default();
+    let mut out: Vec<Served<'a>> = Vec::new();
+    // The visited host's own registry first.
+    out.push(Served {
+        upstream: ctx.upstream,
+        host: ctx.service.clone(),
+    });
+    let all = std::iter::once((None, &ctx.config.upstream))
+        .chain(ctx.config.routes.iter().map(|(h, u)| (Some(h.as_str()), u)));
+    for (route_host, upstream) in all {
+        if out.iter().any(|s| s.upstream.name == upstream.name) {
+            continue;
+        }
+        let host = match route_host {
+            Some(h) => format!("{h}{port}"),
+            None => ctx.service.clone(),
+        };
+        out.push(Served { upstream, host });
+    }
+    out
+}
+
+fn snippet(kind: &str, registry: &str, title: &str, body: &str) -> String {
+    format!(
+        "<h3>{title}</h3>\n<pre data-snippet=\"{kind}\" data-registry=\"{}\">{}</pre>\n",
+        escape_html(registry),
+        escape_html(body)
+    )
+}
+
+fn registry_section(s: &Served<'_>, scheme: &str) -> String {
+    let name = &s.upstream.name;
+    let host = &s.host;
+    let mirror = format!("{scheme}://{host}");
+    let example = if s.upstream.is_docker_hub() {
         "library/nginx:latest"
     } else {
         "org/image:tag"
     };
-    let whitelist = if ctx.config.whitelist.is_empty() {
-        "off / 未启用"
+    let insecure = if scheme == "http" {
+        "\ninsecure = true"
     } else {
-        "on / 已启用"
+        ""
     };
+    let mut html = format!("<section>\n<h2>{}</h2>\n", escape_html(name));
+    html += &snippet(
+        "docker-pull",
+        name,
+        "docker pull",
+        &format!("docker pull {host}/{example}"),
+    );
+    if s.upstream.is_docker_hub() {
+        html += &snippet(
+            "daemon.json",
+            name,
+            "/etc/docker/daemon.json（Docker 镜像加速 / registry mirror）",
+            &format!("{{\n  \"registry-mirrors\": [\"{mirror}\"]\n}}\n"),
+        );
+    }
+    html += &snippet(
+        "hosts.toml",
+        name,
+        &format!("/etc/containerd/certs.d/{name}/hosts.toml（containerd, Kubernetes）"),
+        &format!(
+            "server = \"{}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            s.upstream.endpoint
+        ),
+    );
+    html += &snippet(
+        "registries.conf",
+        name,
+        "/etc/containers/registries.conf（podman, CRI-O）",
+        &format!(
+            "[[registry]]\nprefix = \"{name}\"\nlocation = \"{name}\"\n\n[[registry.mirror]]\nlocation = \"{host}\"{insecure}\n"
+        ),
+    );
+    html += &snippet(
+        "registries.yaml",
+        name,
+        "/etc/rancher/k3s/registries.yaml（k3s, RKE2）",
+        &format!("mirrors:\n  {name}:\n    endpoint:\n      - \"{mirror}\"\n"),
+    );
+    html + "</section>\n"
+}
+
+pub fn render(ctx: &Ctx<'_>) -> String {
+    let host = escape_html(&ctx.service);
+    let scheme = if ctx.origin.starts_with("http://") {
+        "http"
+    } else {
+        "https"
+    };
+    let on_off = |on: bool| {
+        if on {
+            "on / 已启用"
+        } else {
+            "off / 未启用"
+        }
+    };
+    let login = if ctx.config.users.is_empty() {
+        String::new()
+    } else {
+        format!("<li>需要登录 / login required: <code>docker login {host}</code>（上游仓库账号 / your registry account）</li>")
+    };
+    let sections: String = served(ctx)
+        .iter()
+        .map(|s| registry_section(s, scheme))
+        .collect();
     format!(
         r#"<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{host} · registry mirror 镜像加速</title></head>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{host} · 容器镜像加速 registry mirror</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2em auto;padding:0 1em;color:#222}}
+pre{{background:#f4f4f4;padding:.8em;overflow-x:auto;border-radius:6px}}h2{{border-bottom:1px solid #ddd;margin-top:2em}}
+h3{{font-size:14px;margin:1.2em 0 .3em;color:#555}}code{{background:#f4f4f4;padding:0 .3em}}</style></head>
 <body>
 <h1>{host}</h1>
-<p>容器镜像代理：本站代理 <b>{registry}</b>。Registry mirror for <b>{registry}</b>.</p>
-<pre>docker pull {host}/{example}</pre>
-<p>镜像白名单 / image whitelist: {whitelist}</p>
+<p>容器镜像加速：把下面的配置复制到你的机器即可通过本站拉取镜像。<br>
+Registry mirror: copy the configuration below to pull through this site.</p>
+<ul>
+<li>镜像白名单 / image whitelist: {}</li>
+<li>用户白名单 / user whitelist: {}</li>
+{login}<li>边缘缓存 / edge cache: {}</li>
+</ul>
+{sections}<p><a href="/version">/version</a></p>
 </body></html>
-"#
+"#,
+        on_off(!ctx.config.whitelist.is_empty()),
+        on_off(!ctx.config.users.is_empty()),
+        on_off(ctx.config.cache),
     )
 }
 
@@ -49,11 +181,72 @@ pub fn version_json(config: &Config) -> String {
         "routes": routes,
         "features": {
             "whitelist": !config.whitelist.is_empty(),
+            "user_whitelist": !config.users.is_empty(),
+            "upstream_account": config.upstream_account.is_some(),
+            "cache": config.cache,
             "blob_redirect": match config.blob_redirect {
-                crate::config::BlobRedirect::Follow => "follow",
-                crate::config::BlobRedirect::Passthrough => "passthrough",
+                BlobRedirect::Follow => "follow",
+                BlobRedirect::Passthrough => "passthrough",
             },
         },
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(config: &'a Config, service: &str, origin: &str) -> Ctx<'a> {
+        Ctx {
+            config,
+            upstream: config.upstream_for_host(service),
+            origin: origin.into(),
+            service: service.into(),
+            ns: None,
+            now: 0,
+        }
+    }
+
+    #[test]
+    fn snippets_name_the_visited_host_for_every_registry() {
+        let c = Config::from_pairs([("ROUTES", "ghcr.example.com=ghcr.io")]).unwrap();
+        let page = render(&ctx(&c, "hub.example.com", "https://hub.example.com"));
+        assert!(page.contains("docker pull hub.example.com/library/nginx:latest"));
+        assert!(
+            page.contains("&quot;registry-mirrors&quot;: [&quot;https://hub.example.com&quot;]")
+        );
+        assert!(page.contains("[host.&quot;https://ghcr.example.com&quot;]"));
+        assert!(page.contains("data-registry=\"ghcr.io\""));
+        // Visiting the route host puts its registry first.
+        let page = render(&ctx(
+            &c,
+            "ghcr.example.com:8443",
+            "https://ghcr.example.com:8443",
+        ));
+        let ghcr = page.find("<h2>ghcr.io</h2>").unwrap();
+        let hub = page.find("<h2>docker.io</h2>").unwrap();
+        assert!(ghcr < hub);
+        assert!(page.contains("docker pull ghcr.example.com:8443/org/image:tag"));
+    }
+
+    #[test]
+    fn hostile_host_is_escaped_and_no_secrets_shown() {
+        let c = Config::from_pairs([
+            ("WHITELIST", "secret-team/*"),
+            ("USER_WHITELIST", "alice"),
+            ("TOKEN_SECRET", "a-very-secret-token-key"),
+        ])
+        .unwrap();
+        let page = render(&ctx(&c, "x\"><script>alert(1)</script>", "https://x"));
+        assert!(!page.contains("<script>"));
+        for secret in ["secret-team", "alice", "a-very-secret-token-key"] {
+            assert!(!page.contains(secret), "{secret}");
+        }
+        assert!(page.contains("docker login"));
+        let v = version_json(&c);
+        for secret in ["secret-team", "alice", "a-very-secret-token-key"] {
+            assert!(!v.contains(secret), "{secret}");
+        }
+    }
 }

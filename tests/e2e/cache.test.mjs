@@ -150,6 +150,7 @@ describe('with the upstream stopped', () => {
     upstreamStopped = true;
     const probe = await fetch(`${up.url}/v2/`).then(() => 'up', () => 'down');
     assert.equal(probe, 'down');
+    await sleep((TAG_TTL + 1) * 1000); // every ttl-* tag has expired: only stale answers are left
   });
 
   for (const name of ['workerd', 'esa']) {
@@ -162,6 +163,14 @@ describe('with the upstream stopped', () => {
       const d = images['library/tiny'].digest;
       const byDigest = await pull(`${hostOf(rt[name].url)}/library/tiny@${d}`);
       assert.equal(byDigest.code, 0, `a digest pull never revalidates: ${byDigest.stderr}`);
+    });
+  }
+
+  for (const name of ['workerd', 'esa']) {
+    test(`${name}: an expired tag is served stale when the upstream is down`, async () => {
+      const r = await pull(`${hostOf(rt[`${name}Ttl`].url)}/team/app:ttl-${name}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(rt[`${name}Ttl`].proc.log(), /manifests\/ttl-[a-z]+" -> 200 cache=STALE/);
     });
   }
 

@@ -2,60 +2,17 @@
 // sends `?ns=docker.io`, skips the /v2/ ping and authenticates from whatever 401 it gets. The
 // fallback server is a dead loopback port: a pull can only succeed through the proxy.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedImages } from './harness/images.mjs';
-import { runAsync, sleep, start, tempDir } from './harness/procs.mjs';
+import { hostsDir, startContainerd } from './harness/containerd.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
 import { startUpstream } from './harness/upstream.mjs';
 
 let up;
 let images;
 let containerd;
-let sock;
-let workDir;
 const proxies = {};
-
-async function startContainerd() {
-  workDir = tempDir('containerd');
-  sock = join(workDir, 'containerd.sock');
-  const cfg = join(workDir, 'config.toml');
-  writeFileSync(
-    cfg,
-    `version = 2
-root = "${workDir}/root"
-state = "${workDir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "${sock}"
-[ttrpc]
-  address = "${sock}.ttrpc"
-[debug]
-  address = "${sock}.debug"
-`,
-  );
-  const proc = start('containerd', 'containerd', ['--config', cfg]);
-  for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
-  assert.ok(existsSync(sock), `containerd did not start:\n${proc.log()}`);
-  return proc;
-}
-
-function hostsDir(proxyUrl) {
-  const dir = join(tempDir('hosts'), 'certs.d');
-  mkdirSync(join(dir, 'docker.io'), { recursive: true });
-  writeFileSync(
-    join(dir, 'docker.io', 'hosts.toml'),
-    `server = "http://127.0.0.1:9"
-
-[host."${proxyUrl}"]
-  capabilities = ["pull", "resolve"]
-`,
-  );
-  return dir;
-}
-
-const ctr = (...args) => runAsync('ctr', ['--address', sock, '--namespace', 'erp-test', ...args], { timeout: 120000 });
+const ctr = (...args) => containerd.ctr(...args);
 
 before(async () => {
   assert.equal(process.getuid(), 0, 'containerd tests need root (CI runs as root)');

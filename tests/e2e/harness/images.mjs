@@ -103,11 +103,13 @@ async function pushIndex(up, repo, token, { oci, tag, children }) {
  * Seeds the upstream. Returns { name: { tag, digest, mediaType, children?, layers? } }.
  * `bigMiB`: size of library/big's random (incompressible) layer.
  */
-export async function seedImages(up, { bigMiB = 24 } = {}) {
+export async function seedImages(up, { bigMiB = 24, only = null } = {}) {
   const images = {};
+  const wanted = (repo) => !only || only.includes(repo);
   const small = (label) => layer({ 'hello.txt': `hello from ${label}\n`, 'id.txt': randomBytes(16).toString('hex') });
 
   const single = async (repo, opts) => {
+    if (!wanted(repo)) return;
     const token = await pusherToken(up, repo);
     images[repo] = { tag: opts.ref, ...(await pushImage(up, repo, token, { ...opts, layers: opts.layers || [small(repo)] })) };
   };
@@ -119,6 +121,7 @@ export async function seedImages(up, { bigMiB = 24 } = {}) {
   await single('library/big', { ref: 'latest', layers: [layer({ 'blob.bin': randomBytes(bigMiB * 1024 * 1024) })] });
 
   for (const [repo, oci] of [['library/multi', true], ['library/list', false]]) {
+    if (!wanted(repo)) continue;
     const token = await pusherToken(up, repo);
     const children = [];
     for (const arch of ['amd64', 'arm64']) {
