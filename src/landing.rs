@@ -27,6 +27,9 @@ struct Served<'a> {
     upstream: &'a Upstream,
     /// `host[:port]` clients point at: the registry's route host, else the visited host.
     host: String,
+    /// The host routes paths to another registry: only clients that send `?ns=` (containerd)
+    /// reach this one through it. docker and podman mirrors send no `ns`.
+    ns_only: bool,
 }
 
 fn served<'a>(ctx: &'a Ctx<'_>) -> Vec<Served<'a>> {
@@ -41,6 +44,7 @@ fn served<'a>(ctx: &'a Ctx<'_>) -> Vec<Served<'a>> {
     out.push(Served {
         upstream: ctx.upstream,
         host: ctx.service.clone(),
+        ns_only: false,
     });
     let all = std::iter::once((None, &ctx.config.upstream))
         .chain(ctx.config.routes.iter().map(|(h, u)| (Some(h.as_str()), u)));
@@ -48,11 +52,16 @@ fn served<'a>(ctx: &'a Ctx<'_>) -> Vec<Served<'a>> {
         if out.iter().any(|s| s.upstream.name == upstream.name) {
             continue;
         }
-        let host = match route_host {
-            Some(h) => format!("{h}{port}"),
-            None => ctx.service.clone(),
+        let (host, ns_only) = match route_host {
+            Some(h) => (format!("{h}{port}"), false),
+            // The default registry, seen from another registry's route host.
+            None => (ctx.service.clone(), true),
         };
-        out.push(Served { upstream, host });
+        out.push(Served {
+            upstream,
+            host,
+            ns_only,
+        });
     }
     out
 }
@@ -80,19 +89,25 @@ fn registry_section(s: &Served<'_>, scheme: &str) -> String {
         ""
     };
     let mut html = format!("<section>\n<h2>{}</h2>\n", escape_html(name));
-    html += &snippet(
-        "docker-pull",
-        name,
-        "docker pull",
-        &format!("docker pull {host}/{example}"),
-    );
-    if s.upstream.is_docker_hub() {
+    if s.ns_only {
+        html += "<p>此域名按路径代理其他仓库：docker、podman 请使用未配置路由的域名；containerd 可用下面的配置。<br>\
+                 This host serves another registry by path: for docker and podman use a host without a route; \
+                 containerd (which sends <code>?ns=</code>) can use the configuration below.</p>\n";
+    } else {
         html += &snippet(
-            "daemon.json",
+            "docker-pull",
             name,
-            "/etc/docker/daemon.json（Docker 镜像加速 / registry mirror）",
-            &format!("{{\n  \"registry-mirrors\": [\"{mirror}\"]\n}}\n"),
+            "docker pull",
+            &format!("docker pull {host}/{example}"),
         );
+        if s.upstream.is_docker_hub() {
+            html += &snippet(
+                "daemon.json",
+                name,
+                "/etc/docker/daemon.json（Docker 镜像加速 / registry mirror）",
+                &format!("{{\n  \"registry-mirrors\": [\"{mirror}\"]\n}}\n"),
+            );
+        }
     }
     html += &snippet(
         "hosts.toml",
@@ -103,14 +118,16 @@ fn registry_section(s: &Served<'_>, scheme: &str) -> String {
             s.upstream.endpoint
         ),
     );
-    html += &snippet(
-        "registries.conf",
-        name,
-        "/etc/containers/registries.conf（podman, CRI-O）",
-        &format!(
-            "[[registry]]\nprefix = \"{name}\"\nlocation = \"{name}\"\n\n[[registry.mirror]]\nlocation = \"{host}\"{insecure}\n"
-        ),
-    );
+    if !s.ns_only {
+        html += &snippet(
+            "registries.conf",
+            name,
+            "/etc/containers/registries.conf（podman, CRI-O）",
+            &format!(
+                "[[registry]]\nprefix = \"{name}\"\nlocation = \"{name}\"\n\n[[registry.mirror]]\nlocation = \"{host}\"{insecure}\n"
+            ),
+        );
+    }
     html += &snippet(
         "registries.yaml",
         name,
@@ -228,6 +245,12 @@ mod tests {
         let hub = page.find("<h2>docker.io</h2>").unwrap();
         assert!(ghcr < hub);
         assert!(page.contains("docker pull ghcr.example.com:8443/org/image:tag"));
+        // Docker Hub is then reachable through that host only with ?ns= (containerd): no
+        // docker/podman snippets that would pull from ghcr.io instead.
+        assert!(!page.contains("docker pull ghcr.example.com:8443/library/nginx"));
+        assert!(!page.contains("data-snippet=\"daemon.json\""));
+        assert!(!page.contains("data-snippet=\"registries.conf\" data-registry=\"docker.io\""));
+        assert!(page.contains("data-snippet=\"hosts.toml\" data-registry=\"docker.io\""));
     }
 
     #[test]

@@ -139,11 +139,27 @@ describe('landing page', () => {
     const podman = parseToml(of('registries.conf', 'ghcr.io').text);
     assert.equal(podman.registry[0].prefix, 'ghcr.io');
     assert.equal(podman.registry[0].mirror[0].location, host);
-    // Docker Hub is served too (the default upstream), through this host.
-    const daemon = JSON.parse(of('daemon.json', 'docker.io').text);
-    assert.deepEqual(daemon, { 'registry-mirrors': [`http://${host}`] });
+    // Docker Hub (the default upstream) is reachable through this host only with ?ns=: the page
+    // offers containerd/k3s configs for it, and no docker/podman ones (those would reach ghcr.io).
     assert.ok(parseToml(of('hosts.toml', 'docker.io').text).host[`http://${host}`]);
     assert.match(of('registries.yaml', 'docker.io').text, new RegExp(`- "http://${host}"`));
+    assert.equal(of('daemon.json', 'docker.io'), undefined);
+    assert.equal(of('docker-pull', 'docker.io'), undefined);
+    assert.equal(of('registries.conf', 'docker.io'), undefined);
+
+    // Visiting a host without a route: Docker Hub in full, ghcr.io through its route host.
+    const hubHost = `${HUB_HOST}:${rt.workerd.port}`;
+    const hubDom = await chromium(['--dump-dom', `http://${hubHost}/`]);
+    assert.equal(hubDom.code, 0, hubDom.stderr);
+    const hubSnippets = [...hubDom.stdout.matchAll(/<pre data-snippet="([^"]+)" data-registry="([^"]+)">([\s\S]*?)<\/pre>/g)].map((m) => ({
+      kind: m[1],
+      registry: m[2],
+      text: decode(m[3]),
+    }));
+    const hubOf = (kind, registry) => hubSnippets.find((x) => x.kind === kind && x.registry === registry);
+    assert.deepEqual(JSON.parse(hubOf('daemon.json', 'docker.io').text), { 'registry-mirrors': [`http://${hubHost}`] });
+    assert.equal(hubOf('docker-pull', 'docker.io').text, `docker pull ${hubHost}/library/nginx:latest`);
+    assert.equal(hubOf('docker-pull', 'ghcr.io').text, `docker pull ${host}/org/image:tag`);
   });
 
   test('/version says what is served, without secrets', async () => {
