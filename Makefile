@@ -16,7 +16,7 @@ WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
 
-.PHONY: help setup build dev esa-dev test test-native test-e2e lint clean
+.PHONY: help setup build dev esa-dev test test-native test-e2e lint bench clean
 
 help:
 	@echo "make setup    install toolchains, npm tools and test peers (idempotent)"
@@ -24,6 +24,7 @@ help:
 	@echo "make dev      the Cloudflare worker in workerd on 127.0.0.1:\$$DEV_PORT (config from env)"
 	@echo "make esa-dev  the ESA bundle in the local ESA host on 127.0.0.1:\$$ESA_PORT"
 	@echo "make test     native tests + end-to-end tests with real registry, workerd, skopeo, containerd"
+	@echo "make bench    proxy vs direct vs a plain-JS proxy -> bench/results.md (BENCH_BASELINE=worker.js)"
 
 setup:
 	@scripts/setup.sh
@@ -61,6 +62,11 @@ test: lint test-native test-e2e
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+
+# Not part of `make test`: measures, asserts nothing. Needs wrk (Debian).
+bench: build
+	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q wrk; }
+	node bench/run.mjs
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown tests/out

@@ -30,6 +30,32 @@ function wasm2jsFactory() {
   writeFileSync(p('dist/esa-gen/asm.js'), js);
 }
 
+// wasm-bindgen's glue refreshes its cached views of wasm memory when the old buffer reads as
+// detached (byteLength 0). A real wasm memory.grow detaches it; wasm2js's grow copies into a new
+// ArrayBuffer and leaves the old one intact, so the glue would keep writing into a stale copy
+// (seen as corrupted strings and traps under concurrent requests). Compare buffers instead.
+function patchGlue() {
+  const glue = p('dist/wasm/proxy_bg.js');
+  let js = readFileSync(glue, 'utf8');
+  const views = [...js.matchAll(/if \((cached\w+Memory0) === null \|\| ([^)]*?\)?[^{]*?)\) \{/g)];
+  let patched = 0;
+  for (const [whole, name] of views) {
+    const fixed = `if (${name} === null || ${name}.buffer !== wasm.memory.buffer) {`;
+    if (whole !== fixed) {
+      js = js.replace(whole, fixed);
+      patched++;
+    }
+  }
+  const expected = (js.match(/let cached\w+Memory0 = null;/g) || []).length;
+  const ok = (js.match(/\.buffer !== wasm\.memory\.buffer\) \{/g) || []).length;
+  if (expected === 0 || ok !== expected) {
+    throw new Error(`glue memory views: ${ok} of ${expected} patched; update scripts/bundle.mjs`);
+  }
+  writeFileSync(glue, js);
+  return patched;
+}
+
+patchGlue();
 mkdirSync(p('dist/esa-gen'), { recursive: true });
 writeFileSync(
   p('dist/esa-gen/wasm_base64.js'),

@@ -272,6 +272,30 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       assert.ok(seen.some((x) => x.range === 'bytes=10-19'));
     });
 
+    test('concurrent requests: every answer complete and correct', async () => {
+      // Interleaved requests grow wasm memory mid-flight: the wasm2js fallback once served
+      // corrupted strings and traps here.
+      const token = await tokenFor(rt(), 'repository:library/tiny:pull', 'repository:library/big:pull');
+      const auth = { authorization: `Bearer ${token}`, accept: `${MT.dockerManifest}, ${MT.ociManifest}` };
+      const manifests = Array.from({ length: 64 }, () =>
+        fetch(`${rt().url}/v2/tiny/manifests/latest`, { headers: auth }).then(async (r) => [r.status, sha256(Buffer.from(await r.arrayBuffer()))]),
+      );
+      const layer = images['library/big'].layers[0];
+      const blobs = Array.from({ length: 16 }, () =>
+        fetch(`${rt().url}/v2/library/big/blobs/${layer}`, { headers: auth }).then(async (r) => [r.status, sha256(Buffer.from(await r.arrayBuffer()))]),
+      );
+      const tokens = Array.from({ length: 32 }, (_, i) =>
+        fetch(`${rt().url}/token?scope=${encodeURIComponent(`repository:n${i}/x:pull`)}`).then((r) => [r.status, 'token']),
+      );
+      const results = await Promise.all([...manifests, ...blobs, ...tokens]);
+      const want = [
+        ...manifests.map(() => [200, images['library/tiny'].digest]),
+        ...blobs.map(() => [200, layer]),
+        ...tokens.map(() => [200, 'token']),
+      ];
+      assert.deepEqual(results, want);
+    });
+
     test('tags/list', async () => {
       const token = await tokenFor(rt(), 'repository:library/tiny:pull');
       const r = await fetch(`${rt().url}/v2/tiny/tags/list?n=10`, { headers: { authorization: `Bearer ${token}` } });

@@ -1,0 +1,248 @@
+// `make bench`: one run, every target side by side against the same real upstream (distribution
+// with token auth and a blob redirect, on 127.0.0.1):
+//   direct            the registry itself
+//   workerd           our Cloudflare worker (wrangler dev / workerd)
+//   workerd+cache     the same with CACHE=on (manifest and layer hits)
+//   esa               our ESA bundle in the ESA host (Node), real wasm
+//   esa-wasm2js       the same bundle on its wasm2js fallback
+//   js-baseline       bench/baseline-worker.js, a plain-JS proxy, in the same workerd
+//   extra-baseline    BENCH_BASELINE=path/to/worker.js, if given
+// Writes bench/results.md and bench/results.svg. Loops are bounded (wrk -d) and loopback only.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { seedImages } from '../tests/e2e/harness/images.mjs';
+import { NODE, ROOT, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
+import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
+import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
+
+const DURATION = process.env.BENCH_SECONDS || '5';
+const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB || 256);
+const SECRET = 'bench-secret-0123456789abcdef0123';
+const ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+const log = (...a) => console.log('[bench]', ...a);
+
+/** CPU seconds and RSS of every process in a process group, from /proc. */
+function groupStats(pgid) {
+  let cpu = 0;
+  let rssKb = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue; // pgrp
+      cpu += (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      rssKb += Number((/VmRSS:\s+(\d+)/.exec(status) || [0, 0])[1]);
+    } catch {
+      /* the process ended */
+    }
+  }
+  return { cpu, rssKb };
+}
+
+function parseWrk(out) {
+  const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
+  const pct = (p) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out);
+    return m ? toMs(m[1], m[2]) : NaN;
+  };
+  const reqs = /(\d+) requests in/.exec(out);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return { p50: pct(50), p99: pct(99), rps: rps ? Number(rps[1]) : NaN, requests: reqs ? Number(reqs[1]) : 0, errors: non2xx ? Number(non2xx[1]) : 0 };
+}
+
+/** wrk at `conns` for DURATION seconds, with the runtime's CPU and peak RSS over the run. */
+async function load(url, headers, conns, pgid) {
+  const args = ['-t', conns > 1 ? '2' : '1', '-c', String(conns), '-d', `${DURATION}s`, '--latency'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  const before = pgid ? groupStats(pgid) : null;
+  let peak = 0;
+  const sampler = pgid ? setInterval(() => (peak = Math.max(peak, groupStats(pgid).rssKb)), 100) : null;
+  const r = await runAsync('wrk', [...args, url], { timeout: 60000 });
+  if (sampler) clearInterval(sampler);
+  const w = parseWrk(r.stdout);
+  if (!w.requests) throw new Error(`wrk failed for ${url}: ${r.stdout}${r.stderr}`);
+  if (w.errors) throw new Error(`${w.errors} non-2xx answers from ${url}`);
+  const after = pgid ? groupStats(pgid) : null;
+  return { ...w, cpuMsPer1000: pgid ? ((after.cpu - before.cpu) * 1e6) / w.requests : NaN, peakRssMb: peak / 1024 };
+}
+
+async function tokenFrom(base, scope) {
+  const r = await fetch(`${base}/token?service=x&scope=${encodeURIComponent(scope)}`);
+  if (r.status !== 200) throw new Error(`token from ${base}: ${r.status}`);
+  return (await r.json()).token;
+}
+
+/** Best of three: MiB/s for GETting `path` (curl follows redirects without re-sending Authorization). */
+async function throughput(base, path, token) {
+  const speeds = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await runAsync('curl', ['-sS', '-L', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', '-H', `Authorization: Bearer ${token}`, `${base}${path}`], { timeout: 120000 });
+    const [speed, size] = r.stdout.trim().split(' ').map(Number);
+    // The layer is a gzipped tar of BLOB_MIB random MiB: a little larger than that, never smaller.
+    if (r.code !== 0 || !(size >= BLOB_MIB * 1024 * 1024)) throw new Error(`download via ${base}: ${r.stderr} ${r.stdout}`);
+    speeds.push(speed / (1024 * 1024));
+  }
+  return Math.max(...speeds);
+}
+
+/** Cold start: a fresh Node process instantiating the module each way; median of five. */
+async function coldStart(engine) {
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await runAsync(NODE, [join(ROOT, 'bench', 'coldstart.mjs'), engine]);
+    if (r.code !== 0) throw new Error(`coldstart ${engine}: ${r.stderr}`);
+    times.push(JSON.parse(r.stdout));
+  }
+  const median = (k) => times.map((t) => t[k]).sort((a, b) => a - b)[2];
+  return { instantiateMs: median('instantiateMs'), firstRequestMs: median('firstRequestMs') };
+}
+
+const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+async function main() {
+  const started = new Date();
+  log(`seeding the upstream (library/tiny, a ${BLOB_MIB} MiB layer)`);
+  const up = await startUpstream('bench-upstream');
+  const images = await seedImages(up, { bigMiB: BLOB_MIB, only: ['library/tiny', 'library/big'] });
+  const hubVars = { UPSTREAM: `docker.io@${up.url}` };
+  const baselineVars = { UPSTREAM_URL: up.url, UPSTREAM_REALM: `${up.tokenUrl}/token`, UPSTREAM_SERVICE: 'test-registry' };
+  const cacheVars = { ...hubVars, CACHE: 'on', TOKEN_SECRET: SECRET };
+  log('starting the targets');
+  const starts = [
+    startWorkerd('bench-workerd', hubVars),
+    startWorkerd('bench-workerd-cache', cacheVars),
+    startEsaHost('bench-esa', hubVars),
+    startEsaHost('bench-esa-wasm2js', hubVars, { wasm: false }),
+    startWorkerd('bench-js-baseline', baselineVars, { script: join(ROOT, 'bench', 'baseline-worker.js') }),
+  ];
+  if (process.env.BENCH_BASELINE) starts.push(startWorkerd('bench-extra-baseline', { ...hubVars, ...baselineVars }, { script: process.env.BENCH_BASELINE }));
+  const [workerd, workerdCache, esa, esaJs, baseline, extra] = await Promise.all(starts);
+  const targets = [
+    { name: 'direct', url: up.url, pgid: up.proc.pid, token: await up.upstreamToken('repository:library/tiny:pull') },
+    { name: 'workerd', url: workerd.url, pgid: workerd.proc.pid },
+    { name: 'workerd+cache', url: workerdCache.url, pgid: workerdCache.proc.pid, cached: true },
+    { name: 'esa', url: esa.url, pgid: esa.proc.pid },
+    { name: 'esa-wasm2js', url: esaJs.url, pgid: esaJs.proc.pid },
+    { name: 'js-baseline', url: baseline.url, pgid: baseline.proc.pid },
+  ];
+  if (extra) targets.push({ name: 'extra-baseline', url: extra.url, pgid: extra.proc.pid });
+  try {
+    for (const t of targets) {
+      t.token ??= await tokenFrom(t.url, 'repository:library/tiny:pull');
+      const manifest = `${t.url}/v2/library/tiny/manifests/latest`;
+      const headers = { Authorization: `Bearer ${t.token}`, Accept: ACCEPT };
+      for (let i = 0; i < 50; i++) await (await fetch(manifest, { headers })).arrayBuffer(); // warm up (and fill the cache)
+      log(`${t.name}: manifest GET at concurrency 1 and 32`);
+      t.c1 = await load(manifest, headers, 1, t.pgid);
+      t.c32 = await load(manifest, headers, 32, t.pgid);
+    }
+    const layer = images['library/big'].layers[0];
+    for (const t of targets) {
+      if (t.name === 'esa-wasm2js' || t.name === 'extra-baseline') continue;
+      log(`${t.name}: ${BLOB_MIB} MiB layer`);
+      const token = t.name === 'direct' ? await up.upstreamToken('repository:library/big:pull') : await tokenFrom(t.url, 'repository:library/big:pull');
+      if (t.cached) await throughput(t.url, `/v2/library/big/blobs/${layer}`, token); // fill the cache
+      t.blob = await throughput(t.url, `/v2/library/big/blobs/${layer}`, token);
+    }
+  } finally {
+    await Promise.all([workerd, workerdCache, esa, esaJs, baseline, extra].filter(Boolean).map((r) => r.stop()));
+    await up.stop();
+  }
+
+  log('cold start');
+  const cold = { wasm: await coldStart('wasm'), wasm2js: await coldStart('wasm2js') };
+  const size = (f) => statSync(join(ROOT, f)).size;
+  const gz = (f) => gzipSync(readFileSync(join(ROOT, f)), { level: 9 }).length;
+  const sizes = {
+    wasm: size('dist/wasm/proxy_bg.wasm'),
+    wasmGz: gz('dist/wasm/proxy_bg.wasm'),
+    esa: size('dist/esa/index.js'),
+    esaGz: gz('dist/esa/index.js'),
+    worker: size('dist/cloudflare/worker.js'),
+  };
+  const direct = targets[0];
+  const base = targets.find((t) => t.name === 'js-baseline');
+  const machine = `${cpus().length} × ${cpus()[0].model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.version}`;
+  const rows = targets.map(
+    (t) =>
+      `| ${t.name} | ${fmt(t.c1.p50, 2)} | ${fmt(t.c1.p99, 2)} | ${fmt(t.c1.rps, 0)} | ${fmt(t.c32.p50, 2)} | ${fmt(t.c32.p99, 2)} | ${fmt(t.c32.rps, 0)} | ${ratio(t.c32.rps, direct.c32.rps)} | ${ratio(t.c32.rps, base.c32.rps)} | ${fmt(t.c32.cpuMsPer1000, 0)} | ${ratio(t.c32.cpuMsPer1000, base.c32.cpuMsPer1000)} | ${fmt(Math.max(t.c1.peakRssMb, t.c32.peakRssMb), 0)} | ${t.blob ? fmt(t.blob, 0) : '–'} | ${t.blob ? ratio(t.blob, direct.blob) : '–'} |`,
+  );
+  const md = `# make bench results
+
+Run: ${started.toISOString()} · machine: ${machine} · wrk ${DURATION}s per figure · layer ${BLOB_MIB} MiB.
+Everything on one machine: the runtime, the upstream (distribution + token server + blob server) and
+the load tool share its cores, so read **ratios**, not absolute numbers. workerd targets run under
+\`wrangler dev\` (its Node process is counted in their CPU and memory, the same way for ours and the
+baseline); ESA targets run in the local ESA host (Node 22).
+
+## Manifest GET (\`library/tiny:latest\`, authorized) and layer download
+
+| target | c=1 p50 ms | c=1 p99 ms | c=1 req/s | c=32 p50 ms | c=32 p99 ms | c=32 req/s | req/s vs direct | req/s vs JS baseline | CPU ms / 1000 req | CPU vs JS baseline | peak RSS MB | layer MiB/s | layer vs direct |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+- *direct*: the registry itself (CPU and RSS are distribution's). *workerd*, *esa*, *js-baseline*: a cold
+  tag every time (each request goes upstream). *workerd+cache*: \`CACHE=on\`, manifests and the layer
+  from the edge cache.
+- CPU is user+system time of the runtime's whole process group over the c=32 run, per 1,000 requests.
+
+## Size and cold start
+
+| | bytes | gzipped |
+|---|---|---|
+| wasm (\`dist/wasm/proxy_bg.wasm\`, wasm-opt -Oz) | ${sizes.wasm} | ${sizes.wasmGz} |
+| ESA bundle (\`dist/esa/index.js\`: wasm + wasm2js fallback) | ${sizes.esa} | ${sizes.esaGz} |
+| Cloudflare \`worker.js\` (without the .wasm) | ${sizes.worker} | – |
+
+| cold start (fresh Node 22 process, median of 5) | instantiate ms | first request ms |
+|---|---|---|
+| wasm | ${fmt(cold.wasm.instantiateMs, 2)} | ${fmt(cold.wasm.firstRequestMs, 2)} |
+| wasm2js fallback | ${fmt(cold.wasm2js.instantiateMs, 2)} | ${fmt(cold.wasm2js.firstRequestMs, 2)} |
+
+![results](results.svg)
+`;
+  writeFileSync(join(ROOT, 'bench', 'results.md'), md);
+  writeFileSync(join(ROOT, 'bench', 'results.svg'), svg(targets));
+  log('wrote bench/results.md and bench/results.svg');
+  console.log(md);
+}
+
+/** Two bar charts: manifest req/s at c=32, and layer MiB/s. */
+function svg(targets) {
+  const W = 760;
+  const barH = 22;
+  const chart = (title, items, y0, unit) => {
+    const max = Math.max(...items.map((i) => i.v).filter(Number.isFinite), 1);
+    let out = `<text x="10" y="${y0}" font-size="15" font-weight="bold">${title}</text>`;
+    items.forEach((it, i) => {
+      const y = y0 + 12 + i * (barH + 6);
+      const w = Number.isFinite(it.v) ? ((W - 260) * it.v) / max : 0;
+      out += `<text x="10" y="${y + 16}" font-size="13">${it.label}</text>`;
+      out += `<rect x="140" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${it.label.startsWith('js') || it.label.startsWith('extra') ? '#e8a33d' : it.label === 'direct' ? '#888' : '#3d7be8'}"/>`;
+      out += `<text x="${(146 + w).toFixed(1)}" y="${y + 16}" font-size="13">${Number.isFinite(it.v) ? it.v.toFixed(0) : '–'} ${unit}</text>`;
+    });
+    return { out, height: 12 + items.length * (barH + 6) + 30 };
+  };
+  const a = chart('Manifest GET, concurrency 32 (req/s, higher is better)', targets.map((t) => ({ label: t.name, v: t.c32.rps })), 24, 'req/s');
+  const blobs = targets.filter((t) => t.blob);
+  const b = chart('Layer download (MiB/s, higher is better)', blobs.map((t) => ({ label: t.name, v: t.blob })), 24 + a.height, 'MiB/s');
+  const H = 24 + a.height + b.height;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${a.out}${b.out}</svg>\n`;
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    killAll();
+    process.exit(1);
+  },
+);
