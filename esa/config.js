@@ -27,5 +27,7 @@ const CONFIG = {
   CACHE_MAX_BLOB_MB: '512',
   // follow: 由边缘拉取重定向的层 / stream redirected layers through the edge; passthrough: 307 to client
   BLOB_REDIRECT: 'follow',
+  // 日志：errors（默认，仅拒绝/错误）、all（每个请求）、off / log: errors (default), all (every request), off
+  LOG: 'errors',
 };
 // ============================ end of CONFIG / 配置结束 =======================================

@@ -7,6 +7,7 @@ use crate::cache_policy::{
     tag_fresh, CacheKey, Cacheable, FETCHED_AT_HEADER, MANIFEST_MAX_BYTES, PUT_ID_HEADER,
     SIZE_HEADER,
 };
+use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::flow::{client_headers, proxy_identity, respond, send, Ctx, Outgoing, Sent, State};
 use crate::http::{Body, Headers, Request, Response, UpstreamResponse};
@@ -46,7 +47,9 @@ pub(crate) async fn serve<P: Platform>(
             None => None,
         };
         if !committed(h.headers.get(PUT_ID_HEADER), marker.as_deref()) {
-            p.log("cache: stored layer was never committed (incomplete), fetching it again");
+            if ctx.config.logs(LogLevel::Errors) {
+                p.log("cache: stored layer was never committed (incomplete), fetching it again");
+            }
             hit = None;
         }
     }
@@ -77,7 +80,9 @@ pub(crate) async fn serve<P: Platform>(
     };
     if failed {
         if let Some(hit) = stale {
-            p.log("cache: upstream failed, serving a stale tag");
+            if ctx.config.logs(LogLevel::Errors) {
+                p.log("cache: upstream failed, serving a stale tag");
+            }
             if let Some(mut r) = from_cache(p, endpoint, hit, None, "STALE") {
                 r.headers.set("warning", "110 - \"Response is Stale\"");
                 return Ok(Some(r));
@@ -189,7 +194,9 @@ async fn store_manifest<P: Platform>(
     if verified {
         p.cache_put_bytes(&key.url, &stored_headers(ctx, key, &headers), &bytes);
     } else {
-        p.log("cache: manifest not stored (digest did not verify)");
+        if ctx.config.logs(LogLevel::Errors) {
+            p.log("cache: manifest not stored (digest did not verify)");
+        }
     }
     headers.set(X_CACHE, "MISS");
     let r = Response {

