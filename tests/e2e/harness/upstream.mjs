@@ -13,6 +13,9 @@ import { freePort, run, start, tempDir, waitForHttp } from './procs.mjs';
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
 function listen(server) {
+  // Seeding blocks this process for seconds (a large layer is made with tar/gzip): idle
+  // keep-alive sockets must not be closed under a client that is about to reuse them.
+  server.keepAliveTimeout = 120000;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
