@@ -16,7 +16,7 @@ WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
 
-.PHONY: help setup build dev esa-dev test test-native test-e2e lint bench clean
+.PHONY: help setup build dev esa-dev test test-native test-e2e lint bench fuzz clean
 
 help:
 	@echo "make setup    install toolchains, npm tools and test peers (idempotent)"
@@ -25,6 +25,7 @@ help:
 	@echo "make esa-dev  the ESA bundle in the local ESA host on 127.0.0.1:\$$ESA_PORT"
 	@echo "make test     native tests + end-to-end tests with real registry, workerd, skopeo, containerd"
 	@echo "make bench    proxy vs direct vs a plain-JS proxy -> bench/results.md (BENCH_BASELINE=worker.js)"
+	@echo "make fuzz     every parser under libFuzzer for FUZZ_SECONDS each (nightly toolchain)"
 
 setup:
 	@scripts/setup.sh
@@ -67,6 +68,19 @@ lint: setup
 bench: build
 	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q wrk; }
 	node bench/run.mjs
+
+# libFuzzer on every parser of the core, FUZZ_SECONDS each (bounded). New inputs go to
+# fuzz/corpus (not committed); the committed seeds are in fuzz/seeds; crashes land in
+# fuzz/artifacts and become unit tests.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := reference route challenge scope proxy_token range config
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | \
+	    grep -E "^#[0-9]+ *DONE|Done [0-9]+ runs|ERROR|panicked|SUMMARY" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown tests/out

@@ -29,5 +29,7 @@ const CONFIG = {
   BLOB_REDIRECT: 'follow',
   // 日志：errors（默认，仅拒绝/错误）、all（每个请求）、off / log: errors (default), all (every request), off
   LOG: 'errors',
+  // 测试用：on 时 GET /__panic 触发 panic，用于验证部署的容错 / test only: on makes GET /__panic panic
+  DEBUG_PANIC: 'off',
 };
 // ============================ end of CONFIG / 配置结束 =======================================

@@ -5,7 +5,8 @@
 //   - a global `cache` with ESA's get/put/delete (keys must be http:// URLs, TTL from the stored
 //     response's Cache-Control, LRU: a get may miss);
 //   - config: environment variables named like the bundle's CONFIG keys arrive in `env`;
-//   - ESA's per-request budget: at most 32 subrequests (fetch + cache operations).
+//   - ESA's per-request budget: at most 32 subrequests (fetch + cache operations);
+//   - an uncaught exception (e.g. a wasm trap in a microtask) is logged, not fatal.
 // Unlike ESA it lets fetch reach 127.0.0.1 on any port (ESA allows domain names on 80/443 only).
 //
 // usage: node esa/host.mjs [bundle=dist/esa/index.js]   env: ESA_PORT (18080), ESA_WASM=off
@@ -30,6 +31,11 @@ if (process.env.ESA_WASM === 'off') {
     throw new WebAssembly.CompileError('Wasm code generation disallowed by embedder');
   };
 }
+
+// Like an edge runtime (workerd logs and carries on), an exception nobody can catch -- a wasm
+// trap inside a microtask, say -- is logged, not fatal to the host.
+process.on('uncaughtException', (e) => console.error('esa-host: uncaught exception:', e && e.message));
+process.on('unhandledRejection', (e) => console.error('esa-host: unhandled rejection:', e && e.message));
 
 const budget = new AsyncLocalStorage();
 function spend(what) {

@@ -42,6 +42,16 @@ function toResponse(out) {
 // so loading the script stays cheap (ESA allows 50 ms of CPU at global scope).
 export function createProxy(instantiate) {
   let engine = null;
+  // Requests in flight on the current instance: a panic traps in a microtask, out of reach of
+  // any await, so the panic hook fails them all (the instance is dead) and the next request
+  // instantiates afresh.
+  const inflight = new Set();
+  globalThis.__edgeRegistryProxyPanic = (message) => {
+    engine = null;
+    const failing = [...inflight];
+    inflight.clear();
+    for (const fail of failing) fail(new Error(message));
+  };
 
   function ensureInstance() {
     if (engine) return;
@@ -51,20 +61,25 @@ export function createProxy(instantiate) {
     engine = made.engine;
   }
 
-  // `cache`: the entry's cache adapter ({ get(key), put(key, response) }) or null;
+  // `cache`: the entry's cache adapter ({ get(key), put(key, response), delete(key) }) or null;
   // `waitUntil`: keeps background cache puts alive after the response is sent.
   return async function handle(request, configSources, { cache = null, waitUntil = null } = {}) {
     try {
       ensureInstance();
       const body = request.method === 'POST' ? request : null;
-      const out = await bg.handle(
-        request.method,
-        request.url,
-        [...request.headers],
-        body,
-        configPairs(...configSources),
-        makePlatform({ fetchImpl: fetch, cache, waitUntil }),
-      );
+      const out = await new Promise((resolve, reject) => {
+        inflight.add(reject);
+        bg.handle(
+          request.method,
+          request.url,
+          [...request.headers],
+          body,
+          configPairs(...configSources),
+          makePlatform({ fetchImpl: fetch, cache, waitUntil }),
+        )
+          .then(resolve, reject)
+          .finally(() => inflight.delete(reject));
+      });
       const resp = toResponse(out);
       if (new URL(request.url).pathname === '/version') resp.headers.set('x-proxy-engine', engine);
       return resp;

@@ -23,6 +23,7 @@ pub const KEYS: &[&str] = &[
     "CACHE_MAX_BLOB_MB",
     "BLOB_REDIRECT",
     "LOG",
+    "DEBUG_PANIC",
 ];
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
@@ -70,6 +71,9 @@ pub struct Config {
     pub cache_max_blob_bytes: u64,
     pub blob_redirect: BlobRedirect,
     pub log: LogLevel,
+    /// `DEBUG_PANIC=on`: `GET /__panic` panics inside the module, to check on a deployment (and
+    /// in the tests) that a panic becomes a 500 and a fresh instance, never a hung isolate.
+    pub debug_panic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +214,12 @@ impl Config {
             Some(v) if v == "off" => LogLevel::Off,
             Some(v) => return Err(err("LOG", format!("{v:?}: expected errors, all or off"))),
         };
+        let debug_panic = match get("DEBUG_PANIC").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "off" => false,
+            Some(v) if v == "on" => true,
+            Some(v) => return Err(err("DEBUG_PANIC", format!("{v:?}: expected on or off"))),
+        };
         Ok(Config {
             upstream,
             routes,
@@ -222,6 +232,7 @@ impl Config {
             cache_max_blob_bytes,
             blob_redirect,
             log,
+            debug_panic,
         })
     }
 

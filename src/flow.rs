@@ -129,6 +129,9 @@ async fn dispatch<P: Platform>(
 ) -> Result<Response<P::Body>, RegistryError> {
     let url = RequestUrl::parse(&req.url)
         .ok_or_else(|| RegistryError::new(ErrorCode::NotFound, "request URL not understood"))?;
+    if config.debug_panic && url.path == "/__panic" {
+        panic!("DEBUG_PANIC: a panic asked for by GET /__panic");
+    }
     let query = url.query_pairs();
     let mut ns_values = query
         .iter()

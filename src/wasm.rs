@@ -59,6 +59,10 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
+
+    /// Set by the JS shim: fails the requests in flight and drops the instance.
+    #[wasm_bindgen(js_namespace = globalThis, js_name = __edgeRegistryProxyPanic)]
+    fn notify_panic(s: &str);
 }
 
 struct Binding(JsPlatform);
@@ -250,11 +254,14 @@ pub fn handle(
     })
 }
 
-/// Installed once at instantiation: a panic is logged before the trap turns it into a rejected
-/// promise (which the shim answers with a registry error and a fresh instance).
+/// Installed once at instantiation. A panic aborts: the trap unwinds a microtask, where no
+/// caller can catch it, and leaves the instance unusable. So before that, the hook logs and
+/// tells the shim, which answers the requests in flight with a 500 and makes a fresh instance.
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
-        console_error(&format!("edge-registry-proxy panicked: {info}"))
+        let message = format!("edge-registry-proxy panicked: {info}");
+        console_error(&message);
+        notify_panic(&message);
     }));
 }

@@ -31,6 +31,7 @@ before(async () => {
     UPSTREAM: `docker.io@${up.url}`,
     WHITELIST: `${WHITELIST}, limited.test/*`,
     ROUTES: `limited.example=limited.test@http://127.0.0.1:${limited.address().port}`,
+    DEBUG_PANIC: 'on',
   };
   const started = await Promise.all([
     startWorkerd('workerd', vars),
@@ -294,6 +295,20 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
         ...tokens.map(() => [200, 'token']),
       ];
       assert.deepEqual(results, want);
+    });
+
+    test('a panic becomes a 500 registry error and a fresh instance, never a hung isolate', async () => {
+      const r = await fetch(`${rt().url}/__panic`, { signal: AbortSignal.timeout(10000) });
+      assert.equal(r.status, 500);
+      assert.equal(errorCode(await r.text()), 'UNKNOWN');
+      const after = await fetch(`${rt().url}/version`);
+      assert.equal(after.status, 200);
+      const ping = await fetch(`${rt().url}/v2/`);
+      assert.equal(ping.status, 401);
+      // The runtime's log is written asynchronously; the hook's line must show up.
+      const logged = () => rt().proc.log().includes('edge-registry-proxy panicked') && rt().proc.log().includes('DEBUG_PANIC: a panic asked for');
+      for (let i = 0; i < 40 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(logged(), 'the panic hook logged the panic');
     });
 
     test('tags/list', async () => {

@@ -1,0 +1,20 @@
+//! Config strings (WHITELIST, ROUTES, USER_WHITELIST, ...): never a panic; a configuration that
+//! loads only ever selects upstreams it was given.
+#![no_main]
+use edge_registry_proxy::config::{Config, KEYS};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    let pairs: Vec<(&str, &str)> = s
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (KEYS.iter().find(|key| key.eq_ignore_ascii_case(k)).copied().unwrap_or(k), v))
+        .collect();
+    let Ok(c) = Config::from_pairs(pairs) else { return };
+    for probe in ["evil.example", "127.0.0.1:1", "docker.io", "ghcr.io"] {
+        if let Some(u) = c.upstream_named(probe) {
+            assert!(u == &c.upstream || c.routes.iter().any(|(_, r)| r == u));
+        }
+    }
+});
