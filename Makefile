@@ -77,7 +77,7 @@ FUZZ_TARGETS := reference route challenge scope proxy_token range config
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 	@cd fuzz && for t in $(FUZZ_TARGETS); do \
-	  mkdir -p corpus/$$t && \
+	  echo "fuzz: $$t ($(FUZZ_SECONDS) s)"; mkdir -p corpus/$$t && \
 	  cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | \
 	    grep -E "^#[0-9]+ *DONE|Done [0-9]+ runs|ERROR|panicked|SUMMARY" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done

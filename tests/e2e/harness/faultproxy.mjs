@@ -1,0 +1,39 @@
+// A reverse proxy in front of the registry that answers a share of manifest and blob requests
+// with 429 (Retry-After) or 503, like an upstream under load. Loopback only.
+import { createServer, request } from 'node:http';
+
+export async function startFaultProxy(targetPort) {
+  let every = 0; // 0: no faults; n: every n-th registry request fails
+  let count = 0;
+  const faults = { 429: 0, 503: 0 };
+  const server = createServer((req, res) => {
+    const registryRequest = /\/(manifests|blobs)\//.test(req.url);
+    if (every && registryRequest && ++count % every === 0) {
+      const status = count % (2 * every) === 0 ? 503 : 429;
+      faults[status]++;
+      res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '1' } : {}) });
+      res.end(JSON.stringify({ errors: [{ code: status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected' }] }));
+      return;
+    }
+    const up = request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.keepAliveTimeout = 120000;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    faults,
+    failEvery: (n) => {
+      every = n;
+      count = 0;
+    },
+    async stop() {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
