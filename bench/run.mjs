@@ -8,13 +8,12 @@
 //   js-baseline       bench/baseline-worker.js, a plain-JS proxy, in the same workerd
 //   extra-baseline    BENCH_BASELINE=path/to/worker.js, if given
 // Writes bench/results.md and bench/results.svg. Loops are bounded (wrk -d) and loopback only.
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { seedImages } from '../tests/e2e/harness/images.mjs';
-import { NODE, ROOT, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
+import { NODE, ROOT, groupUsage, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
 
@@ -22,28 +21,8 @@ const DURATION = process.env.BENCH_SECONDS || '5';
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB || 256);
 const SECRET = 'bench-secret-0123456789abcdef0123';
 const ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 const log = (...a) => console.log('[bench]', ...a);
-
-/** CPU seconds and RSS of every process in a process group, from /proc. */
-function groupStats(pgid) {
-  let cpu = 0;
-  let rssKb = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue; // pgrp
-      cpu += (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      rssKb += Number((/VmRSS:\s+(\d+)/.exec(status) || [0, 0])[1]);
-    } catch {
-      /* the process ended */
-    }
-  }
-  return { cpu, rssKb };
-}
 
 function parseWrk(out) {
   const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
@@ -61,16 +40,16 @@ function parseWrk(out) {
 async function load(url, headers, conns, pgid) {
   const args = ['-t', conns > 1 ? '2' : '1', '-c', String(conns), '-d', `${DURATION}s`, '--latency'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  const before = pgid ? groupStats(pgid) : null;
+  const before = pgid ? groupUsage(pgid) : null;
   let peak = 0;
-  const sampler = pgid ? setInterval(() => (peak = Math.max(peak, groupStats(pgid).rssKb)), 100) : null;
+  const sampler = pgid ? setInterval(() => (peak = Math.max(peak, groupUsage(pgid).rssMb)), 100) : null;
   const r = await runAsync('wrk', [...args, url], { timeout: 60000 });
   if (sampler) clearInterval(sampler);
   const w = parseWrk(r.stdout);
   if (!w.requests) throw new Error(`wrk failed for ${url}: ${r.stdout}${r.stderr}`);
   if (w.errors) throw new Error(`${w.errors} non-2xx answers from ${url}`);
-  const after = pgid ? groupStats(pgid) : null;
-  return { ...w, cpuMsPer1000: pgid ? ((after.cpu - before.cpu) * 1e6) / w.requests : NaN, peakRssMb: peak / 1024 };
+  const after = pgid ? groupUsage(pgid) : null;
+  return { ...w, cpuMsPer1000: pgid ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / w.requests : NaN, peakRssMb: peak };
 }
 
 async function tokenFrom(base, scope) {

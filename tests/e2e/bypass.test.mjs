@@ -1,11 +1,11 @@
 // The bypass corpus (bypass-corpus.mjs) against the worker in workerd: every request gets its
 // exact refusal, and nothing it names outside the whitelist ever reaches the upstream.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { imageWhitelistCases, userWhitelistCases } from './bypass-corpus.mjs';
 import { seedImages } from './harness/images.mjs';
+import { forgeToken } from './harness/tokens.mjs';
 import { startWorkerd } from './harness/runtimes.mjs';
 import { USERS, startUpstream } from './harness/upstream.mjs';
 
@@ -16,10 +16,7 @@ let users;
 let tokens;
 let registryLogAfterSeeding = 0;
 
-function forge(claims, secret = SECRET) {
-  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return `erp1.${body}.${createHmac('sha256', secret).update(`erp1.${body}`).digest('base64url')}`;
-}
+const forge = (claims, secret = SECRET) => forgeToken(claims, secret);
 
 before(async () => {
   up = await startUpstream('bypass-upstream');

@@ -3,12 +3,12 @@
 // requests with 429 and 503: clients see those statuses (never 500) and the cache keeps nothing
 // corrupt.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFaultProxy } from './harness/faultproxy.mjs';
 import { seedImages } from './harness/images.mjs';
-import { runAsync, tempDir } from './harness/procs.mjs';
+import { groupUsage, runAsync, tempDir } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
 import { sha256, startUpstream } from './harness/upstream.mjs';
 
@@ -38,21 +38,6 @@ after(async () => {
   await up?.stop();
 });
 
-/** Resident memory of a process group, from /proc. */
-function groupRssMb(pgid) {
-  let kb = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
-      kb += Number((/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8')) || [0, 0])[1]);
-    } catch {
-      /* gone */
-    }
-  }
-  return kb / 1024;
-}
-
 async function pull(base) {
   const dir = join(tempDir('lpull'), 'out');
   const r = await runAsync('skopeo', ['copy', '--src-tls-verify=false', '--src-no-creds', `docker://${base.replace('http://', '')}/library/layers:latest`, `dir:${dir}`], { timeout: 300000 });
@@ -65,7 +50,7 @@ async function pull(base) {
 
 async function concurrentPulls(target) {
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, groupRssMb(target.proc.pid))), 200);
+  const sampler = setInterval(() => (peak = Math.max(peak, groupUsage(target.proc.pid).rssMb)), 200);
   try {
     return { results: await Promise.all(Array.from({ length: PULLS }, () => pull(target.url))), peak };
   } finally {

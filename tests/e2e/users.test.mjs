@@ -2,11 +2,11 @@
 // through the worker (workerd) and the ESA bundle (ESA host), real token server checking
 // passwords, and every way of skipping the login refused.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedImages } from './harness/images.mjs';
+import { forgeToken } from './harness/tokens.mjs';
 import { OUT, runAsync, tempDir } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
 import { USERS, sha256, startUpstream } from './harness/upstream.mjs';
@@ -53,12 +53,7 @@ async function proxyToken(rt, scope, creds) {
   return { status: r.status, body: await r.json() };
 }
 
-/** A token in the proxy's format, signed here (an independent implementation of the format). */
-function forge(claims, secret = SECRET) {
-  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const mac = createHmac('sha256', secret).update(`erp1.${body}`).digest('base64url');
-  return `erp1.${body}.${mac}`;
-}
+const forge = (claims, secret = SECRET) => forgeToken(claims, secret);
 
 async function manifestStatus(rt, repo, token) {
   const headers = { accept: 'application/vnd.docker.distribution.manifest.v2+json' };

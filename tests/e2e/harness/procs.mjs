@@ -2,7 +2,7 @@
 // workerd children outlive wrangler otherwise) and is killed by PID when the test process
 // ends, however it ends.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -137,4 +137,24 @@ export function runAsync(cmd, args, { env = {}, timeout = 180000 } = {}) {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) and resident MB of every process in a process group, from /proc. */
+export function groupUsage(pgid) {
+  let cpuSeconds = 0;
+  let rssKb = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue; // pgrp
+      cpuSeconds += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      rssKb += Number((/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8')) || [0, 0])[1]);
+    } catch {
+      /* the process ended */
+    }
+  }
+  return { cpuSeconds, rssMb: rssKb / 1024 };
 }
