@@ -14,7 +14,7 @@ const CONFIG = {
   WHITELIST: '',
   // 允许拉取的用户（需 docker login）/ users allowed to pull (they docker login with their upstream account)
   USER_WHITELIST: '',
-  // 代理令牌签名密钥（启用用户白名单或运营者账号时必填）/ token key, required with USER_WHITELIST or UPSTREAM_USERNAME
+  // 代理令牌签名密钥（启用用户白名单、运营者账号或缓存时必填）/ token key: required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on
   TOKEN_SECRET: '',
   // 运营者的上游账号（提高限额）/ operator's upstream account (higher rate limits)
   UPSTREAM_USERNAME: '',
