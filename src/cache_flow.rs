@@ -165,20 +165,17 @@ async fn store_manifest<P: Platform>(
     reference: &Reference,
     resp: UpstreamResponse<P::Body>,
 ) -> Result<(Response<P::Body>, bool), RegistryError> {
-    let endpoint_headers = {
-        let mut h: Headers = resp
-            .headers
-            .iter()
-            .filter(|(k, _)| {
-                matches!(
-                    *k,
-                    "content-type" | "docker-content-digest" | "etag" | "last-modified"
-                )
-            })
-            .collect();
-        h.remove("content-length");
-        h
-    };
+    // The manifest's own headers; its length is the bytes read, set below.
+    let mut headers: Headers = resp
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                *k,
+                "content-type" | "docker-content-digest" | "etag" | "last-modified"
+            )
+        })
+        .collect();
     let bytes = p
         .read_bytes(resp.body, MANIFEST_MAX_BYTES)
         .await
@@ -188,7 +185,6 @@ async fn store_manifest<P: Platform>(
                 format!("manifest unreadable: {}", e.0),
             )
         })?;
-    let mut headers = endpoint_headers;
     headers.set("content-length", bytes.len().to_string());
     let verified = manifest_verified(reference, headers.get("docker-content-digest"), &bytes);
     if verified {

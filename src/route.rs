@@ -107,7 +107,7 @@ pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, 
     if rest.is_empty() {
         return Ok(Endpoint::Ping);
     }
-    if rest == "_catalog" || rest.starts_with("_catalog?") {
+    if rest == "_catalog" {
         return Err(RegistryError::denied(
             "this mirror does not list its repositories",
         ));

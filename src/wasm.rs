@@ -82,7 +82,8 @@ fn headers_to_js(h: &Headers) -> Array {
         .collect()
 }
 
-fn headers_from_js(v: &JsValue) -> Headers {
+/// `[[string, string], ...]` from JS (headers, config); anything else in it is skipped.
+fn string_pairs(v: &JsValue) -> Vec<(String, String)> {
     Array::from(v)
         .iter()
         .filter_map(|pair| {
@@ -90,6 +91,10 @@ fn headers_from_js(v: &JsValue) -> Headers {
             Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
         })
         .collect()
+}
+
+fn headers_from_js(v: &JsValue) -> Headers {
+    string_pairs(v).into_iter().collect()
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -222,14 +227,7 @@ pub fn handle(
     config: Array,
     platform: JsPlatform,
 ) -> Promise {
-    let pairs: Vec<(String, String)> = config
-        .iter()
-        .filter_map(|pair| {
-            let pair = Array::from(&pair);
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect();
-    let config = config_from(pairs);
+    let config = config_from(string_pairs(&config.into()));
     let state = STATE.with(Rc::clone);
     let req = Request {
         method,

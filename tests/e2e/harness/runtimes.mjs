@@ -1,6 +1,6 @@
 // The proxy in its real runtimes: the Cloudflare worker (and the ESA bundle) in workerd via
 // `wrangler dev`, and the ESA bundle in the local ESA host, each on its own loopback port.
-import { readFileSync } from 'node:fs';
+import { configKeys } from '../../../scripts/config-keys.mjs';
 import { join } from 'node:path';
 import { BIN, NODE, ROOT, freePort, start, tempDir, waitForHttp } from './procs.mjs';
 
@@ -32,9 +32,8 @@ export async function startWorkerd(name, vars, { script } = {}) {
 export async function startEsaHost(name, vars, { wasm = true } = {}) {
   const port = await freePort();
   // Only the given config reaches the bundle, whatever the test runner's environment holds.
-  const keys = readFileSync(join(ROOT, 'esa', 'config.js'), 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm);
-  const blank = Object.fromEntries([...keys].map((m) => [m[1], '']));
-  const env = { ...blank, WHITE_LIST: '', ...withLog(vars), ESA_PORT: String(port) };
+  const blank = Object.fromEntries(configKeys().map((k) => [k, '']));
+  const env = { ...blank, ...withLog(vars), ESA_PORT: String(port) };
   if (!wasm) env.ESA_WASM = 'off';
   const proc = start(name, NODE, [join(ROOT, 'esa', 'host.mjs'), join(ROOT, 'dist', 'esa', 'index.js')], { env });
   const url = `http://127.0.0.1:${port}`;
