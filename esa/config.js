@@ -3,7 +3,8 @@
 //
 // 只需修改下面的 CONFIG，然后把整个文件粘贴到 ESA 控制台。ESA「函数变量」中同名的变量会覆盖这里的值。
 // Edit CONFIG below, then paste this whole file into the ESA console. ESA function variables
-// with the same names override these values. Empty string = not set. Full docs: README.md.
+// with the same names override these values (an empty one does not). Empty string = not set.
+// Lists may be arrays: WHITELIST: ['library/nginx', 'jqknono/*']. Full docs: README.md.
 // ============================================================================================
 const CONFIG = {
   // 默认上游仓库（域名、URL，或 名称@URL）/ default upstream: a registry name, a URL, or NAME@URL
@@ -12,11 +13,13 @@ const CONFIG = {
   ROUTES: '',
   // 镜像白名单，空 = 全部允许 / image whitelist, empty = allow all: 'library/nginx, jqknono/*'
   WHITELIST: '',
-  // 允许拉取的用户（需 docker login）/ users allowed to pull (they docker login with their upstream account)
+  // 允许拉取的用户（需 docker login）/ users allowed to pull (they docker login with their upstream account);
+  // 'alice' = alice on UPSTREAM, 'ghcr.io/bob' = bob on that ROUTES registry only
   USER_WHITELIST: '',
   // 代理令牌签名密钥（启用用户白名单、运营者账号或缓存时必填）/ token key: required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on
   TOKEN_SECRET: '',
-  // 运营者的上游账号（提高限额）/ operator's upstream account (higher rate limits)
+  // 运营者的上游账号（提高限额；也能读私有镜像，请配合白名单）/ operator's upstream account (higher rate
+  // limits; it reads the operator's private images too: keep WHITELIST narrow). Unused with USER_WHITELIST.
   UPSTREAM_USERNAME: '',
   UPSTREAM_PASSWORD: '',
   // 边缘缓存 on/off（on 需要 TOKEN_SECRET）/ edge cache on/off (on needs TOKEN_SECRET)

@@ -16,30 +16,45 @@ function decodeBase64(b64) {
 }
 
 // Real wasm when the runtime compiles it from bytes; otherwise the same module translated to
-// JavaScript by wasm2js (slower, but needs nothing from the runtime).
+// JavaScript by wasm2js (slower, but needs nothing from the runtime). Chosen and compiled once,
+// at load: a new instance after a panic costs an instantiation, never a compile.
+function compileWasm() {
+  if (typeof WebAssembly !== 'object' || !WebAssembly) return null;
+  try {
+    return new WebAssembly.Module(decodeBase64(WASM_BASE64));
+  } catch (e) {
+    console.log(`edge-registry-proxy: wasm unavailable (${e && e.message}), using the JS fallback`);
+    return null;
+  }
+}
+const compiled = compileWasm();
+
 const handle = createProxy((imports) => {
-  if (typeof WebAssembly === 'object') {
+  if (compiled) {
     try {
-      const module = new WebAssembly.Module(decodeBase64(WASM_BASE64));
-      return { exports: new WebAssembly.Instance(module, imports).exports, engine: 'wasm' };
+      return { exports: new WebAssembly.Instance(compiled, imports).exports, engine: 'wasm' };
     } catch (e) {
-      console.log(`edge-registry-proxy: wasm unavailable (${e && e.message}), using the JS fallback`);
+      console.log(`edge-registry-proxy: wasm instance refused (${e && e.message}), using the JS fallback`);
     }
   }
   return { exports: instantiateAsm(imports), engine: 'wasm2js' };
 });
 
-// The argument order after `request` is not documented: the context is the object with
-// waitUntil, env the other plain object.
-function envOf(args) {
-  for (const a of args) {
-    if (a && typeof a === 'object' && typeof a.waitUntil !== 'function') return a;
-  }
-  return {};
+// What follows `request` is not documented: reports of the running platform say
+// `(request, context, env)`, the Workers style is `(request, env, ctx)`, and the context may
+// lack waitUntil while carrying fields of its own (requestId...). So: the context is whatever
+// has waitUntil/passThroughOnException; every other object is a config source, from which the
+// core takes only configuration keys (capitalised names; `requestId` is not one).
+function isContext(a) {
+  return typeof a.waitUntil === 'function' || typeof a.passThroughOnException === 'function';
+}
+
+function envSources(args) {
+  return args.filter((a) => a && typeof a === 'object' && !isContext(a));
 }
 
 function waitUntilOf(args) {
-  const ctx = args.find((a) => a && typeof a.waitUntil === 'function');
+  const ctx = args.find((a) => a && typeof a === 'object' && typeof a.waitUntil === 'function');
   return ctx ? (p) => ctx.waitUntil(p) : null;
 }
 
@@ -59,6 +74,6 @@ function edgeCache() {
 
 export default {
   fetch(request, ...rest) {
-    return handle(request, [DEFAULTS, envOf(rest)], { cache: edgeCache(), waitUntil: waitUntilOf(rest) });
+    return handle(request, [DEFAULTS, ...envSources(rest)], { cache: edgeCache(), waitUntil: waitUntilOf(rest) });
   },
 };

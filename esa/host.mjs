@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // A local stand-in for Alibaba Cloud ESA's edge runtime (esa-cli's own runtime downloads from
 // Alibaba's CDN and is not reachable everywhere). It provides what the bundle may rely on:
-//   - `export default { fetch(request, env, ctx) }` and the older `addEventListener('fetch')`;
+//   - `export default { fetch(request, context, env) }` (the order reports of the running platform
+//     give) and the older `addEventListener('fetch')`; ESA_CALL=env-first calls
+//     `fetch(request, env, context)` instead, and ESA_CONTEXT says what the context holds:
+//     `waituntil` (default: waitUntil + requestId), `fields` (requestId and other strings, no
+//     waitUntil: undocumented, so the bundle must cope), `empty` ({}: no waitUntil at all);
 //   - a global `cache` with ESA's get/put/delete (keys must be http:// URLs, TTL from the stored
 //     response's Cache-Control, LRU: a get may miss);
 //   - config: environment variables named like the bundle's CONFIG keys arrive in `env`;
@@ -9,7 +13,8 @@
 //   - an uncaught exception (e.g. a wasm trap in a microtask) is logged, not fatal.
 // Unlike ESA it lets fetch reach 127.0.0.1 on any port (ESA allows domain names on 80/443 only).
 //
-// usage: node esa/host.mjs [bundle=dist/esa/index.js]   env: ESA_PORT (18080), ESA_WASM=off
+// usage: node esa/host.mjs [bundle=dist/esa/index.js]
+//   env: ESA_PORT (18080), ESA_WASM=off, ESA_CALL (context-first|env-first), ESA_CONTEXT (waituntil|fields|empty)
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -117,15 +122,28 @@ configKeys.add('WHITE_LIST'); // documented alias of USER_WHITELIST
 const env = {};
 for (const k of configKeys) if (process.env[k] !== undefined) env[k] = process.env[k];
 
+const CALL = process.env.ESA_CALL || 'context-first';
+const CONTEXT = process.env.ESA_CONTEXT || 'waituntil';
+if (!['context-first', 'env-first'].includes(CALL)) throw new Error(`ESA_CALL=${CALL}: context-first or env-first`);
+if (!['waituntil', 'fields', 'empty'].includes(CONTEXT)) throw new Error(`ESA_CONTEXT=${CONTEXT}: waituntil, fields or empty`);
+let requestCount = 0;
+
+function makeContext(pending) {
+  const fields = { requestId: `esa-${process.pid}-${++requestCount}`, clientIp: '127.0.0.1', region: 'cn-hangzhou' };
+  if (CONTEXT === 'empty') return {};
+  if (CONTEXT === 'fields') return fields;
+  return { ...fields, waitUntil: (p) => pending.push(p) };
+}
+
 async function dispatch(request) {
   const pending = [];
-  const ctx = { waitUntil: (p) => pending.push(p), passThroughOnException() {} };
+  const ctx = makeContext(pending);
   if (mod.default && typeof mod.default.fetch === 'function') {
-    return mod.default.fetch(request, env, ctx);
+    return CALL === 'env-first' ? mod.default.fetch(request, env, ctx) : mod.default.fetch(request, ctx, env);
   }
   if (listener) {
     let responded = null;
-    listener({ request, respondWith: (r) => (responded = r), waitUntil: ctx.waitUntil });
+    listener({ request, respondWith: (r) => (responded = r), waitUntil: ctx.waitUntil || (() => {}) });
     if (!responded) throw new Error('fetch listener did not call respondWith');
     return responded;
   }

@@ -5,10 +5,31 @@
 // Body handles are objects with a `.body` stream (a Response, or { body } made here): the core
 // passes them around untouched and toResponse() streams `.body` to the client.
 
+// Methods the core calls synchronously must never throw: an exception thrown through wasm
+// unwinds a microtask nobody awaits, and the request would hang instead of answering. Where a
+// runtime lacks an API (TransformStream, tee, crypto.randomUUID), they degrade: no cache write,
+// no cached range (the core then goes upstream), a random id from another source.
+const hasStreams = () => typeof TransformStream === 'function';
+
+function randomHex() {
+  const bytes = new Uint8Array(16);
+  if (typeof crypto === 'object' && crypto && typeof crypto.getRandomValues === 'function') crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export function makePlatform({ fetchImpl, cache, waitUntil }) {
+  // Without waitUntil (ESA may not give one) a background put still runs: the runtime keeps the
+  // request alive while the client's half of a teed body streams, and small puts finish first.
   const background = (promise, what) => {
-    const p = promise.catch((e) => console.log(`cache: ${what} failed: ${e && e.message}`));
-    if (waitUntil) waitUntil(p);
+    const p = Promise.resolve(promise).catch((e) => console.log(`cache: ${what} failed: ${e && e.message}`));
+    if (waitUntil) {
+      try {
+        waitUntil(p);
+      } catch (e) {
+        console.log(`cache: waitUntil refused: ${e && e.message}`);
+      }
+    }
   };
 
   return {
@@ -60,65 +81,91 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
 
     cachePutBytes(key, headers, bytes) {
       if (!cache) return;
-      background(cache.put(key, new Response(bytes.slice(), { status: 200, headers })), 'put');
+      try {
+        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers })), 'put');
+      } catch (e) {
+        console.log(`cache: put failed: ${e && e.message}`);
+      }
     },
 
-    // Tees the body: one half to the client, the other into the cache through a counter. Only
-    // when exactly `expectedLen` bytes arrived is the commit marker written (the core serves a
-    // streamed entry only with a matching marker); otherwise the put is failed and the entry
-    // deleted where the cache allows.
     cachePutStream(key, headers, handle, expectedLen, commitKey, commitValue) {
-      if (!cache || !handle.body) return handle;
-      const [toClient, toCache] = handle.body.tee();
-      let seen = 0;
-      let complete = false;
-      const counted = toCache.pipeThrough(
-        new TransformStream({
-          transform(chunk, ctl) {
-            seen += chunk.byteLength;
-            ctl.enqueue(chunk);
-          },
-          flush(ctl) {
-            complete = seen === expectedLen;
-            if (!complete) ctl.error(new Error(`incomplete body: ${seen} of ${expectedLen} bytes`));
-          },
-        }),
-      );
-      const markerHeaders = headers.filter(([k]) => k.toLowerCase() === 'cache-control');
-      const put = cache
-        .put(key, new Response(counted, { status: 200, headers }))
-        .then(() => {
-          if (!complete) throw new Error('body incomplete');
-          return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));
-        })
-        .catch((e) => {
-          console.log(`cache: layer not stored: ${e && e.message}`);
-          return cache.delete ? cache.delete(key) : undefined;
-        });
-      background(put, 'put');
-      return { body: toClient };
+      if (!cache || !handle.body || !hasStreams() || typeof handle.body.tee !== 'function') return handle;
+      try {
+        return putStream(key, headers, handle, expectedLen, commitKey, commitValue);
+      } catch (e) {
+        // tee() may have locked the body already: the client then gets an error, not a hang.
+        console.log(`cache: layer not stored: ${e && e.message}`);
+        return handle.body.locked ? { body: null } : handle;
+      }
     },
 
     randomId() {
-      return crypto.randomUUID();
+      try {
+        if (typeof crypto === 'object' && crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+      } catch {}
+      return randomHex();
     },
 
-    // Bytes first..=last of a stored body, as a stream.
+    // Bytes first..=last of a stored body, as a stream; null where the runtime cannot cut
+    // streams (the core then asks the upstream for the range).
     slice(handle, first, last) {
-      let pos = 0;
-      const cut = new TransformStream({
-        transform(chunk, ctl) {
-          const start = pos;
-          pos += chunk.byteLength;
-          if (pos <= first || start > last) return;
-          ctl.enqueue(chunk.subarray(Math.max(first - start, 0), Math.min(last + 1 - start, chunk.byteLength)));
-        },
-      });
-      return { body: handle.body.pipeThrough(cut) };
+      if (!hasStreams() || !handle.body) return null;
+      try {
+        let pos = 0;
+        const cut = new TransformStream({
+          transform(chunk, ctl) {
+            const start = pos;
+            pos += chunk.byteLength;
+            if (pos <= first || start > last) return;
+            ctl.enqueue(chunk.subarray(Math.max(first - start, 0), Math.min(last + 1 - start, chunk.byteLength)));
+          },
+        });
+        return { body: handle.body.pipeThrough(cut) };
+      } catch (e) {
+        console.log(`cache: range not cut: ${e && e.message}`);
+        return null;
+      }
     },
 
     log(line) {
-      console.log(line);
+      try {
+        console.log(line);
+      } catch {}
     },
   };
+
+  // Tees the body: one half to the client, the other into the cache through a counter. Only
+  // when exactly `expectedLen` bytes arrived is the commit marker written (the core serves a
+  // streamed entry only with a matching marker); otherwise the put is failed and the entry
+  // deleted where the cache allows.
+  function putStream(key, headers, handle, expectedLen, commitKey, commitValue) {
+    const [toClient, toCache] = handle.body.tee();
+    let seen = 0;
+    let complete = false;
+    const counted = toCache.pipeThrough(
+      new TransformStream({
+        transform(chunk, ctl) {
+          seen += chunk.byteLength;
+          ctl.enqueue(chunk);
+        },
+        flush(ctl) {
+          complete = seen === expectedLen;
+          if (!complete) ctl.error(new Error(`incomplete body: ${seen} of ${expectedLen} bytes`));
+        },
+      }),
+    );
+    const markerHeaders = headers.filter(([k]) => k.toLowerCase() === 'cache-control');
+    const put = cache
+      .put(key, new Response(counted, { status: 200, headers }))
+      .then(() => {
+        if (!complete) throw new Error('body incomplete');
+        return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));
+      })
+      .catch((e) => {
+        console.log(`cache: layer not stored: ${e && e.message}`);
+        return cache.delete ? cache.delete(key) : undefined;
+      });
+    background(put, 'put');
+    return { body: toClient };
+  }
 }

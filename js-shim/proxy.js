@@ -7,15 +7,13 @@ import { makePlatform } from './platform.js';
 // Statuses whose responses must not carry a body (the Response constructor throws otherwise).
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-// `[[key, value], ...]` from config objects, later objects overriding earlier ones. Only string
-// values are config: Cloudflare's env also holds bindings (KV, ASSETS), which are not ours.
+// `[[key, value], ...]` from config objects, later objects overriding earlier ones. Values go
+// as they are (text, numbers, lists, bindings): the core decides what is configuration.
 export function configPairs(...sources) {
   const pairs = [];
   for (const src of sources) {
     if (!src || typeof src !== 'object') continue;
-    for (const [k, v] of Object.entries(src)) {
-      if (typeof v === 'string') pairs.push([k, v]);
-    }
+    for (const [k, v] of Object.entries(src)) pairs.push([k, v]);
   }
   return pairs;
 }
@@ -38,8 +36,9 @@ function toResponse(out) {
   return new Response(body, { status: out.status, headers: out.headers });
 }
 
-// `instantiate(imports)` returns `{ exports, engine }`; it is called on the first request only,
-// so loading the script stays cheap (ESA allows 50 ms of CPU at global scope).
+// `instantiate(imports)` returns `{ exports, engine }`. It runs at load (ESA allows 50 ms of CPU at
+// global scope but only a 5 ms slice per request) and again only after a panic, from the module
+// the entry compiled once and kept.
 export function createProxy(instantiate) {
   let engine = null;
   // Requests in flight on the current instance: a panic traps in a microtask, out of reach of
@@ -59,6 +58,11 @@ export function createProxy(instantiate) {
     bg.__wbg_set_wasm(made.exports);
     made.exports.__wbindgen_start();
     engine = made.engine;
+  }
+  try {
+    ensureInstance();
+  } catch (e) {
+    console.error('edge-registry-proxy: instantiation at load failed, retrying per request:', e && e.message);
   }
 
   // `cache`: the entry's cache adapter ({ get(key), put(key, response), delete(key) }) or null;

@@ -43,7 +43,8 @@ pub fn check(
         .map_err(|e| denied(e.describe(), Some("invalid_token")))?;
     if !config.users.is_empty() {
         match &claims.user {
-            Some(u) if config.user_allowed(u) => {}
+            // Still listed, for this registry: removing a user revokes their tokens at once.
+            Some(u) if config.listed_user(&upstream.name, u).is_some() => {}
             _ => {
                 return Err(denied(
                     "user is not allowed to pull from this mirror",

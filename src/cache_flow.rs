@@ -257,11 +257,12 @@ fn from_cache<P: Platform>(
     };
     let size: u64 = headers.get("content-length")?.parse().ok()?;
     let (first, last) = single_range(range, size)?;
+    let body = p.slice(hit.body, first, last)?;
     headers.set("content-range", format!("bytes {first}-{last}/{size}"));
     headers.set("content-length", (last - first + 1).to_string());
     Some(Response {
         status: 206,
         headers,
-        body: Body::Stream(p.slice(hit.body, first, last)),
+        body: Body::Stream(body),
     })
 }

@@ -54,14 +54,23 @@ pub enum BlobRedirect {
     Passthrough,
 }
 
+/// One user of `USER_WHITELIST`: an account on one registry, spelled as the operator wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedUser {
+    /// The registry whose token service checks the password (`docker.io`, `ghcr.io`, ...).
+    pub registry: String,
+    /// As listed: this spelling, not the one a client typed, goes upstream.
+    pub name: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub upstream: Upstream,
     /// Request hostname (lowercase, no port) -> upstream.
     pub routes: Vec<(String, Upstream)>,
     pub whitelist: Whitelist,
-    /// Users allowed to pull (lowercase); empty = anonymous pulls.
-    pub users: Vec<String>,
+    /// Users allowed to pull; empty = anonymous pulls.
+    pub users: Vec<ListedUser>,
     pub token_secret: Option<String>,
     /// The operator's account on `upstream` (not on routed registries).
     pub upstream_account: Option<(String, String)>,
@@ -76,6 +85,18 @@ pub struct Config {
     pub debug_panic: bool,
 }
 
+/// A configuration value as the platform holds it. Lists may be given as arrays (an ESA CONFIG
+/// block, wrangler `[vars]`); anything else that is not text cannot be a value of ours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigValue {
+    Text(String),
+    List(Vec<String>),
+    /// An object, null, a function...: names what it was, for the error.
+    Unusable(&'static str),
+}
+
+/// The message names the key and what is wrong, never the value: values may be secrets
+/// (`UPSTREAM=https://user:password@host`), and the message reaches every client and the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub key: String,
@@ -95,36 +116,147 @@ fn err(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Keys that hold lists: a value made only of separators would otherwise read as "no list",
+/// which for a whitelist means "allow everything".
+const LIST_KEYS: &[&str] = &["WHITELIST", "USER_WHITELIST", "WHITE_LIST", "ROUTES"];
+
+/// How a key found in a config source is treated.
+enum KeyKind<'k> {
+    Ours(&'static str),
+    /// The platform's own variables or fields of a runtime object (`CF_PAGES`, `requestId`).
+    NotConfig,
+    Unknown(&'k str),
+}
+
+/// Operator variables are written in capitals (`WHITELIST`); a capitalised name we do not know
+/// is a typo and fails closed. A name in another style (`requestId`, `clientIp`) is a runtime's
+/// field, not configuration -- except a case variant of one of our keys (`whitelist`), which
+/// is a typo again.
+fn classify(key: &str) -> KeyKind<'_> {
+    if let Some(k) = KEYS.iter().find(|k| **k == key) {
+        return KeyKind::Ours(k);
+    }
+    if PLATFORM_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        return KeyKind::NotConfig;
+    }
+    let operator_style = key.starts_with(|c: char| c.is_ascii_uppercase())
+        && key
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+    if operator_style || KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        KeyKind::Unknown(key)
+    } else {
+        KeyKind::NotConfig
+    }
+}
+
+/// Parses an on/off style choice; `choices` maps accepted spellings (lowercase) to values.
+fn choice<T: Copy>(
+    key: &str,
+    value: Option<&str>,
+    default: T,
+    choices: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    let Some(v) = value else { return Ok(default) };
+    let v = v.to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(name, _)| *name == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            err(key, format!("expected one of {}", names.join(", ")))
+        })
+}
+
+const ON_OFF: &[(&str, bool)] = &[
+    ("on", true),
+    ("off", false),
+    ("true", true),
+    ("false", false),
+    ("1", true),
+    ("0", false),
+];
+
 impl Config {
     /// Builds the configuration from key/value pairs; later pairs override earlier ones, and an
-    /// empty value means "not set".
+    /// empty value means "not set" (it never erases an earlier value).
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Config, ConfigError> {
-        let mut values: Vec<(&str, &str)> = Vec::new();
+        Self::from_values(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), ConfigValue::Text(v.to_owned()))),
+        )
+    }
+
+    /// As `from_pairs`, for values as the platform holds them (text, lists, other things).
+    pub fn from_values(
+        pairs: impl IntoIterator<Item = (String, ConfigValue)>,
+    ) -> Result<Config, ConfigError> {
+        let mut values: Vec<(&'static str, String)> = Vec::new();
         for (k, v) in pairs {
-            if PLATFORM_PREFIXES.iter().any(|p| k.starts_with(p)) {
-                continue;
+            let key = match classify(&k) {
+                KeyKind::Ours(key) => key,
+                KeyKind::NotConfig => continue,
+                // A platform binding (a KV namespace, an asset fetcher) under its own name.
+                KeyKind::Unknown(_) if matches!(v, ConfigValue::Unusable(_)) => continue,
+                KeyKind::Unknown(k) => {
+                    return Err(err(
+                        k,
+                        format!("unknown key; the keys are {}", KEYS.join(", ")),
+                    ))
+                }
+            };
+            let text = match v {
+                ConfigValue::Text(t) => t.trim().to_owned(),
+                ConfigValue::List(items) => items
+                    .iter()
+                    .map(|i| i.trim())
+                    .filter(|i| !i.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                ConfigValue::Unusable(what) => {
+                    return Err(err(
+                        key,
+                        format!("must be text (or a list of text), not {what}"),
+                    ))
+                }
+            };
+            if text.is_empty() {
+                continue; // not set: an empty function variable keeps the CONFIG block's value
             }
-            if !KEYS.contains(&k) {
+            if LIST_KEYS.contains(&key)
+                && text
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .all(str::is_empty)
+            {
                 return Err(err(
-                    k,
-                    format!("unknown key; the keys are {}", KEYS.join(", ")),
+                    key,
+                    "holds only separators, no entry; leave it empty to unset it",
                 ));
             }
-            values.retain(|(old, _)| *old != k);
-            if !v.trim().is_empty() {
-                values.push((k, v.trim()));
-            }
+            values.retain(|(old, _)| *old != key);
+            values.push((key, text));
         }
-        let get = |k: &str| values.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let get = |k: &str| {
+            values
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.as_str())
+        };
 
         let upstream = Upstream::parse(get("UPSTREAM").unwrap_or(DEFAULT_UPSTREAM))
             .map_err(|e| err("UPSTREAM", e))?;
         let routes = parse_routes(get("ROUTES").unwrap_or(""))?;
+        refuse_shared_names(&upstream, &routes)?;
         let whitelist =
             Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
 
+        let registries: Vec<&Upstream> = std::iter::once(&upstream)
+            .chain(routes.iter().map(|(_, u)| u))
+            .collect();
         let users = match (get("USER_WHITELIST"), get("WHITE_LIST")) {
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -132,8 +264,8 @@ impl Config {
                     "alias of USER_WHITELIST: set only one of them",
                 ))
             }
-            (Some(v), None) => parse_users(v).map_err(|e| err("USER_WHITELIST", e))?,
-            (None, Some(v)) => parse_users(v).map_err(|e| err("WHITE_LIST", e))?,
+            (Some(v), None) => parse_users(v, &registries).map_err(|e| err("USER_WHITELIST", e))?,
+            (None, Some(v)) => parse_users(v, &registries).map_err(|e| err("WHITE_LIST", e))?,
             (None, None) => Vec::new(),
         };
         let upstream_account = match (get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD")) {
@@ -147,9 +279,8 @@ impl Config {
             }
         };
         let token_secret = get("TOKEN_SECRET").map(str::to_owned);
-        let cache_on = get("CACHE")
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1"));
-        if !users.is_empty() || upstream_account.is_some() || cache_on {
+        let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
+        if !users.is_empty() || upstream_account.is_some() || cache {
             match &token_secret {
                 None => {
                     return Err(err(
@@ -167,59 +298,46 @@ impl Config {
             }
         }
 
-        let cache = match get("CACHE").map(|v| v.to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "off" || v == "false" || v == "0" => false,
-            Some(v) if v == "on" || v == "true" || v == "1" => true,
-            Some(v) => return Err(err("CACHE", format!("{v:?}: expected on or off"))),
-        };
         let cache_max_blob_bytes = match get("CACHE_MAX_BLOB_MB") {
             None => DEFAULT_CACHE_MAX_BLOB_MB,
             Some(v) => v
                 .parse::<u64>()
                 .ok()
                 .filter(|mb| *mb <= 1 << 20)
-                .ok_or_else(|| {
-                    err(
-                        "CACHE_MAX_BLOB_MB",
-                        format!("{v:?}: expected megabytes (0 or more)"),
-                    )
-                })?,
+                .ok_or_else(|| err("CACHE_MAX_BLOB_MB", "expected megabytes (0 or more)"))?,
         } * 1024
             * 1024;
         let cache_tag_ttl = match get("CACHE_TAG_TTL") {
             None => DEFAULT_CACHE_TAG_TTL,
-            Some(v) => v.parse::<u32>().map_err(|_| {
-                err(
-                    "CACHE_TAG_TTL",
-                    format!("{v:?}: expected seconds (0 or more)"),
-                )
-            })?,
+            Some(v) => v
+                .parse::<u32>()
+                .map_err(|_| err("CACHE_TAG_TTL", "expected seconds (0 or more)"))?,
         };
-        let blob_redirect = match get("BLOB_REDIRECT").map(|v| v.to_ascii_lowercase()) {
-            None => BlobRedirect::Follow,
-            Some(v) if v == "follow" => BlobRedirect::Follow,
-            Some(v) if v == "passthrough" => BlobRedirect::Passthrough,
-            Some(v) => {
-                return Err(err(
-                    "BLOB_REDIRECT",
-                    format!("{v:?}: expected follow or passthrough"),
-                ))
-            }
-        };
-        let log = match get("LOG").map(|v| v.to_ascii_lowercase()) {
-            None => LogLevel::Errors,
-            Some(v) if v == "errors" => LogLevel::Errors,
-            Some(v) if v == "all" => LogLevel::All,
-            Some(v) if v == "off" => LogLevel::Off,
-            Some(v) => return Err(err("LOG", format!("{v:?}: expected errors, all or off"))),
-        };
-        let debug_panic = match get("DEBUG_PANIC").map(|v| v.to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "off" => false,
-            Some(v) if v == "on" => true,
-            Some(v) => return Err(err("DEBUG_PANIC", format!("{v:?}: expected on or off"))),
-        };
+        let blob_redirect = choice(
+            "BLOB_REDIRECT",
+            get("BLOB_REDIRECT"),
+            BlobRedirect::Follow,
+            &[
+                ("follow", BlobRedirect::Follow),
+                ("passthrough", BlobRedirect::Passthrough),
+            ],
+        )?;
+        let log = choice(
+            "LOG",
+            get("LOG"),
+            LogLevel::Errors,
+            &[
+                ("errors", LogLevel::Errors),
+                ("all", LogLevel::All),
+                ("off", LogLevel::Off),
+            ],
+        )?;
+        let debug_panic = choice(
+            "DEBUG_PANIC",
+            get("DEBUG_PANIC"),
+            false,
+            &[("on", true), ("off", false)],
+        )?;
         Ok(Config {
             upstream,
             routes,
@@ -250,8 +368,37 @@ impl Config {
         level != LogLevel::Off && self.log >= level
     }
 
-    pub fn user_allowed(&self, user: &str) -> bool {
-        self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
+    /// The listed user a client's `user` on `registry` stands for. Case-insensitive (Docker
+    /// Hub's names are), but the caller sends the listed spelling upstream, not the typed one.
+    pub fn listed_user(&self, registry: &str, user: &str) -> Option<&ListedUser> {
+        self.users
+            .iter()
+            .find(|u| u.registry == registry && u.name.eq_ignore_ascii_case(user))
+    }
+
+    /// The operator's account, when the proxy may use it on `upstream`: only on the default
+    /// upstream, and never while users are listed -- a listed user pulls with their own
+    /// account only, so the operator's private images stay the operator's.
+    pub fn operator_account(&self, upstream: &Upstream) -> Option<&(String, String)> {
+        if upstream == &self.upstream && self.users.is_empty() {
+            self.upstream_account.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Things the operator should know about a configuration that loads (shown by /version and
+    /// logged): each is legal but probably not what was meant.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut w = Vec::new();
+        if self.upstream_account.is_some() {
+            if !self.users.is_empty() {
+                w.push("UPSTREAM_USERNAME is not used while USER_WHITELIST is set: listed users pull with their own accounts");
+            } else if self.whitelist.allows_everything() {
+                w.push("UPSTREAM_USERNAME with an empty or '*' WHITELIST: anyone can pull every image the operator's account can read, private ones included");
+            }
+        }
+        w
     }
 
     /// The upstream a request for `host` (the request's hostname) goes to.
@@ -277,20 +424,46 @@ impl Config {
 
 const MIN_SECRET_LEN: usize = 16;
 
-fn parse_users(raw: &str) -> Result<Vec<String>, String> {
-    raw.split(|c: char| c == ',' || c.is_whitespace())
+/// `alice` (an account on the default upstream) or `ghcr.io/alice` (on a configured registry).
+fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, String> {
+    let mut users = Vec::new();
+    for (i, entry) in raw
+        .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|u| !u.is_empty())
-        .map(|u| {
-            let ok = u.len() <= 255
-                && u.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b"._@+-".contains(&c));
-            if ok {
-                Ok(u.to_ascii_lowercase())
-            } else {
-                Err(format!("{u:?} is not a user name"))
+        .enumerate()
+    {
+        let n = i + 1;
+        let (registry, name) = match entry.rsplit_once('/') {
+            Some((reg, name)) => {
+                let wanted = Upstream::parse(reg)
+                    .map_err(|_| format!("entry {n}: the part before '/' is not a registry"))?
+                    .name;
+                let known = registries.iter().any(|u| u.name == wanted);
+                if !known {
+                    return Err(format!(
+                        "entry {n} names a registry that is neither UPSTREAM nor in ROUTES"
+                    ));
+                }
+                (wanted, name)
             }
-        })
-        .collect()
+            None => (registries[0].name.clone(), entry),
+        };
+        let ok = !name.is_empty()
+            && name.len() <= 255
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._@+-".contains(&c));
+        if !ok {
+            return Err(format!(
+                "entry {n} is not a user name (letters, digits, . _ @ + -)"
+            ));
+        }
+        users.push(ListedUser {
+            registry,
+            name: name.to_owned(),
+        });
+    }
+    Ok(users)
 }
 
 fn host_without_port(host: &str) -> &str {
@@ -303,28 +476,64 @@ fn host_without_port(host: &str) -> &str {
 /// `host=registry,host2=registry2`
 fn parse_routes(raw: &str) -> Result<Vec<(String, Upstream)>, ConfigError> {
     let mut routes: Vec<(String, Upstream)> = Vec::new();
-    for entry in raw
+    for (i, entry) in raw
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|e| !e.is_empty())
+        .enumerate()
     {
+        let n = i + 1;
         let (host, spec) = entry
             .split_once('=')
-            .ok_or_else(|| err("ROUTES", format!("{entry:?}: expected host=registry")))?;
+            .ok_or_else(|| err("ROUTES", format!("entry {n}: expected host=registry")))?;
         let host = host.trim().to_ascii_lowercase();
         if !crate::upstream::is_host_port(&host) || host.contains(':') {
             return Err(err(
                 "ROUTES",
-                format!("{entry:?}: {host:?} is not a host name"),
+                format!("entry {n}: the part before '=' is not a host name"),
             ));
         }
         if routes.iter().any(|(h, _)| *h == host) {
-            return Err(err("ROUTES", format!("{host:?} is routed twice")));
+            return Err(err(
+                "ROUTES",
+                format!("entry {n} routes a host that an earlier entry routes"),
+            ));
         }
         let upstream =
-            Upstream::parse(spec).map_err(|e| err("ROUTES", format!("{entry:?}: {e}")))?;
+            Upstream::parse(spec).map_err(|e| err("ROUTES", format!("entry {n}: {e}")))?;
         routes.push((host, upstream));
     }
     Ok(routes)
+}
+
+/// Proxy tokens name the registry they are for; two endpoints under one name would let a token
+/// (and the user's upstream token inside it) cross from one to the other.
+fn refuse_shared_names(
+    upstream: &Upstream,
+    routes: &[(String, Upstream)],
+) -> Result<(), ConfigError> {
+    let all: Vec<(String, &Upstream)> = std::iter::once(("UPSTREAM".to_owned(), upstream))
+        .chain(
+            routes
+                .iter()
+                .enumerate()
+                .map(|(i, (_, u))| (format!("ROUTES entry {}", i + 1), u)),
+        )
+        .collect();
+    for (i, (a_label, a)) in all.iter().enumerate() {
+        if let Some((b_label, _)) = all[i + 1..]
+            .iter()
+            .find(|(_, b)| b.name == a.name && b.endpoint != a.endpoint)
+        {
+            return Err(err(
+                "ROUTES",
+                format!(
+                    "{a_label} and {b_label} give one registry name to two different endpoints; \
+                     name each endpoint differently (NAME@URL)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -352,16 +561,138 @@ mod tests {
     }
 
     #[test]
-    fn later_pairs_override_and_empty_means_unset() {
+    fn later_pairs_override_and_empty_never_erases() {
         let c = Config::from_pairs([
             ("UPSTREAM", "ghcr.io"),
             ("UPSTREAM", "quay.io"),
             ("WHITELIST", "nginx"),
+            // An empty ESA function variable: "not set", so the CONFIG block's list applies.
             ("WHITELIST", ""),
+            ("WHITELIST", "  "),
         ])
         .unwrap();
         assert_eq!(c.upstream.name, "quay.io");
-        assert!(c.whitelist.is_empty());
+        assert!(!c.whitelist.is_empty());
+    }
+
+    #[test]
+    fn no_value_switches_a_list_off() {
+        for (k, v) in [
+            ("WHITELIST", ","),
+            ("WHITELIST", " , ,"),
+            ("USER_WHITELIST", " , ,"),
+            ("WHITE_LIST", ",,"),
+            ("ROUTES", ","),
+            ("WHITELIST", "\t,\n"),
+        ] {
+            let pairs = [(k, v), ("TOKEN_SECRET", "0123456789abcdef")];
+            assert_eq!(Config::from_pairs(pairs).unwrap_err().key, k, "{k}={v:?}");
+        }
+        let list =
+            |items: &[&str]| ConfigValue::List(items.iter().map(|s| s.to_string()).collect());
+        let c = Config::from_values([("WHITELIST".into(), list(&["nginx", " team/* "]))]).unwrap();
+        assert!(c.whitelist.allows("docker.io", "team/app"));
+        assert!(!c.whitelist.allows("docker.io", "library/redis"));
+        // An empty list is "not set"; a list of blanks is separators only.
+        let c = Config::from_values([
+            ("WHITELIST".into(), list(&["nginx"])),
+            ("WHITELIST".into(), list(&[])),
+        ])
+        .unwrap();
+        assert!(!c.whitelist.is_empty());
+        let e = Config::from_values([("WHITELIST".into(), ConfigValue::Unusable("an object"))]);
+        assert_eq!(e.unwrap_err().key, "WHITELIST");
+    }
+
+    #[test]
+    fn runtime_fields_are_not_config_but_typos_are_refused() {
+        let c = Config::from_pairs([("requestId", "abc"), ("clientIp", "1.2.3.4")]);
+        assert!(c.is_ok());
+        for k in [
+            "whitelist",
+            "Whitelist",
+            "WHITELISTS",
+            "USER_WHITE_LIST",
+            "CACHE_TTL",
+        ] {
+            assert_eq!(Config::from_pairs([(k, "x")]).unwrap_err().key, k);
+        }
+    }
+
+    #[test]
+    fn errors_never_echo_values() {
+        let secret = "hunter2-secret";
+        for (k, v) in [
+            (
+                "UPSTREAM",
+                format!("https://user:{secret}@registry.example"),
+            ),
+            ("ROUTES", format!("a.example=https://u:{secret}@r.example")),
+            ("ROUTES", secret.to_owned()),
+            ("WHITELIST", format!("{secret}/Bad")),
+            ("CACHE", secret.to_owned()),
+            ("LOG", secret.to_owned()),
+            ("BLOB_REDIRECT", secret.to_owned()),
+            ("CACHE_TAG_TTL", secret.to_owned()),
+            ("USER_WHITELIST", format!("{secret};x")),
+        ] {
+            let e = Config::from_pairs([(k, v.as_str()), ("TOKEN_SECRET", "0123456789abcdef")])
+                .unwrap_err();
+            assert_eq!(e.key, k);
+            assert!(!e.to_string().contains("hunter2"), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn users_are_accounts_on_one_registry() {
+        let c = Config::from_pairs([
+            ("UPSTREAM", "docker.io@http://127.0.0.1:5000"),
+            ("ROUTES", "g.example=ghcr.io"),
+            ("USER_WHITELIST", "alice, ghcr.io/bob"),
+            ("TOKEN_SECRET", "0123456789abcdef"),
+        ])
+        .unwrap();
+        assert!(c.listed_user("docker.io", "alice").is_some());
+        assert!(c.listed_user("ghcr.io", "alice").is_none());
+        assert!(c.listed_user("ghcr.io", "bob").is_some());
+        assert!(c.listed_user("docker.io", "bob").is_none());
+        let e = Config::from_pairs([
+            ("USER_WHITELIST", "quay.io/carol"),
+            ("TOKEN_SECRET", "0123456789abcdef"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.key, "USER_WHITELIST");
+    }
+
+    #[test]
+    fn one_registry_name_one_endpoint() {
+        let e = Config::from_pairs([
+            ("UPSTREAM", "docker.io@http://127.0.0.1:5000"),
+            ("ROUTES", "h2.example=docker.io@http://127.0.0.1:5001"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.key, "ROUTES");
+        assert!(e.message.contains("UPSTREAM") && e.message.contains("ROUTES entry 1"));
+        // Two hosts for the same endpoint are fine.
+        assert!(Config::from_pairs([("ROUTES", "a.example=ghcr.io,b.example=ghcr.io")]).is_ok());
+    }
+
+    #[test]
+    fn operator_account_is_never_used_for_listed_users() {
+        let op = [
+            ("UPSTREAM_USERNAME", "op"),
+            ("UPSTREAM_PASSWORD", "pw"),
+            ("TOKEN_SECRET", "0123456789abcdef"),
+        ];
+        let c = Config::from_pairs(op).unwrap();
+        assert!(c.operator_account(&c.upstream).is_some());
+        assert_eq!(c.warnings().len(), 1);
+        let with_users =
+            Config::from_pairs(op.iter().copied().chain([("USER_WHITELIST", "alice")])).unwrap();
+        assert!(with_users.operator_account(&with_users.upstream).is_none());
+        let narrow =
+            Config::from_pairs(op.iter().copied().chain([("WHITELIST", "nginx")])).unwrap();
+        assert!(narrow.warnings().is_empty());
     }
 
     #[test]
@@ -399,9 +730,11 @@ mod tests {
                 "TOKEN_SECRET"
             );
             let c = Config::from_pairs([(k, "Alice, bob"), ("TOKEN_SECRET", SECRET)]).unwrap();
-            assert_eq!(c.users, vec!["alice", "bob"]);
+            let names: Vec<&str> = c.users.iter().map(|u| u.name.as_str()).collect();
+            assert_eq!(names, ["Alice", "bob"]);
             assert!(c.proxy_tokens());
-            assert!(c.user_allowed("ALICE") && !c.user_allowed("mallory"));
+            assert_eq!(c.listed_user("docker.io", "ALICE").unwrap().name, "Alice");
+            assert!(c.listed_user("docker.io", "mallory").is_none());
         }
         let key =
             |pairs: &[(&str, &str)]| Config::from_pairs(pairs.iter().copied()).unwrap_err().key;

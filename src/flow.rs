@@ -253,19 +253,15 @@ async fn forward<P: Platform>(
     Ok(respond(state, ctx, endpoint, &out, sent))
 }
 
-/// The `Authorization` of the proxy's own identity: the operator's account on the default
-/// upstream, anonymous elsewhere.
+/// The `Authorization` of the proxy's own identity: the operator's account where it may be used
+/// (`Config::operator_account`), anonymous elsewhere.
 pub(crate) async fn proxy_identity<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
     scope: Option<&str>,
 ) -> Result<Option<String>, RegistryError> {
-    let account = if ctx.upstream == &ctx.config.upstream {
-        ctx.config.upstream_account.as_ref()
-    } else {
-        None
-    };
+    let account = ctx.config.operator_account(ctx.upstream);
     proxy_authorization(p, state, ctx.upstream, scope, account, ctx.now).await
 }
 
@@ -318,7 +314,7 @@ pub(crate) fn respond<B>(
                 "upstream refused the token",
             );
         }
-        return unauthorized(state, ctx, &resp.headers);
+        return unauthorized(ctx, &resp.headers);
     }
     if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
         return ping_ok();
@@ -463,20 +459,20 @@ fn challenge<B>(
 }
 
 /// Turns an upstream 401 into the proxy's: same scope and error, the proxy's realm and service.
-fn unauthorized<B>(state: &State, ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
+///
+/// Nothing is learnt from it: it may come from a host a blob was redirected to, and only the
+/// upstream's own `/v2/` check says where users' credentials may go.
+fn unauthorized<B>(ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
     let upstream_challenge = upstream_headers
         .get("www-authenticate")
         .and_then(Challenge::parse);
     match &upstream_challenge {
-        Some(c) if c.is_bearer() => {
-            state.auth.learn(ctx.upstream, c);
-            challenge(
-                ctx,
-                c.param("scope"),
-                c.param("error"),
-                "authentication required",
-            )
-        }
+        Some(c) if c.is_bearer() => challenge(
+            ctx,
+            c.param("scope"),
+            c.param("error"),
+            "authentication required",
+        ),
         // A Basic-auth registry: the client's credentials are for it; pass its challenge on.
         Some(c) if c.scheme == "basic" => {
             let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));

@@ -196,6 +196,7 @@ pub fn version_json(config: &Config) -> String {
         "version": env!("CARGO_PKG_VERSION"),
         "upstream": config.upstream.name,
         "routes": routes,
+        "warnings": config.warnings(),
         "features": {
             "whitelist": !config.whitelist.is_empty(),
             "user_whitelist": !config.users.is_empty(),

@@ -50,8 +50,9 @@ pub trait Platform {
     /// A fresh random id (commit markers).
     fn random_id(&self) -> String;
 
-    /// Bytes `first..=last` of a stored body, streamed.
-    fn slice(&self, body: Self::Body, first: u64, last: u64) -> Self::Body;
+    /// Bytes `first..=last` of a stored body, streamed; None where the runtime cannot cut a
+    /// stream (the range then goes upstream).
+    fn slice(&self, body: Self::Body, first: u64, last: u64) -> Option<Self::Body>;
 
     /// One line per request; never given credentials or tokens.
     fn log(&self, line: &str);

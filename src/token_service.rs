@@ -149,18 +149,26 @@ async fn proxy_token<P: Platform>(
                 ctx.service
             ))
         })?;
-        if !config.user_allowed(&c.user) {
+        let Some(listed) = config.listed_user(&ctx.upstream.name, &c.user) else {
             if config.logs(LogLevel::Errors) {
                 p.log(&format!(
-                    "token: user {} is not on the user whitelist",
-                    quote_for_message(&c.user)
+                    "token: user {} is not on the user whitelist for {}",
+                    quote_for_message(&c.user),
+                    ctx.upstream.name
                 ));
             }
             return Err(RegistryError::unauthorized(format!(
                 "user {} may not pull from this mirror",
                 quote_for_message(&c.user)
             )));
-        }
+        };
+        // The listed spelling goes upstream: on a registry with case-sensitive names `ALICE` is
+        // another account, whose password must not pass for alice's.
+        let typed_exactly = listed.name == c.user;
+        let c = Credentials {
+            user: listed.name.clone(),
+            password: c.password,
+        };
         let basic = basic_header(&c.user, &c.password);
         match upstream_auth(p, state, ctx.upstream).await? {
             UpstreamAuth::Bearer { realm, service } => {
@@ -175,6 +183,15 @@ async fn proxy_token<P: Platform>(
                 )
                 .await
                 {
+                    Ok(t) if !typed_exactly && !subject_is(&t.token, &c.user) => {
+                        if config.logs(LogLevel::Errors) {
+                            p.log("token: a login matched a listed user only by case and the upstream token names another subject");
+                        }
+                        return Err(RegistryError::unauthorized(format!(
+                            "log in as {} (the spelling on this mirror's user list)",
+                            quote_for_message(&c.user)
+                        )));
+                    }
                     Ok(t) => {
                         let lifetime = t
                             .expires_in
@@ -202,7 +219,7 @@ async fn proxy_token<P: Platform>(
                 ))
             }
         }
-        claims.user = Some(c.user.to_ascii_lowercase());
+        claims.user = Some(c.user);
     }
     if config.logs(LogLevel::All) {
         p.log(&format!(
@@ -275,6 +292,23 @@ fn token_response<B>(token: &str, expires_in: Option<u64>) -> Response<B> {
     Response::json(200, serde_json::Value::Object(out).to_string())
 }
 
+/// Whether an upstream token says it is `user`'s: a JWT whose `sub` is that name (any case).
+/// Tokens that name no subject, or name it by id (Docker Hub), say nothing either way.
+fn subject_is(token: &str, user: &str) -> bool {
+    use base64::Engine;
+    let sub = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .and_then(|v| v.get("sub").and_then(|s| s.as_str()).map(str::to_owned));
+    sub.is_some_and(|s| s.eq_ignore_ascii_case(user))
+}
+
 fn parse_basic(header: &str) -> Option<Credentials> {
     use base64::Engine;
     let (scheme, b64) = header.trim().split_once(' ')?;
@@ -319,6 +353,21 @@ mod tests {
         for bad in ["Bearer x", "Basic !!!", "Basic YWxpY2U=", "Basic", ""] {
             assert!(parse_basic(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn subjects() {
+        use base64::Engine;
+        let jwt = |payload: &str| {
+            format!(
+                "h.{}.s",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+            )
+        };
+        assert!(subject_is(&jwt(r#"{"sub":"alice"}"#), "Alice"));
+        assert!(!subject_is(&jwt(r#"{"sub":"ALICE2"}"#), "alice"));
+        assert!(!subject_is(&jwt(r#"{"sub":"5b6e-uuid"}"#), "alice"));
+        assert!(!subject_is("opaque-token", "alice"));
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// The endpoint's host, without scheme or port.
+    pub fn host(&self) -> &str {
+        let authority = self.endpoint.split_once("://").map_or("", |(_, a)| a);
+        authority.split(':').next().unwrap_or(authority)
+    }
+
     pub fn is_docker_hub(&self) -> bool {
         self.name == DOCKER_HUB
     }
@@ -66,7 +72,7 @@ impl Upstream {
 fn canonical_name(raw: &str) -> Result<String, String> {
     let name = raw.trim().to_ascii_lowercase();
     if !is_host_port(&name) {
-        return Err(format!("{raw:?} is not a registry host name"));
+        return Err("not a registry host name".to_owned());
     }
     let is_hub_alias = KNOWN_ENDPOINTS
         .iter()
@@ -84,18 +90,51 @@ fn parse_endpoint(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
     let (scheme, rest) = raw
         .split_once("://")
-        .ok_or_else(|| format!("{raw:?} is not a URL"))?;
+        .ok_or_else(|| "not a URL".to_owned())?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {
-        return Err(format!("{raw:?}: only http:// and https:// registries"));
+        return Err("only http:// and https:// registries".to_owned());
     }
     let host = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
     if !is_host_port(&host) {
-        return Err(format!(
-            "{raw:?}: expected scheme://host[:port] with no path, query or credentials"
-        ));
+        return Err("expected scheme://host[:port] with no path, query or credentials".to_owned());
     }
     Ok(format!("{scheme}://{host}"))
+}
+
+/// Second-level labels under which country TLDs register names (`example.co.uk`). Not the
+/// full public suffix list: an approximation that errs towards refusing.
+const SECOND_LEVEL: &[&str] = &["co", "com", "net", "org", "gov", "edu", "ac"];
+
+/// The registrable domain of a DNS name (`auth.docker.io` -> `docker.io`); an IP literal is its
+/// own.
+fn registrable_domain(host: &str) -> &str {
+    if host.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+        return host;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let keep = match labels.as_slice() {
+        [.., sld, tld] if tld.len() == 2 && SECOND_LEVEL.contains(sld) => 3,
+        _ => 2,
+    };
+    if labels.len() <= keep {
+        return host;
+    }
+    let start = labels[..labels.len() - keep]
+        .iter()
+        .map(|l| l.len() + 1)
+        .sum::<usize>();
+    &host[start..]
+}
+
+/// Whether `host` may receive credentials meant for the registry at `registry_host`: the same
+/// host or the same registrable domain (`auth.docker.io` for `registry-1.docker.io`).
+pub fn same_site(host: &str, registry_host: &str) -> bool {
+    let (h, r) = (
+        host.to_ascii_lowercase(),
+        registry_host.to_ascii_lowercase(),
+    );
+    !h.is_empty() && (h == r || registrable_domain(&h) == registrable_domain(&r))
 }
 
 /// A DNS name or IPv4 literal with an optional port: letters, digits, '-', '.', one ':port'.
@@ -154,6 +193,36 @@ mod tests {
         assert_eq!(u.name, "docker.io");
         assert_eq!(u.endpoint, "http://127.0.0.1:5000");
         assert!(u.is_docker_hub());
+    }
+
+    #[test]
+    fn realms_only_on_the_registrys_own_site() {
+        for (realm, registry) in [
+            ("auth.docker.io", "registry-1.docker.io"),
+            ("ghcr.io", "ghcr.io"),
+            ("quay.io", "quay.io"),
+            ("Auth.Example.co.uk", "reg.example.co.uk"),
+            ("127.0.0.1", "127.0.0.1"),
+        ] {
+            assert!(same_site(realm, registry), "{realm} for {registry}");
+        }
+        for (realm, registry) in [
+            ("s3.amazonaws.com", "registry-1.docker.io"),
+            ("evil.io", "docker.io"),
+            ("docker.io.evil.com", "registry-1.docker.io"),
+            ("other.co.uk", "reg.example.co.uk"),
+            ("127.0.0.2", "127.0.0.1"),
+            ("", "ghcr.io"),
+            ("io", "ghcr.io"),
+        ] {
+            assert!(!same_site(realm, registry), "{realm} for {registry}");
+        }
+        assert_eq!(
+            Upstream::parse("docker.io@http://127.0.0.1:5000")
+                .unwrap()
+                .host(),
+            "127.0.0.1"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::flow::State;
 use crate::http::{Headers, UpstreamRequest};
 use crate::platform::Platform;
 use crate::upstream::Upstream;
-use crate::url::with_query;
+use crate::url::{with_query, RequestUrl};
 
 /// Bound on bodies the proxy reads itself: a token answer or a token form.
 pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
@@ -57,21 +57,21 @@ impl AuthCache {
         entries.retain(|(e, _)| *e != upstream.endpoint);
         entries.push((upstream.endpoint.clone(), auth));
     }
-
-    /// Remembers what a 401 from `upstream` said.
-    pub fn learn(&self, upstream: &Upstream, c: &Challenge) {
-        if let Some(auth) = auth_from_challenge(c) {
-            self.put(upstream, auth);
-        }
-    }
 }
 
-pub fn auth_from_challenge(c: &Challenge) -> Option<UpstreamAuth> {
+/// What `upstream`'s own challenge says. Learnt only from its `/v2/` check, never from a 401 of
+/// a host a request was redirected to: the realm receives users' passwords, so it must be on the
+/// upstream's host or its registrable domain (as distribution's proxy requires).
+pub fn auth_from_challenge(c: &Challenge, upstream: &Upstream) -> Option<UpstreamAuth> {
     match c.scheme.as_str() {
         "basic" => Some(UpstreamAuth::Basic),
         "bearer" => {
             let realm = c.param("realm")?;
             if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+                return None;
+            }
+            let realm_host = RequestUrl::parse(realm)?.host().to_owned();
+            if !crate::upstream::same_site(&realm_host, upstream.host()) {
                 return None;
             }
             Some(UpstreamAuth::Bearer {
@@ -111,8 +111,14 @@ pub async fn upstream_auth<P: Platform>(
             .headers
             .get("www-authenticate")
             .and_then(Challenge::parse)
-            .and_then(|c| auth_from_challenge(&c))
-            .ok_or_else(|| unavailable("upstream sent a 401 without a usable challenge".into()))?,
+            .and_then(|c| auth_from_challenge(&c, upstream))
+            .ok_or_else(|| {
+                unavailable(
+                    "upstream sent a 401 without a usable challenge (a token realm must be on \
+                     the registry's own domain)"
+                        .into(),
+                )
+            })?,
         s => return Err(unavailable(format!("upstream ping answered {s}"))),
     };
     state.auth.put(upstream, auth.clone());
@@ -209,6 +215,10 @@ pub async fn fetch_token<P: Platform>(
     }
 }
 
+/// Longest upstream token lifetime believed: an absurd `expires_in` must not overflow expiry
+/// arithmetic or keep a token cached for ever.
+pub const MAX_UPSTREAM_TOKEN_SECS: u64 = 24 * 3600;
+
 /// `{"token"|"access_token": "...", "expires_in": n}`; everything else is ignored.
 pub fn parse_token_answer(json: &str) -> Result<UpstreamToken, RegistryError> {
     let bad = || unavailable("upstream token answer is not a token".into());
@@ -221,7 +231,10 @@ pub fn parse_token_answer(json: &str) -> Result<UpstreamToken, RegistryError> {
         .ok_or_else(bad)?;
     Ok(UpstreamToken {
         token: token.to_owned(),
-        expires_in: v.get("expires_in").and_then(|e| e.as_u64()),
+        expires_in: v
+            .get("expires_in")
+            .and_then(|e| e.as_u64())
+            .map(|e| e.min(MAX_UPSTREAM_TOKEN_SECS)),
     })
 }
 
@@ -363,27 +376,33 @@ mod tests {
 
     #[test]
     fn challenge_to_auth() {
-        let c =
-            Challenge::parse(r#"Bearer realm="https://auth.example/token",service="reg""#).unwrap();
+        let up = Upstream::parse("https://registry.example.com").unwrap();
+        let parse = |h: &str| auth_from_challenge(&Challenge::parse(h).unwrap(), &up);
         assert_eq!(
-            auth_from_challenge(&c),
+            parse(r#"Bearer realm="https://auth.example.com/token",service="reg""#),
             Some(UpstreamAuth::Bearer {
-                realm: "https://auth.example/token".into(),
+                realm: "https://auth.example.com/token".into(),
                 service: Some("reg".into())
             })
         );
+        assert_eq!(parse(r#"Bearer service="reg""#), None);
+        assert_eq!(parse(r#"Bearer realm="file:///etc/passwd""#), None);
+        // A realm elsewhere would receive users' passwords.
         assert_eq!(
-            auth_from_challenge(&Challenge::parse(r#"Bearer service="reg""#).unwrap()),
+            parse(r#"Bearer realm="https://evil.example.net/token""#),
             None
         );
         assert_eq!(
-            auth_from_challenge(&Challenge::parse(r#"Bearer realm="file:///etc/passwd""#).unwrap()),
+            parse(r#"Bearer realm="https://registry.example.com@evil.com/t""#),
             None
         );
-        assert_eq!(
-            auth_from_challenge(&Challenge::parse("Basic realm=x").unwrap()),
-            Some(UpstreamAuth::Basic)
-        );
+        assert_eq!(parse("Basic realm=x"), Some(UpstreamAuth::Basic));
+    }
+
+    #[test]
+    fn absurd_token_lifetimes_are_clamped() {
+        let t = parse_token_answer(r#"{"token":"T","expires_in":18446744073709551615}"#).unwrap();
+        assert_eq!(t.expires_in, Some(MAX_UPSTREAM_TOKEN_SECS));
     }
 
     #[test]

@@ -29,6 +29,18 @@ impl<'a> RequestUrl<'a> {
         })
     }
 
+    /// The host alone: no user-info, no port, lowercase is the caller's business.
+    pub fn host(&self) -> &'a str {
+        let a = self
+            .authority
+            .rsplit_once('@')
+            .map_or(self.authority, |(_, h)| h);
+        match a.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
+            _ => a,
+        }
+    }
+
     /// `scheme://authority`, the origin clients must be sent back to.
     pub fn origin(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)

@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ConfigValue};
 use crate::flow::{self, State};
 use crate::http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::{FetchError, Platform};
@@ -51,14 +51,17 @@ extern "C" {
     #[wasm_bindgen(method, js_name = randomId)]
     fn random_id(this: &JsPlatform) -> String;
 
-    #[wasm_bindgen(method)]
-    fn slice(this: &JsPlatform, body: &JsValue, first: f64, last: f64) -> JsValue;
+    #[wasm_bindgen(method, catch)]
+    fn slice(this: &JsPlatform, body: &JsValue, first: f64, last: f64) -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(method)]
     fn log(this: &JsPlatform, line: &str);
 
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
+
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(s: &str);
 
     /// Set by the JS shim: fails the requests in flight and drops the instance.
     #[wasm_bindgen(js_namespace = globalThis, js_name = __edgeRegistryProxyPanic)]
@@ -165,8 +168,9 @@ impl Platform for Binding {
         self.0.random_id()
     }
 
-    fn slice(&self, body: JsValue, first: u64, last: u64) -> JsValue {
-        self.0.slice(&body, first as f64, last as f64)
+    fn slice(&self, body: JsValue, first: u64, last: u64) -> Option<JsValue> {
+        let cut = self.0.slice(&body, first as f64, last as f64).ok()?;
+        (!cut.is_null()).then_some(cut)
     }
 
     fn log(&self, line: &str) {
@@ -178,25 +182,70 @@ impl Platform for Binding {
     }
 }
 
+/// `[[key, value], ...]` from the config sources, values as the platform holds them: text,
+/// numbers and booleans as text, arrays as lists; null/undefined is "not set".
+fn config_values(v: &JsValue) -> Vec<(String, ConfigValue)> {
+    // Numbers are formatted by JS: Rust's float formatting would add ~12 KB of wasm.
+    let text = |v: &JsValue| {
+        v.as_string()
+            .or_else(|| {
+                v.as_f64()?;
+                let s = v
+                    .unchecked_ref::<js_sys::Number>()
+                    .to_string_with_radix(10)
+                    .ok()?;
+                Some(String::from(s))
+            })
+            .or_else(|| v.as_bool().map(|b| b.to_string()))
+    };
+    Array::from(v)
+        .iter()
+        .filter_map(|pair| {
+            let pair = Array::from(&pair);
+            let key = pair.get(0).as_string()?;
+            let v = pair.get(1);
+            let value = if v.is_null() || v.is_undefined() {
+                return None;
+            } else if let Some(t) = text(&v) {
+                ConfigValue::Text(t)
+            } else if Array::is_array(&v) {
+                let items: Option<Vec<String>> = Array::from(&v).iter().map(|i| text(&i)).collect();
+                items.map_or(
+                    ConfigValue::Unusable("a list holding non-text"),
+                    ConfigValue::List,
+                )
+            } else if v.is_function() {
+                ConfigValue::Unusable("a function")
+            } else {
+                ConfigValue::Unusable("an object")
+            };
+            Some((key, value))
+        })
+        .collect()
+}
+
 thread_local! {
     static STATE: Rc<State> = Rc::new(State::default());
     /// The last configuration seen and what it parsed to: config objects rarely change within
     /// an isolate, so parsing is paid once.
-    static CONFIG: RefCell<Option<(Vec<(String, String)>, Rc<Result<Config, ConfigError>>)>> =
+    static CONFIG: RefCell<Option<(Vec<(String, ConfigValue)>, Rc<Result<Config, ConfigError>>)>> =
         const { RefCell::new(None) };
 }
 
-fn config_from(pairs: Vec<(String, String)>) -> Rc<Result<Config, ConfigError>> {
+fn config_from(values: Vec<(String, ConfigValue)>) -> Rc<Result<Config, ConfigError>> {
     CONFIG.with(|c| {
         if let Some((seen, parsed)) = &*c.borrow() {
-            if *seen == pairs {
+            if *seen == values {
                 return parsed.clone();
             }
         }
-        let parsed = Rc::new(Config::from_pairs(
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ));
-        *c.borrow_mut() = Some((pairs, parsed.clone()));
+        let parsed = Rc::new(Config::from_values(values.iter().cloned()));
+        if let Ok(config) = &*parsed {
+            for w in config.warnings() {
+                console_warn(&format!("edge-registry-proxy: warning: {w}"));
+            }
+        }
+        *c.borrow_mut() = Some((values, parsed.clone()));
         parsed
     })
 }
@@ -215,7 +264,7 @@ fn response_to_js(r: Response<JsValue>) -> JsValue {
     out.into()
 }
 
-/// Handles one request. `config` is `[[key, value], ...]` (strings only); `body` is the runtime's
+/// Handles one request. `config` is `[[key, value], ...]` (`config_values`); `body` is the runtime's
 /// Request (read only for `POST /token`) or null. Resolves to `{status, headers, body}` where body
 /// is null, a string, or a handle the platform returned from `fetch`.
 #[wasm_bindgen]
@@ -227,7 +276,7 @@ pub fn handle(
     config: Array,
     platform: JsPlatform,
 ) -> Promise {
-    let config = config_from(string_pairs(&config.into()));
+    let config = config_from(config_values(&config.into()));
     let state = STATE.with(Rc::clone);
     let req = Request {
         method,

@@ -35,16 +35,27 @@ pub struct Whitelist {
 
 impl Whitelist {
     pub fn parse(raw: &str) -> Result<Whitelist, String> {
+        // Errors name the entry by position, never by text: they reach every client.
         let patterns = raw
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|p| !p.is_empty())
-            .map(parse_pattern)
+            .enumerate()
+            .map(|(i, p)| parse_pattern(p).map_err(|e| format!("entry {}: {e}", i + 1)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Whitelist { patterns })
     }
 
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
+    }
+
+    /// Empty, or holding the bare `*`.
+    pub fn allows_everything(&self) -> bool {
+        self.is_empty()
+            || self
+                .patterns
+                .iter()
+                .any(|p| p.registry.is_none() && p.names == Names::All)
     }
 
     /// `repo` must already be validated and normalised for `registry`.
@@ -61,6 +72,9 @@ impl Whitelist {
     }
 }
 
+const NOT_A_NAME: &str =
+    "not a repository name (lowercase letters and digits, separated by '.', '_', '__', '-' or '/')";
+
 fn parse_pattern(raw: &str) -> Result<Pattern, String> {
     if raw == "*" {
         return Ok(Pattern {
@@ -73,8 +87,7 @@ fn parse_pattern(raw: &str) -> Result<Pattern, String> {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
         {
-            let up = crate::upstream::Upstream::parse(first)
-                .map_err(|e| format!("pattern {raw:?}: {e}"))?;
+            let up = crate::upstream::Upstream::parse(first)?;
             (up.name, rest)
         }
         _ => (DOCKER_HUB.to_owned(), raw),
@@ -83,15 +96,12 @@ fn parse_pattern(raw: &str) -> Result<Pattern, String> {
     let names = if rest == "*" {
         Names::All
     } else if let Some(ns) = rest.strip_suffix("/*") {
-        validate_name(ns).map_err(|e| format!("pattern {raw:?}: {}", e.message))?;
+        validate_name(ns).map_err(|_| NOT_A_NAME.to_owned())?;
         Names::Under(format!("{ns}/"))
     } else if rest.contains('*') {
-        return Err(format!(
-            "pattern {raw:?}: '*' is only allowed as a whole pattern or as a final '/*'"
-        ));
+        return Err("'*' is only allowed as a whole pattern or as a final '/*'".to_owned());
     } else {
-        let name = normalize_name(rest, docker_hub)
-            .map_err(|e| format!("pattern {raw:?}: {}", e.message))?;
+        let name = normalize_name(rest, docker_hub).map_err(|_| NOT_A_NAME.to_owned())?;
         Names::Exact(name.as_str().to_owned())
     };
     Ok(Pattern {

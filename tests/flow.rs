@@ -105,8 +105,8 @@ impl Platform for Fake {
         format!("id-{}", self.ids.get())
     }
 
-    fn slice(&self, body: String, first: u64, last: u64) -> String {
-        body[first as usize..=last as usize].to_owned()
+    fn slice(&self, body: String, first: u64, last: u64) -> Option<String> {
+        Some(body[first as usize..=last as usize].to_owned())
     }
 
     fn log(&self, line: &str) {

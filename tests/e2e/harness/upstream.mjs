@@ -19,8 +19,12 @@ function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
-/** Users the token server knows. `pusher` may push (the seeder); everyone may pull. */
-export const USERS = { pusher: 'push-pw', alice: 'alice-pw', bob: 'bob-pw', mallory: 'mallory-pw' };
+/**
+ * Users the token server knows (names are case-sensitive, as on some registries: `ALICE` is
+ * another account than `alice`). `pusher` may push (the seeder) and is the operator's account;
+ * everyone may pull, except `private/*`, which only `pusher` may read.
+ */
+export const USERS = { pusher: 'push-pw', alice: 'alice-pw', bob: 'bob-pw', mallory: 'mallory-pw', ALICE: 'upper-alice-pw' };
 
 function startTokenServer({ key, certDer, service, issuer }) {
   const requests = [];
@@ -52,7 +56,9 @@ function startTokenServer({ key, certDer, service, issuer }) {
     const access = scopes.map((s) => {
       const [type, ...rest] = s.split(':');
       const actions = rest.pop().split(',');
-      const granted = user === 'pusher' ? actions : actions.filter((a) => a === 'pull');
+      const name = rest.join(':');
+      const readable = user === 'pusher' || !name.startsWith('private/');
+      const granted = user === 'pusher' ? actions : actions.filter((a) => a === 'pull' && readable);
       return { type, name: rest.join(':'), actions: granted };
     });
     const now = Math.floor(Date.now() / 1000);
