@@ -1,5 +1,6 @@
 //! Config strings (WHITELIST, ROUTES, USER_WHITELIST, ...): never a panic; a configuration that
-//! loads only ever selects upstreams it was given.
+//! loads only ever selects upstreams it was given, and has every list the operator wrote (no
+//! value switches a whitelist off).
 #![no_main]
 use edge_registry_proxy::config::{Config, KEYS};
 use libfuzzer_sys::fuzz_target;
@@ -11,7 +12,18 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (KEYS.iter().find(|key| key.eq_ignore_ascii_case(k)).copied().unwrap_or(k), v))
         .collect();
-    let Ok(c) = Config::from_pairs(pairs) else { return };
+    let Ok(c) = Config::from_pairs(pairs.iter().copied()) else { return };
+    let written = |key: &str| {
+        pairs.iter().any(|(k, v)| {
+            *k == key && v.split(|c: char| c == ',' || c.is_whitespace()).any(|e| !e.is_empty())
+        })
+    };
+    if written("WHITELIST") {
+        assert!(!c.whitelist.is_empty(), "a written WHITELIST loaded empty");
+    }
+    if written("USER_WHITELIST") || written("WHITE_LIST") {
+        assert!(!c.users.is_empty(), "a written user list loaded empty");
+    }
     for probe in ["evil.example", "127.0.0.1:1", "docker.io", "ghcr.io"] {
         if let Some(u) = c.upstream_named(probe) {
             assert!(u == &c.upstream || c.routes.iter().any(|(_, r)| r == u));
