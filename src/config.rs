@@ -5,7 +5,9 @@
 //! not silently turn the mirror into an open proxy. Features a key asks for that this version
 //! does not implement are refused the same way, never ignored.
 
+use crate::list::entries;
 use crate::upstream::Upstream;
+use crate::url::strip_port;
 use crate::whitelist::Whitelist;
 
 /// Every key the proxy reads. The ESA `CONFIG` block lists exactly these (a test checks it).
@@ -227,11 +229,7 @@ impl Config {
             if text.is_empty() {
                 continue; // not set: an empty function variable keeps the CONFIG block's value
             }
-            if LIST_KEYS.contains(&key)
-                && text
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .all(str::is_empty)
-            {
+            if LIST_KEYS.contains(&key) && entries(&text).next().is_none() {
                 return Err(err(
                     key,
                     "holds only separators, no entry; leave it empty to unset it",
@@ -254,9 +252,7 @@ impl Config {
         let whitelist =
             Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
 
-        let registries: Vec<&Upstream> = std::iter::once(&upstream)
-            .chain(routes.iter().map(|(_, u)| u))
-            .collect();
+        let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes).collect();
         let users = match (get("USER_WHITELIST"), get("WHITE_LIST")) {
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -403,7 +399,7 @@ impl Config {
 
     /// The upstream a request for `host` (the request's hostname) goes to.
     pub fn upstream_for_host(&self, host: &str) -> &Upstream {
-        let host = host_without_port(host);
+        let host = strip_port(host);
         self.routes
             .iter()
             .find(|(h, _)| h.eq_ignore_ascii_case(host))
@@ -416,9 +412,7 @@ impl Config {
     /// choosing.
     pub fn upstream_named(&self, name: &str) -> Option<&Upstream> {
         let wanted = Upstream::parse(name).ok()?.name;
-        std::iter::once(&self.upstream)
-            .chain(self.routes.iter().map(|(_, u)| u))
-            .find(|u| u.name == wanted)
+        all_upstreams(&self.upstream, &self.routes).find(|u| u.name == wanted)
     }
 }
 
@@ -427,11 +421,7 @@ const MIN_SECRET_LEN: usize = 16;
 /// `alice` (an account on the default upstream) or `ghcr.io/alice` (on a configured registry).
 fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, String> {
     let mut users = Vec::new();
-    for (i, entry) in raw
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|u| !u.is_empty())
-        .enumerate()
-    {
+    for (i, entry) in entries(raw).enumerate() {
         let n = i + 1;
         let (registry, name) = match entry.rsplit_once('/') {
             Some((reg, name)) => {
@@ -466,21 +456,18 @@ fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, S
     Ok(users)
 }
 
-fn host_without_port(host: &str) -> &str {
-    match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
-    }
+/// The default upstream, then each routed one: every registry this configuration serves.
+fn all_upstreams<'a>(
+    upstream: &'a Upstream,
+    routes: &'a [(String, Upstream)],
+) -> impl Iterator<Item = &'a Upstream> {
+    std::iter::once(upstream).chain(routes.iter().map(|(_, u)| u))
 }
 
 /// `host=registry,host2=registry2`
 fn parse_routes(raw: &str) -> Result<Vec<(String, Upstream)>, ConfigError> {
     let mut routes: Vec<(String, Upstream)> = Vec::new();
-    for (i, entry) in raw
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|e| !e.is_empty())
-        .enumerate()
-    {
+    for (i, entry) in entries(raw).enumerate() {
         let n = i + 1;
         let (host, spec) = entry
             .split_once('=')
@@ -511,13 +498,13 @@ fn refuse_shared_names(
     upstream: &Upstream,
     routes: &[(String, Upstream)],
 ) -> Result<(), ConfigError> {
-    let all: Vec<(String, &Upstream)> = std::iter::once(("UPSTREAM".to_owned(), upstream))
-        .chain(
-            routes
-                .iter()
-                .enumerate()
-                .map(|(i, (_, u))| (format!("ROUTES entry {}", i + 1), u)),
-        )
+    let label = |i: usize| match i {
+        0 => "UPSTREAM".to_owned(),
+        i => format!("ROUTES entry {i}"),
+    };
+    let all: Vec<(String, &Upstream)> = all_upstreams(upstream, routes)
+        .enumerate()
+        .map(|(i, u)| (label(i), u))
         .collect();
     for (i, (a_label, a)) in all.iter().enumerate() {
         if let Some((b_label, _)) = all[i + 1..]

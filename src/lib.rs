@@ -13,6 +13,7 @@ pub mod errors;
 pub mod flow;
 pub mod http;
 pub mod landing;
+pub mod list;
 pub mod platform;
 pub mod proxy_token;
 pub mod reference;

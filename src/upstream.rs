@@ -29,8 +29,7 @@ pub struct Upstream {
 impl Upstream {
     /// The endpoint's host, without scheme or port.
     pub fn host(&self) -> &str {
-        let authority = self.endpoint.split_once("://").map_or("", |(_, a)| a);
-        authority.split(':').next().unwrap_or(authority)
+        crate::url::strip_port(self.endpoint.split_once("://").map_or("", |(_, a)| a))
     }
 
     pub fn is_docker_hub(&self) -> bool {

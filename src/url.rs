@@ -31,14 +31,11 @@ impl<'a> RequestUrl<'a> {
 
     /// The host alone: no user-info, no port, lowercase is the caller's business.
     pub fn host(&self) -> &'a str {
-        let a = self
-            .authority
-            .rsplit_once('@')
-            .map_or(self.authority, |(_, h)| h);
-        match a.rsplit_once(':') {
-            Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
-            _ => a,
-        }
+        strip_port(
+            self.authority
+                .rsplit_once('@')
+                .map_or(self.authority, |(_, h)| h),
+        )
     }
 
     /// `scheme://authority`, the origin clients must be sent back to.
@@ -48,6 +45,14 @@ impl<'a> RequestUrl<'a> {
 
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         parse_query(self.query)
+    }
+}
+
+/// `host[:port]` -> `host`: only a trailing `:digits` is a port.
+pub fn strip_port(authority: &str) -> &str {
+    match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
     }
 }
 

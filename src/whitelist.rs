@@ -36,9 +36,7 @@ pub struct Whitelist {
 impl Whitelist {
     pub fn parse(raw: &str) -> Result<Whitelist, String> {
         // Errors name the entry by position, never by text: they reach every client.
-        let patterns = raw
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|p| !p.is_empty())
+        let patterns = crate::list::entries(raw)
             .enumerate()
             .map(|(i, p)| parse_pattern(p).map_err(|e| format!("entry {}: {e}", i + 1)))
             .collect::<Result<Vec<_>, _>>()?;

@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(c) = Config::from_pairs(pairs.iter().copied()) else { return };
     let written = |key: &str| {
         pairs.iter().any(|(k, v)| {
-            *k == key && v.split(|c: char| c == ',' || c.is_whitespace()).any(|e| !e.is_empty())
+            *k == key && edge_registry_proxy::list::entries(v).next().is_some()
         })
     };
     if written("WHITELIST") {
