@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 docker-registry skopeo containerd chromium fonts-wqy-microhei openssl curl)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 docker-registry skopeo containerd docker.io podman chromium fonts-wqy-microhei openssl curl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,9 +3,9 @@
 //! allows. Answers fetched with a user's own upstream token are served but never stored.
 
 use crate::cache_policy::{
-    blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified, single_range,
-    tag_fresh, CacheKey, Cacheable, FETCHED_AT_HEADER, MANIFEST_MAX_BYTES, PUT_ID_HEADER,
-    SIZE_HEADER,
+    accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
+    single_range, tag_fresh, CacheKey, Cacheable, FETCHED_AT_HEADER, MANIFEST_ACCEPT,
+    MANIFEST_MAX_BYTES, PUT_ID_HEADER, SIZE_HEADER,
 };
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
@@ -13,7 +13,7 @@ use crate::flow::{client_headers, proxy_identity, respond, send, Ctx, Outgoing, 
 use crate::http::{Body, Headers, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
 use crate::proxy_token::Claims;
-use crate::reference::{Digest, Reference};
+use crate::reference::{Digest, Reference, RepoName};
 use crate::route::Endpoint;
 
 pub const X_CACHE: &str = "x-cache";
@@ -28,111 +28,226 @@ pub(crate) async fn serve<P: Platform>(
     out: &Outgoing,
     claims: &Claims,
 ) -> Result<Option<Response<P::Body>>, RegistryError> {
-    let key = match endpoint {
+    match endpoint {
         Endpoint::Manifest { name, reference } => {
-            manifest_key(ctx.upstream, name, reference, req.headers.get("accept"))
+            manifest(p, state, ctx, endpoint, (name, reference), req, out, claims)
+                .await
+                .map(Some)
         }
-        Endpoint::Blob { name, digest } => blob_key(ctx.upstream, name, digest),
-        _ => return Ok(None),
-    };
-    let range = match endpoint {
-        Endpoint::Blob { .. } => req.headers.get("range"),
-        _ => None,
+        Endpoint::Blob { name, digest } => {
+            let key = blob_key(ctx.upstream, name, digest);
+            blob(p, state, ctx, endpoint, &key, req, out, claims)
+                .await
+                .map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A manifest: HEAD and GET alike are answered from the one entry of the tag (or digest) when
+/// the client's Accept admits its type; a miss is filled with one GET for every manifest type,
+/// whatever the client asked, so the entry serves every client after it.
+#[allow(clippy::too_many_arguments)]
+async fn manifest<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    (name, reference): (&RepoName, &Reference),
+    req: &Request<P::Body>,
+    out: &Outgoing,
+    claims: &Claims,
+) -> Result<Response<P::Body>, RegistryError> {
+    let key = manifest_key(ctx.upstream, name, reference);
+    let client_accept = req.headers.get("accept");
+    // By digest the content is fixed: served whatever the Accept, as before the cache.
+    let admits = |stored: &Headers| {
+        key.kind == Cacheable::Immutable
+            || accepts(client_accept, stored.get("content-type").unwrap_or(""))
     };
     let mut stale = None;
-    let mut hit = p.cache_get(&key.url).await;
-    if let (Some(h), Endpoint::Blob { .. }) = (&hit, endpoint) {
-        let marker = match p.cache_get(&commit_key(&key)).await {
-            Some(m) => p.read_text(m.body, 256).await.ok(),
-            None => None,
-        };
-        if !committed(h.headers.get(PUT_ID_HEADER), marker.as_deref()) {
-            if ctx.config.logs(LogLevel::Errors) {
-                p.log("cache: stored layer was never committed (incomplete), fetching it again");
-            }
-            hit = None;
-        }
-    }
-    if let Some(hit) = hit {
+    if let Some(hit) = p.cache_get(&key.url).await {
         let fresh = key.kind == Cacheable::Immutable
             || tag_fresh(
                 hit.headers.get(FETCHED_AT_HEADER),
                 ctx.now,
                 ctx.config.cache_tag_ttl,
             );
-        if !fresh {
-            stale = Some(hit);
-        } else if let Some(r) = from_cache(p, endpoint, hit, range, "HIT") {
-            return Ok(Some(r));
+        let usable = admits(&hit.headers);
+        if fresh && usable {
+            return Ok(from_stored(endpoint, hit, "HIT"));
         }
-        // else: a range the cache does not answer itself goes upstream
+        if fresh {
+            // Stored and current, but of a type this client refuses: its own answer, unstored.
+            return not_stored(p, state, ctx, endpoint, out, Some(&hit.headers)).await;
+        }
+        stale = Some(hit);
     }
 
-    // The proxy's own identity first: only what it fetches may be stored and shared.
-    let own = match proxy_identity(p, state, ctx, out.scope.as_deref()).await {
-        Ok(auth) => send(p, out, auth.as_deref()).await,
-        Err(e) => Err(e),
-    };
-    let failed = match &own {
-        Err(_) => true,
-        Ok(Sent::Response(r)) => r.status >= 500 || r.status == 429,
-        Ok(Sent::Redirect(_)) => false,
-    };
-    if failed {
+    let mut fill = out.clone();
+    fill.method = "GET".into();
+    fill.headers.set("accept", MANIFEST_ACCEPT);
+    let own = own_fetch(p, state, ctx, &fill).await;
+    if upstream_failed(&own) {
         if let Some(hit) = stale {
+            if !admits(&hit.headers) {
+                return Err(unacceptable(&hit.headers, client_accept));
+            }
             if ctx.config.logs(LogLevel::Errors) {
                 p.log("cache: upstream failed, serving a stale tag");
             }
-            if let Some(mut r) = from_cache(p, endpoint, hit, None, "STALE") {
-                r.headers.set("warning", "110 - \"Response is Stale\"");
-                return Ok(Some(r));
-            }
+            let mut r = from_stored(endpoint, hit, "STALE");
+            r.headers.set("warning", "110 - \"Response is Stale\"");
+            return Ok(r);
         }
     }
     let own = own?;
-    let denied = matches!(&own, Sent::Response(r) if matches!(r.status, 401 | 403 | 404));
-    if denied {
-        if let Some(t) = &claims.upstream_token {
-            // Not readable by the proxy's identity, but perhaps by the user's own account:
-            // served, never stored.
-            let sent = send(p, out, Some(&format!("Bearer {t}"))).await?;
-            return Ok(Some(labelled(
-                respond(state, ctx, endpoint, out, sent),
-                "BYPASS",
-            )));
-        }
+    if let Some(r) = bypass(p, state, ctx, endpoint, out, claims, &own).await? {
+        return Ok(r);
     }
     let resp = match own {
-        Sent::Response(r) if r.status == 200 && req.method == "GET" && range.is_none() => r,
+        Sent::Response(r) if r.status == 200 => r,
         other => {
-            return Ok(Some(labelled(
-                respond(state, ctx, endpoint, out, other),
+            return Ok(labelled(
+                respond(state, ctx, endpoint, &fill, other),
                 "MISS",
-            )))
+            ))
         }
     };
-    Ok(Some(match endpoint {
-        Endpoint::Manifest { reference, name } => {
-            let (r, verified) = store_manifest(p, ctx, &key, reference, resp).await?;
-            // A verified tag's manifest is also its digest's: later by-digest requests hit.
-            if let (true, Reference::Tag(_), Body::Bytes(bytes)) = (verified, reference, &r.body) {
-                if let Some(d) = r
-                    .headers
-                    .get("docker-content-digest")
-                    .and_then(|d| Digest::parse(d).ok())
-                {
-                    let by_digest = manifest_key(ctx.upstream, name, &Reference::Digest(d), None);
-                    p.cache_put_bytes(
-                        &by_digest.url,
-                        &stored_headers(ctx, &by_digest, &r.headers),
-                        bytes,
-                    );
-                }
-            }
-            r
+    let (r, verified) = store_manifest(p, ctx, &key, reference, resp).await?;
+    // A verified tag's manifest is also its digest's: later by-digest requests hit.
+    if let (true, Reference::Tag(_), Body::Bytes(bytes)) = (verified, reference, &r.body) {
+        if let Some(d) = r
+            .headers
+            .get("docker-content-digest")
+            .and_then(|d| Digest::parse(d).ok())
+        {
+            let by_digest = manifest_key(ctx.upstream, name, &Reference::Digest(d));
+            p.cache_put_bytes(
+                &by_digest.url,
+                &stored_headers(ctx, &by_digest, &r.headers),
+                bytes,
+            );
         }
-        _ => store_blob(p, ctx, endpoint, &key, resp),
-    }))
+    }
+    if admits(&r.headers) {
+        return Ok(r);
+    }
+    not_stored(p, state, ctx, endpoint, out, Some(&r.headers)).await
+}
+
+/// The client's own request, with the proxy's identity, answered and not stored: for a client
+/// whose Accept refuses the stored type. If the upstream fails, the error says why the stored
+/// manifest was not served.
+async fn not_stored<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    out: &Outgoing,
+    stored: Option<&Headers>,
+) -> Result<Response<P::Body>, RegistryError> {
+    let sent = own_fetch(p, state, ctx, out).await;
+    if let (true, Some(stored)) = (upstream_failed(&sent), stored) {
+        return Err(unacceptable(stored, out.headers.get("accept")));
+    }
+    Ok(labelled(respond(state, ctx, endpoint, out, sent?), "MISS"))
+}
+
+fn unacceptable(stored: &Headers, accept: Option<&str>) -> RegistryError {
+    let media_type = crate::reference::quote_for_message(stored.get("content-type").unwrap_or(""));
+    let why = match accept {
+        Some(a) if !a.trim().is_empty() => "this client's Accept header does not include that type",
+        _ => {
+            "this client sent no Accept header, which admits only a Docker schema 2 image manifest"
+        }
+    };
+    RegistryError::new(
+        ErrorCode::Unavailable,
+        format!("upstream unavailable; the cached manifest of this tag is {media_type}, and {why}"),
+    )
+}
+
+/// A blob: a committed entry answers GET, HEAD and single ranges; a miss streams the upstream's
+/// GET to the client while storing it.
+#[allow(clippy::too_many_arguments)]
+async fn blob<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    key: &CacheKey,
+    req: &Request<P::Body>,
+    out: &Outgoing,
+    claims: &Claims,
+) -> Result<Response<P::Body>, RegistryError> {
+    let range = req.headers.get("range");
+    if let Some(hit) = p.cache_get(&key.url).await {
+        let marker = match p.cache_get(&commit_key(key)).await {
+            Some(m) => p.read_text(m.body, 256).await.ok(),
+            None => None,
+        };
+        if !committed(hit.headers.get(PUT_ID_HEADER), marker.as_deref()) {
+            if ctx.config.logs(LogLevel::Errors) {
+                p.log("cache: stored layer was never committed (incomplete), fetching it again");
+            }
+        } else if let Some(r) = from_cache(p, endpoint, hit, range, "HIT") {
+            return Ok(r);
+        }
+        // else: a range the cache does not answer itself goes upstream
+    }
+    let own = own_fetch(p, state, ctx, out).await?;
+    if let Some(r) = bypass(p, state, ctx, endpoint, out, claims, &own).await? {
+        return Ok(r);
+    }
+    Ok(match own {
+        Sent::Response(r) if r.status == 200 && req.method == "GET" && range.is_none() => {
+            store_blob(p, ctx, endpoint, key, r)
+        }
+        other => labelled(respond(state, ctx, endpoint, out, other), "MISS"),
+    })
+}
+
+/// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
+async fn own_fetch<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    out: &Outgoing,
+) -> Result<Sent<P::Body>, RegistryError> {
+    let auth = proxy_identity(p, state, ctx, out.scope.as_deref()).await?;
+    send(p, out, auth.as_deref()).await
+}
+
+/// Unreachable, 5xx or rate-limited: a stale entry is better than that.
+fn upstream_failed<B>(sent: &Result<Sent<B>, RegistryError>) -> bool {
+    match sent {
+        Err(_) => true,
+        Ok(Sent::Response(r)) => r.status >= 500 || r.status == 429,
+        Ok(Sent::Redirect(_)) => false,
+    }
+}
+
+/// Not readable by the proxy's identity, but perhaps by the user's own account: the client's
+/// request with the user's upstream token, served, never stored.
+async fn bypass<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    out: &Outgoing,
+    claims: &Claims,
+    own: &Sent<P::Body>,
+) -> Result<Option<Response<P::Body>>, RegistryError> {
+    let denied = matches!(own, Sent::Response(r) if matches!(r.status, 401 | 403 | 404));
+    let (true, Some(t)) = (denied, &claims.upstream_token) else {
+        return Ok(None);
+    };
+    let sent = send(p, out, Some(&format!("Bearer {t}"))).await?;
+    Ok(Some(labelled(
+        respond(state, ctx, endpoint, out, sent),
+        "BYPASS",
+    )))
 }
 
 fn labelled<B>(mut r: Response<B>, label: &str) -> Response<B> {
@@ -232,6 +347,22 @@ fn store_blob<P: Platform>(
     }
 }
 
+/// A whole stored answer as the client's response.
+fn from_stored<B>(endpoint: &Endpoint, hit: UpstreamResponse<B>, label: &str) -> Response<B> {
+    let mut headers = client_headers(endpoint, hit.status, &hit.headers);
+    headers.set(X_CACHE, label);
+    if headers.get("content-length").is_none() {
+        if let Some(len) = hit.headers.get(SIZE_HEADER) {
+            headers.set("content-length", len.to_owned());
+        }
+    }
+    Response {
+        status: hit.status,
+        headers,
+        body: Body::Stream(hit.body),
+    }
+}
+
 /// A stored answer as the client's response; None when `range` is one the cache leaves to
 /// the upstream.
 fn from_cache<P: Platform>(
@@ -241,23 +372,17 @@ fn from_cache<P: Platform>(
     range: Option<&str>,
     label: &str,
 ) -> Option<Response<P::Body>> {
-    let mut headers = client_headers(endpoint, hit.status, &hit.headers);
-    headers.set(X_CACHE, label);
-    if headers.get("content-length").is_none() {
-        if let Some(len) = hit.headers.get(SIZE_HEADER) {
-            headers.set("content-length", len.to_owned());
-        }
-    }
+    let r = from_stored(endpoint, hit, label);
     let Some(range) = range else {
-        return Some(Response {
-            status: hit.status,
-            headers,
-            body: Body::Stream(hit.body),
-        });
+        return Some(r);
     };
+    let mut headers = r.headers;
     let size: u64 = headers.get("content-length")?.parse().ok()?;
     let (first, last) = single_range(range, size)?;
-    let body = p.slice(hit.body, first, last)?;
+    let Body::Stream(whole) = r.body else {
+        return None;
+    };
+    let body = p.slice(whole, first, last)?;
     headers.set("content-range", format!("bytes {first}-{last}/{size}"));
     headers.set("content-length", (last - first + 1).to_string());
     Some(Response {

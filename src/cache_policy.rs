@@ -7,8 +7,10 @@
 //! - Only complete `200` answers are stored: a manifest only after its sha256 matched the digest
 //!   asked for (or, for a tag, the upstream's `Docker-Content-Digest`); a blob only when its body
 //!   arrived whole. Never a 206, an error, or a body that ended early.
-//! - Keys say registry, repository and reference (and, for tags, the Accept set); never who asked
-//!   or with which credentials. Only answers fetched with the proxy's own identity are stored,
+//! - Keys say registry, repository and reference; never who asked or with which credentials.
+//!   A tag has one entry whatever the client's Accept: the proxy fills it asking for every
+//!   manifest type (`MANIFEST_ACCEPT`), so it holds what the upstream serves to a modern client
+//!   (an index for a multi-arch image), and a client gets it when its Accept admits that type. Only answers fetched with the proxy's own identity are stored,
 //!   so whatever is stored may be served to anyone the proxy authorizes for that repository.
 
 use sha2::{Digest as _, Sha256};
@@ -57,28 +59,81 @@ impl CacheKey {
     }
 }
 
-pub fn manifest_key(
-    upstream: &Upstream,
-    name: &RepoName,
-    reference: &Reference,
-    accept: Option<&str>,
-) -> CacheKey {
+pub fn manifest_key(upstream: &Upstream, name: &RepoName, reference: &Reference) -> CacheKey {
     let base = format!(
         "{KEY_ORIGIN}/{}/{name}/manifests/{}",
         upstream.name,
         reference.as_str()
     );
-    match reference {
-        Reference::Digest(_) => CacheKey {
-            url: base,
-            kind: Cacheable::Immutable,
-        },
-        // What a tag resolves to depends on what the client accepts (index or single manifest).
-        Reference::Tag(_) => CacheKey {
-            url: format!("{base}?accept={}", accept_fingerprint(accept)),
-            kind: Cacheable::Tag,
-        },
+    let kind = match reference {
+        Reference::Digest(_) => Cacheable::Immutable,
+        Reference::Tag(_) => Cacheable::Tag,
+    };
+    CacheKey { url: base, kind }
+}
+
+/// The manifest types a tag entry is filled with: an upstream answers with the richest it has
+/// (an index for a multi-arch image), never a single platform's manifest picked for an old
+/// client, which would be wrong for every other platform.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// What a request without Accept gets from a registry: a single image manifest in Docker's
+/// schema 2 (or the legacy schema 1), never an index or an OCI type.
+const DEFAULT_ACCEPT: &[&str] = &[
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "application/vnd.docker.distribution.manifest.v1+json",
+];
+
+/// Whether a client sending `accept` takes a manifest of `media_type`. Wildcards count
+/// (containerd sends `*/*`); `q=0` refuses a type.
+pub fn accepts(accept: Option<&str>, media_type: &str) -> bool {
+    let media_type = media_type.split(';').next().unwrap_or("").trim();
+    if media_type.is_empty() {
+        return false;
     }
+    let accept = accept.unwrap_or("").trim();
+    if accept.is_empty() {
+        return DEFAULT_ACCEPT
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(media_type));
+    }
+    let Some((family, _)) = media_type.split_once('/') else {
+        return false;
+    };
+    // The most specific range that matches decides (`*/*, <type>;q=0` refuses <type>).
+    let mut best: Option<(u8, bool)> = None;
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';');
+        let range = parts.next().unwrap_or("").trim();
+        let specificity = if range.eq_ignore_ascii_case(media_type) {
+            3
+        } else if range
+            .strip_suffix("/*")
+            .is_some_and(|f| f.eq_ignore_ascii_case(family))
+        {
+            2
+        } else if range == "*/*" {
+            1
+        } else {
+            continue;
+        };
+        // q=0, q=0.0, q=0.000: no float parser for one comparison.
+        let refused = parts.any(|p| {
+            let p = p.trim();
+            p.len() > 2
+                && p[..2].eq_ignore_ascii_case("q=")
+                && p[2..].trim().starts_with('0')
+                && p[2..].trim().bytes().all(|c| c == b'0' || c == b'.')
+        });
+        if best.is_none_or(|(s, _)| specificity > s) {
+            best = Some((specificity, refused));
+        }
+    }
+    matches!(best, Some((_, false)))
 }
 
 /// Blobs are keyed per repository: a client authorized for one repository must not get another
@@ -92,30 +147,6 @@ pub fn blob_key(upstream: &Upstream, name: &RepoName, digest: &Digest) -> CacheK
         ),
         kind: Cacheable::Immutable,
     }
-}
-
-/// The Accept header as a set: media types, lowercased, parameters (q=) dropped, sorted.
-pub fn normalize_accept(accept: Option<&str>) -> String {
-    let mut types: Vec<String> = accept
-        .unwrap_or("")
-        .split(',')
-        .map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .filter(|t| !t.is_empty())
-        .collect();
-    types.sort();
-    types.dedup();
-    types.join(",")
-}
-
-fn accept_fingerprint(accept: Option<&str>) -> String {
-    let digest = Sha256::digest(normalize_accept(accept).as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `sha256:<hex>` of `bytes`.
@@ -216,22 +247,13 @@ mod tests {
     #[test]
     fn keys_say_what_not_who() {
         let tag = Reference::parse("latest").unwrap();
-        let k = manifest_key(
-            &hub(),
-            &name("nginx"),
-            &tag,
-            Some("application/vnd.oci.image.index.v1+json"),
+        let k = manifest_key(&hub(), &name("nginx"), &tag);
+        assert_eq!(
+            k.url,
+            "http://edge-registry-proxy.cache/docker.io/library/nginx/manifests/latest"
         );
-        assert!(k.url.starts_with(
-            "http://edge-registry-proxy.cache/docker.io/library/nginx/manifests/latest?accept="
-        ));
         assert_eq!(k.kind, Cacheable::Tag);
-        let by_digest = manifest_key(
-            &hub(),
-            &name("nginx"),
-            &Reference::parse(D).unwrap(),
-            Some("x"),
-        );
+        let by_digest = manifest_key(&hub(), &name("nginx"), &Reference::parse(D).unwrap());
         assert_eq!(
             by_digest.url,
             format!("http://edge-registry-proxy.cache/docker.io/library/nginx/manifests/{D}")
@@ -248,25 +270,46 @@ mod tests {
         );
     }
 
+    const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    const LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    const V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
+
     #[test]
-    fn accept_is_a_set() {
-        let a = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json;q=0.9";
-        let b = "Application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.index.v1+json,application/vnd.oci.image.index.v1+json";
-        assert_eq!(normalize_accept(Some(a)), normalize_accept(Some(b)));
-        let tag = Reference::parse("latest").unwrap();
-        assert_eq!(
-            manifest_key(&hub(), &name("x"), &tag, Some(a)),
-            manifest_key(&hub(), &name("x"), &tag, Some(b))
-        );
-        assert_ne!(
-            manifest_key(&hub(), &name("x"), &tag, Some(a)),
-            manifest_key(
-                &hub(),
-                &name("x"),
-                &tag,
-                Some("application/vnd.docker.distribution.manifest.v2+json")
-            )
-        );
+    fn what_each_client_accepts() {
+        // As sent by the clients (docker 20.10, containerd 1.6, skopeo/podman, crane).
+        let docker = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v1+prettyjws";
+        let containerd = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*";
+        let skopeo = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.v1+prettyjws, application/vnd.docker.distribution.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json";
+        for client in [docker, containerd, skopeo, MANIFEST_ACCEPT] {
+            for t in [INDEX, LIST, V2, OCI] {
+                assert!(accepts(Some(client), t), "{t} for {client}");
+            }
+        }
+        assert!(accepts(
+            Some("Application/VND.OCI.image.index.v1+json"),
+            INDEX
+        ));
+        assert!(accepts(Some(&format!("{INDEX}; charset=utf-8")), INDEX));
+        assert!(accepts(Some("application/*"), INDEX));
+        assert!(accepts(Some(V2), &format!("{V2}; charset=utf-8")));
+        // An old client that wants one platform's manifest.
+        assert!(!accepts(Some(V2), INDEX));
+        assert!(!accepts(Some(&format!("{V2}, {OCI}")), LIST));
+        assert!(!accepts(Some("text/*"), INDEX));
+        // q=0 refuses.
+        assert!(!accepts(Some(&format!("{V2}, {INDEX};q=0")), INDEX));
+        assert!(!accepts(Some(&format!("*/*, {INDEX}; Q=0.000")), INDEX));
+        assert!(accepts(Some(&format!("{INDEX};q=0.5")), INDEX));
+        // No Accept: the registry default, a schema 2 image manifest.
+        for none in [None, Some(""), Some("  ")] {
+            assert!(accepts(none, V2));
+            assert!(!accepts(none, INDEX));
+            assert!(!accepts(none, OCI));
+        }
+        // A stored entry without a type is never served as acceptable.
+        assert!(!accepts(Some("*/*"), ""));
+        assert!(!accepts(Some("*/*"), "nonsense"));
     }
 
     #[test]
@@ -315,7 +358,7 @@ mod tests {
         assert!(!tag_fresh(Some("1000"), 1600, 600));
         assert!(!tag_fresh(None, 0, 600));
         assert!(!tag_fresh(Some("garbage"), 0, 600));
-        let tag = manifest_key(&hub(), &name("x"), &Reference::parse("t").unwrap(), None);
+        let tag = manifest_key(&hub(), &name("x"), &Reference::parse("t").unwrap());
         assert_eq!(
             tag.storage_cache_control(600),
             format!("public, max-age={}", 600 + STALE_WINDOW_SECS)

@@ -184,6 +184,7 @@ async fn dispatch<P: Platform>(
 }
 
 /// A registry request on its way upstream: everything but its `Authorization`.
+#[derive(Clone)]
 pub(crate) struct Outgoing {
     pub method: String,
     pub url: String,

@@ -74,7 +74,30 @@ fn snippet(kind: &str, registry: &str, title: &str, body: &str) -> String {
     )
 }
 
-fn registry_section(s: &Served<'_>, scheme: &str) -> String {
+/// Mirror mode with a user whitelist: docker sends the credentials it holds for Docker Hub, and
+/// `docker login` would need Docker Hub itself. The page writes that entry in the browser; the
+/// password never leaves it.
+const MIRROR_LOGIN: &str = r#"<h3>镜像加速模式登录 / login in mirror mode</h3>
+<p>作为 registry-mirrors 使用时，docker 把它为 Docker Hub 保存的凭据发给本站，而 <code>docker login</code> 需要直连 Docker Hub。
+填入你的账号和密码（只在本页面内计算，不会发送），把生成的 <code>auths</code> 合并进 <code>~/.docker/config.json</code>
+（以 root 运行 docker 时为 <code>/root/.docker/config.json</code>）。<br>
+As a registry mirror, docker sends this site the credentials it holds for Docker Hub, and <code>docker login</code> would
+need to reach Docker Hub itself. Type your account and password (computed in this page only, never sent) and merge the
+generated <code>auths</code> into <code>~/.docker/config.json</code>.</p>
+<p><input id="auth-user" autocomplete="username" placeholder="用户名 / user">
+<input id="auth-pass" type="password" autocomplete="current-password" placeholder="密码 / password">
+<button type="button" id="auth-make">生成 / generate</button></p>
+<pre id="auth-out" data-snippet="docker-config-auths"></pre>
+<script>document.getElementById("auth-make").onclick=function(){
+var u=document.getElementById("auth-user").value,p=document.getElementById("auth-pass").value;
+var a=btoa(String.fromCharCode.apply(null,new TextEncoder().encode(u+":"+p)));
+document.getElementById("auth-out").textContent=JSON.stringify({auths:{"https://index.docker.io/v1/":{auth:a}}},null,2);};</script>
+"#;
+
+/// Why a mirror-mode pull fails with a Docker Hub error: docker tries the mirror, then Docker Hub.
+const MIRROR_FALLBACK: &str = "<p>注意：镜像加速模式下本站拒绝的拉取（不在白名单、未登录），docker 会改去 Docker Hub 并只报告那边的错误（例如 registry-1.docker.io 的 DNS 错误）。想看到真正原因，请用本站域名拉取：<code>docker pull 本站域名/镜像</code>。<br>Note: when this mirror refuses a pull (not whitelisted, not logged in), docker falls back to Docker Hub and reports only that error (e.g. a DNS error for registry-1.docker.io). Pull by this site's name to see the reason.</p>\n";
+
+fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
     let name = &s.upstream.name;
     let host = &s.host;
     let mirror = format!("{scheme}://{host}");
@@ -107,6 +130,10 @@ fn registry_section(s: &Served<'_>, scheme: &str) -> String {
                 "/etc/docker/daemon.json（Docker 镜像加速 / registry mirror）",
                 &format!("{{\n  \"registry-mirrors\": [\"{mirror}\"]\n}}\n"),
             );
+            html += MIRROR_FALLBACK;
+            if login {
+                html += MIRROR_LOGIN;
+            }
         }
     }
     html += &snippet(
@@ -115,7 +142,7 @@ fn registry_section(s: &Served<'_>, scheme: &str) -> String {
         &format!("/etc/containerd/certs.d/{name}/hosts.toml（containerd, Kubernetes）"),
         &format!(
             "server = \"{}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
-            s.upstream.endpoint
+            s.upstream.public_endpoint()
         ),
     );
     if !s.ns_only {
@@ -158,7 +185,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     };
     let sections: String = served(ctx)
         .iter()
-        .map(|s| registry_section(s, scheme))
+        .map(|s| registry_section(s, scheme, !ctx.config.users.is_empty()))
         .collect();
     format!(
         r#"<!doctype html>
@@ -255,6 +282,36 @@ mod tests {
     }
 
     #[test]
+    fn containerd_snippets_name_the_public_registry_never_the_internal_endpoint() {
+        let c = Config::from_pairs([
+            ("UPSTREAM", "docker.io@http://10.0.0.7:5000"),
+            (
+                "ROUTES",
+                "q.example.com=quay.io@https://quay-cache.internal",
+            ),
+        ])
+        .unwrap();
+        let page = render(&ctx(&c, "hub.example.com", "https://hub.example.com"));
+        assert!(page.contains("server = &quot;https://registry-1.docker.io&quot;"));
+        assert!(page.contains("server = &quot;https://quay.io&quot;"));
+        assert!(!page.contains("10.0.0.7") && !page.contains("internal"));
+    }
+
+    #[test]
+    fn mirror_login_helper_only_with_a_user_whitelist() {
+        let open = Config::from_pairs([("WHITELIST", "x")]).unwrap();
+        let page = render(&ctx(&open, "hub.example.com", "https://hub.example.com"));
+        assert!(!page.contains("auth-make"));
+        let users = Config::from_pairs([
+            ("USER_WHITELIST", "alice"),
+            ("TOKEN_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        let page = render(&ctx(&users, "hub.example.com", "https://hub.example.com"));
+        assert!(page.contains("https://index.docker.io/v1/") && page.contains("auth-make"));
+    }
+
+    #[test]
     fn hostile_host_is_escaped_and_no_secrets_shown() {
         let c = Config::from_pairs([
             ("WHITELIST", "secret-team/*"),
@@ -263,7 +320,7 @@ mod tests {
         ])
         .unwrap();
         let page = render(&ctx(&c, "x\"><script>alert(1)</script>", "https://x"));
-        assert!(!page.contains("<script>"));
+        assert!(!page.contains("alert(1)</script>"));
         for secret in ["secret-team", "alice", "a-very-secret-token-key"] {
             assert!(!page.contains(secret), "{secret}");
         }

@@ -36,6 +36,16 @@ impl Upstream {
         self.name == DOCKER_HUB
     }
 
+    /// The registry as its clients know it, for client configuration: never an internal
+    /// endpoint given after `@`.
+    pub fn public_endpoint(&self) -> String {
+        if self.is_docker_hub() {
+            "https://registry-1.docker.io".into()
+        } else {
+            format!("https://{}", self.name)
+        }
+    }
+
     pub fn parse(spec: &str) -> Result<Upstream, String> {
         let spec = spec.trim();
         if spec.is_empty() {

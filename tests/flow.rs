@@ -1000,7 +1000,7 @@ fn tags_are_reused_for_the_ttl_then_refetched_and_served_stale_when_upstream_fai
             req(
                 "GET",
                 "https://m.example/v2/tiny/manifests/latest",
-                &[("authorization", &auth)],
+                &[("authorization", &auth), ("accept", OCI_MANIFEST)],
             ),
         )
     };
@@ -1066,6 +1066,174 @@ fn tags_are_reused_for_the_ttl_then_refetched_and_served_stale_when_upstream_fai
         );
         assert!(!k.contains("ANON") && !k.contains(SECRET) && !k.contains("erp1"));
     }
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// What docker 20.10 and containerd 1.6 send when they resolve a tag (with HEAD).
+const DOCKER_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v1+prettyjws";
+const CONTAINERD_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*";
+
+/// Like distribution: a multi-arch tag answers its index to a client that accepts one, else
+/// the amd64 image manifest.
+fn multi_arch(down: std::rc::Rc<Cell<bool>>) -> Fake {
+    Fake::new(move |r| {
+        if down.get() {
+            return Err(FetchError("connection refused".into()));
+        }
+        if r.url.starts_with("https://auth.docker.io/token") {
+            return Ok((200, vec![], r#"{"token":"ANON","expires_in":300}"#.into()));
+        }
+        if r.headers.get("authorization") != Some("Bearer ANON") {
+            let c = vec![("www-authenticate", HUB_CHALLENGE.into())];
+            return Ok((401, c, String::new()));
+        }
+        let (ty, body) = match r.headers.get("accept") {
+            Some(a) if a.contains(OCI_INDEX) => (OCI_INDEX, "INDEX"),
+            _ => (DOCKER_V2, "AMD64"),
+        };
+        let h = vec![
+            ("content-type", ty.into()),
+            ("docker-content-digest", digest_of(body)),
+            ("content-length", body.len().to_string()),
+        ];
+        Ok((
+            200,
+            h,
+            if r.method == "HEAD" {
+                String::new()
+            } else {
+                body.into()
+            },
+        ))
+    })
+}
+
+#[test]
+fn one_tag_entry_answers_head_and_get_for_every_client() {
+    let down = std::rc::Rc::new(Cell::new(false));
+    let fake = multi_arch(down.clone());
+    let state = State::default();
+    let cfg = cache_config("60");
+    let auth = anon_token(&fake, &state, &cfg, "multi");
+    let url = "https://m.example/v2/multi/manifests/latest";
+    let ask = |method: &str, accept: Option<&str>| {
+        let mut h = vec![("authorization", auth.as_str())];
+        if let Some(a) = accept {
+            h.push(("accept", a));
+        }
+        run(&fake, &state, &cfg, req(method, url, &h))
+    };
+    let manifest_requests = || {
+        fake.seen
+            .borrow()
+            .iter()
+            .filter(|r| r.url.contains("/manifests/"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    // docker resolves the tag with HEAD: a miss is filled with one GET for every manifest type.
+    let head = ask("HEAD", Some(DOCKER_ACCEPT));
+    assert_eq!(
+        (head.status, head.headers.get("x-cache")),
+        (200, Some("MISS"))
+    );
+    assert_eq!(body_text(&head), "");
+    assert_eq!(
+        head.headers.get("docker-content-digest"),
+        Some(digest_of("INDEX").as_str())
+    );
+    assert_eq!(head.headers.get("content-type"), Some(OCI_INDEX));
+    assert_eq!(head.headers.get("content-length"), Some("5"));
+    let sent = manifest_requests();
+    assert_eq!(sent.len(), 1, "one upstream request for the cold HEAD");
+    assert_eq!(sent[0].method, "GET");
+    assert_eq!(
+        sent[0].headers.get("accept"),
+        Some(edge_registry_proxy::cache_policy::MANIFEST_ACCEPT)
+    );
+
+    // Every client whose Accept admits an index: answered from that one entry, HEAD and GET.
+    for (method, accept) in [
+        ("HEAD", Some(DOCKER_ACCEPT)),
+        ("HEAD", Some(CONTAINERD_ACCEPT)),
+        ("GET", Some(CONTAINERD_ACCEPT)),
+        ("GET", Some("*/*")),
+        ("GET", Some(OCI_INDEX)),
+    ] {
+        let r = ask(method, accept);
+        assert_eq!(
+            (r.status, r.headers.get("x-cache")),
+            (200, Some("HIT")),
+            "{method} {accept:?}"
+        );
+        assert_eq!(
+            r.headers.get("docker-content-digest"),
+            Some(digest_of("INDEX").as_str())
+        );
+        if method == "GET" {
+            assert_eq!(body_text(&r), "INDEX");
+        }
+    }
+    assert_eq!(manifest_requests().len(), 1, "hits ask nobody");
+
+    // An old client that refuses an index gets its own answer from the upstream, unstored.
+    for accept in [Some(DOCKER_V2), None] {
+        let old = ask("GET", accept);
+        assert_eq!(
+            (
+                old.status,
+                body_text(&old).as_str(),
+                old.headers.get("x-cache")
+            ),
+            (200, "AMD64", Some("MISS")),
+            "{accept:?}"
+        );
+        let last = manifest_requests().pop().unwrap();
+        assert_eq!(last.headers.get("accept"), accept);
+    }
+    let r = ask("GET", Some(DOCKER_ACCEPT));
+    assert_eq!(
+        (body_text(&r).as_str(), r.headers.get("x-cache")),
+        ("INDEX", Some("HIT")),
+        "the old client did not replace the entry"
+    );
+
+    // Upstream down after the TTL: the stale entry for those it suits, a reason for the others.
+    fake.now.set(fake.now.get() + 120);
+    down.set(true);
+    let stale = ask("HEAD", Some(DOCKER_ACCEPT));
+    assert_eq!(
+        (stale.status, stale.headers.get("x-cache")),
+        (200, Some("STALE"))
+    );
+    assert_eq!(
+        stale.headers.get("docker-content-digest"),
+        Some(digest_of("INDEX").as_str())
+    );
+    for accept in [Some(DOCKER_V2), None] {
+        let refused = ask("GET", accept);
+        assert_eq!(refused.status, 502);
+        assert_eq!(error_code(&refused), "UNAVAILABLE");
+        let msg = body_text(&refused);
+        assert!(msg.contains(OCI_INDEX) && msg.contains("Accept"), "{msg}");
+    }
+    let by_digest = format!(
+        "https://m.example/v2/multi/manifests/{}",
+        digest_of("INDEX")
+    );
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &by_digest, &[("authorization", &auth)]),
+    );
+    assert_eq!(
+        (r.status, body_text(&r).as_str(), r.headers.get("x-cache")),
+        (200, "INDEX", Some("HIT"))
+    );
 }
 
 #[test]

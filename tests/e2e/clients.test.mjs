@@ -1,0 +1,232 @@
+// The clients people use, for real, through CACHE=on on the worker (workerd) and on the ESA
+// bundle: Docker Engine by the proxy's name and as `registry-mirrors` (with login), podman
+// direct and as a `[[registry.mirror]]`, containerd in mirror mode. Then the upstream is
+// stopped and every client pulls again, by tag and by digest, from what the cache holds.
+// docker and containerd resolve tags with HEAD, so this is what proves HEAD uses the cache.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { seedImages } from './harness/images.mjs';
+import { hostsDir, startContainerd } from './harness/containerd.mjs';
+import { dockerImage, podmanFor, startDockerd } from './harness/engines.mjs';
+import { landingAuths } from './harness/browser.mjs';
+import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
+import { USERS, startUpstream } from './harness/upstream.mjs';
+
+const SECRET = 'clients-test-secret-0123456789ab';
+const PLATFORMS = ['workerd', 'esa'];
+let up;
+let images;
+const rt = {};
+const engines = {}; // `${platform}` / `${platform}Users` -> dockerd
+const procs = [];
+
+before(async () => {
+  assert.equal(process.getuid(), 0, 'dockerd and containerd need root (CI runs as root)');
+  up = await startUpstream('clients-upstream');
+  images = await seedImages(up, { only: ['library/tiny', 'library/multi', 'library/list', 'team/app', 'library/secret'] });
+  const open = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, library/multi, library/list, team/*', TOKEN_SECRET: SECRET, CACHE: 'on' };
+  const users = { ...open, USER_WHITELIST: 'alice' };
+  [rt.workerd, rt.esa, rt.workerdUsers, rt.esaUsers] = await Promise.all([
+    startWorkerd('clients-workerd', open),
+    startEsaHost('clients-esa', open),
+    startWorkerd('clients-workerd-users', users),
+    startEsaHost('clients-esa-users', users),
+  ]);
+  procs.push(...Object.values(rt));
+  const started = await Promise.all(
+    Object.entries(rt).map(async ([k, r]) => [k, await startDockerd(`dockerd-${k}`, { mirrors: [r.url] })]),
+  );
+  for (const [k, d] of started) {
+    engines[k] = d;
+    procs.push(d);
+  }
+});
+
+after(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  await up?.stop();
+});
+
+const hostOf = (url) => url.replace(/^http:\/\//, '');
+const amd64 = (repo) => images[repo].children.find((c) => c.arch === 'amd64');
+
+/** Pulls `ref` with docker and checks what docker holds: config id and manifest digest. */
+async function dockerPull(docker, ref, { config, digest, repoDigest }) {
+  const r = await docker('pull', ref);
+  assert.equal(r.code, 0, `docker pull ${ref}:\n${r.stdout}\n${r.stderr}`);
+  const img = await dockerImage(docker, ref);
+  assert.ok(img, `docker holds ${ref}`);
+  assert.equal(img.id, config, `${ref}: image id is the config digest`);
+  if (digest) assert.ok(img.repoDigests.includes(`${repoDigest}@${digest}`), `${ref}: ${img.repoDigests}`);
+  return img;
+}
+
+async function dockerRmiAll(docker) {
+  const ids = (await docker('images', '-q', '--no-trunc')).stdout.split('\n').filter(Boolean);
+  if (ids.length) {
+    const r = await docker('rmi', '-f', ...new Set(ids));
+    assert.equal(r.code, 0, r.stderr);
+  }
+  assert.equal((await docker('images', '-q')).stdout.trim(), '', 'nothing left to pull from');
+}
+
+/** The dockerd pulls by the proxy's name and as a mirror: what each pull should find. */
+function dockerPulls(platform) {
+  const host = hostOf(rt[platform].url);
+  const tiny = images['library/tiny'];
+  const app = images['team/app'];
+  return {
+    direct: [
+      [`${host}/tiny:latest`, { config: tiny.config, digest: tiny.digest, repoDigest: `${host}/tiny` }],
+      [`${host}/library/multi:latest`, { config: amd64('library/multi').config, digest: images['library/multi'].digest, repoDigest: `${host}/library/multi` }],
+    ],
+    mirror: [
+      ['list', { config: amd64('library/list').config, digest: images['library/list'].digest, repoDigest: 'list' }],
+      ['team/app:v1', { config: app.config, digest: app.digest, repoDigest: 'team/app' }],
+    ],
+    byDigest: [
+      [`${host}/library/tiny@${tiny.digest}`, { config: tiny.config }],
+      [`team/app@${app.digest}`, { config: app.config }],
+    ],
+  };
+}
+
+for (const platform of PLATFORMS) {
+  describe(`clients through ${platform}, upstream up`, () => {
+    test('docker pulls by the proxy name (short names, multi-arch index picks amd64)', async () => {
+      const { docker } = engines[platform];
+      for (const [ref, want] of dockerPulls(platform).direct) {
+        const img = await dockerPull(docker, ref, want);
+        assert.equal(img.arch, 'amd64');
+      }
+      const denied = await docker('pull', `${hostOf(rt[platform].url)}/library/secret:latest`);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /not in the whitelist/, 'direct pulls show the denial');
+    });
+
+    test('docker pulls docker.io images through registry-mirrors (an OCI index and a Docker list)', async () => {
+      const { docker } = engines[platform];
+      const before = up.blobRequests.length;
+      for (const [ref, want] of dockerPulls(platform).mirror) await dockerPull(docker, ref, want);
+      assert.ok(up.blobRequests.length > before, 'the layers came from the test upstream, through the proxy');
+    });
+
+    test('docker login to the proxy, then pull; no login or a wrong password is refused', async () => {
+      const { docker } = engines[`${platform}Users`];
+      const host = hostOf(rt[`${platform}Users`].url);
+      const ref = `${host}/tiny:latest`;
+      const anon = await docker('pull', ref);
+      assert.notEqual(anon.code, 0, 'pull without login');
+      const wrong = await runLogin(docker, host, 'alice', USERS.bob);
+      assert.notEqual(wrong.code, 0, "a listed user with another account's password");
+      const mallory = await runLogin(docker, host, 'mallory', USERS.mallory);
+      assert.notEqual(mallory.code, 0, 'a valid upstream account that is not listed');
+      const ok = await runLogin(docker, host, 'alice', USERS.alice);
+      assert.equal(ok.code, 0, ok.stderr);
+      await dockerPull(docker, ref, { config: images['library/tiny'].config });
+      await docker('logout', host);
+    });
+
+    test('mirror mode: the landing page gives the auths entry docker uses for Docker Hub', async () => {
+      const { docker, dir } = engines[`${platform}Users`];
+      const cliConfig = join(dir, 'cli', 'config.json');
+      writeFileSync(cliConfig, '{}');
+      const anon = await docker('pull', 'team/app:v1');
+      assert.notEqual(anon.code, 0, 'no login: refused by the proxy (docker then tries Docker Hub)');
+      const generated = await landingAuths(rt[`${platform}Users`].url, 'alice', USERS.alice);
+      writeFileSync(cliConfig, generated);
+      await dockerPull(docker, 'team/app:v1', { config: images['team/app'].config, digest: images['team/app'].digest, repoDigest: 'team/app' });
+    });
+
+    test('podman pulls by the proxy name and as a [[registry.mirror]]', async () => {
+      const host = hostOf(rt[platform].url);
+      const direct = podmanFor(`podman-${platform}`);
+      await podmanPull(direct.podman, `${host}/tiny:latest`, images['library/tiny'].config, ['--tls-verify=false']);
+      const mirror = podmanFor(`podman-mirror-${platform}`, { mirror: host });
+      await podmanPull(mirror.podman, 'docker.io/library/list:latest', amd64('library/list').config);
+    });
+
+    test('containerd pulls through hosts.toml', async () => {
+      const c = await startContainerd(`clients-ctr-${platform}`);
+      try {
+        await ctrPull(c, rt[platform].url, 'docker.io/library/tiny:latest', images['library/tiny'].digest);
+      } finally {
+        await c.stop();
+      }
+    });
+  });
+}
+
+async function runLogin(docker, host, user, password) {
+  return docker('login', host, '-u', user, '-p', password);
+}
+
+async function podmanPull(podman, ref, config, flags = []) {
+  const r = await podman('pull', ...flags, ref);
+  assert.equal(r.code, 0, `podman pull ${ref}:\n${r.stdout}\n${r.stderr}`);
+  const id = (await podman('image', 'inspect', '--format', '{{.Id}}', ref)).stdout.trim();
+  assert.equal(`sha256:${id}`, config, `${ref}: podman's image id is the config digest`);
+}
+
+async function ctrPull(c, mirrorUrl, ref, digest) {
+  const r = await c.ctr('images', 'pull', '--hosts-dir', hostsDir(mirrorUrl), '--snapshotter', 'native', ref);
+  assert.equal(r.code, 0, `ctr pull ${ref}:\n${r.stdout}\n${r.stderr}`);
+  const ls = await c.ctr('images', 'ls');
+  assert.ok(ls.stdout.includes(digest), `${ref} is ${digest}:\n${ls.stdout}`);
+}
+
+describe('with the upstream stopped, every client pulls again from the cache', () => {
+  before(async () => {
+    await up.stop();
+    const probe = await fetch(`${up.url}/v2/`).then(() => 'up', () => 'down');
+    assert.equal(probe, 'down');
+  });
+
+  for (const platform of PLATFORMS) {
+    test(`${platform}: docker by tag and by digest, direct and as a mirror`, async () => {
+      const { docker } = engines[platform];
+      await dockerRmiAll(docker);
+      const pulls = dockerPulls(platform);
+      for (const [ref, want] of [...pulls.direct, ...pulls.mirror, ...pulls.byDigest]) await dockerPull(docker, ref, want);
+    });
+
+    test(`${platform}: with USER_WHITELIST a login needs the upstream, and says so`, async () => {
+      // Passwords are checked by the upstream's token service: no login while it is down,
+      // and the client is told why rather than sent to log in again.
+      const u = rt[`${platform}Users`].url;
+      const basic = `Basic ${Buffer.from(`alice:${USERS.alice}`).toString('base64')}`;
+      const r = await fetch(`${u}/token?scope=repository:team/app:pull`, { headers: { authorization: basic } });
+      assert.equal(r.status, 502);
+      const body = await r.json();
+      assert.equal(body.errors[0].code, 'UNAVAILABLE');
+      assert.match(body.errors[0].message, /upstream/);
+      assert.ok(!JSON.stringify(body).includes(USERS.alice));
+      const login = await runLogin(engines[`${platform}Users`].docker, hostOf(u), 'alice', USERS.alice);
+      assert.notEqual(login.code, 0);
+      assert.match(login.stderr, /502|Bad Gateway|unavailable/i, login.stderr);
+      assert.doesNotMatch(login.stderr, /unauthorized|incorrect/i, 'not told the password is wrong');
+    });
+
+    test(`${platform}: podman by tag and by digest, direct and as a mirror`, async () => {
+      const host = hostOf(rt[platform].url);
+      const direct = podmanFor(`podman-offline-${platform}`);
+      await podmanPull(direct.podman, `${host}/tiny:latest`, images['library/tiny'].config, ['--tls-verify=false']);
+      await podmanPull(direct.podman, `${host}/library/tiny@${images['library/tiny'].digest}`, images['library/tiny'].config, ['--tls-verify=false']);
+      const mirror = podmanFor(`podman-mirror-offline-${platform}`, { mirror: host });
+      await podmanPull(mirror.podman, 'docker.io/library/list:latest', amd64('library/list').config);
+    });
+
+    test(`${platform}: containerd by tag and by digest`, async () => {
+      const c = await startContainerd(`clients-ctr-offline-${platform}`);
+      try {
+        const tiny = images['library/tiny'];
+        await ctrPull(c, rt[platform].url, 'docker.io/library/tiny:latest', tiny.digest);
+        await ctrPull(c, rt[platform].url, `docker.io/library/tiny@${tiny.digest}`, tiny.digest);
+      } finally {
+        await c.stop();
+      }
+    });
+  }
+});

@@ -1,0 +1,79 @@
+// Headless Chromium driven over the DevTools protocol (Node's WebSocket), for what a person
+// does on the landing page: type into fields, press a button, copy the result.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep, start, tempDir } from './procs.mjs';
+
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--remote-debugging-port=0',
+];
+
+/** Opens `url` in Chromium and hands `use(evaluate)` a function running JS in the page. */
+export async function withPage(url, use) {
+  const dataDir = tempDir('chromium-cdp');
+  const proc = start('chromium-cdp', 'chromium', [...FLAGS, `--user-data-dir=${dataDir}`, 'about:blank']);
+  let ws;
+  try {
+    const portFile = join(dataDir, 'DevToolsActivePort');
+    for (let i = 0; i < 150 && !existsSync(portFile); i++) await sleep(100);
+    assert.ok(existsSync(portFile), `chromium did not start:\n${proc.log()}`);
+    const port = readFileSync(portFile, 'utf8').split('\n')[0];
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    const page = targets.find((t) => t.type === 'page');
+    ws = new WebSocket(page.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    let id = 0;
+    const pending = new Map();
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(m.data);
+      if (msg.id && pending.has(msg.id)) {
+        pending.get(msg.id)(msg);
+        pending.delete(msg.id);
+      }
+    };
+    const call = (method, params = {}) =>
+      new Promise((resolve) => {
+        pending.set(++id, resolve);
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+    const evaluate = async (expression) => {
+      const r = await call('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
+      if (r.error || r.result.exceptionDetails) throw new Error(`in page: ${JSON.stringify(r.error || r.result.exceptionDetails)}`);
+      return r.result.result.value;
+    };
+    await call('Page.navigate', { url });
+    for (let i = 0; i < 100; i++) {
+      if ((await evaluate('document.readyState')) === 'complete' && (await evaluate('location.href')) !== 'about:blank') break;
+      await sleep(100);
+    }
+    return await use(evaluate);
+  } finally {
+    ws?.close();
+    await proc.stop();
+  }
+}
+
+/** The landing page's mirror-login helper, used as a person would: the generated config.json. */
+export async function landingAuths(proxyUrl, user, password) {
+  return withPage(`${proxyUrl}/`, async (evaluate) => {
+    const js = (s) => JSON.stringify(s);
+    return evaluate(`(() => {
+      document.getElementById('auth-user').value = ${js(user)};
+      document.getElementById('auth-pass').value = ${js(password)};
+      document.getElementById('auth-make').click();
+      return document.getElementById('auth-out').textContent;
+    })()`);
+  });
+}
