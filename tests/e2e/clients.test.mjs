@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { startFaultProxy } from './harness/faultproxy.mjs';
 import { seedImages } from './harness/images.mjs';
 import { hostsDir, startContainerd } from './harness/containerd.mjs';
 import { dockerImage, podmanFor, startDockerd } from './harness/engines.mjs';
@@ -17,6 +18,7 @@ import { USERS, startUpstream } from './harness/upstream.mjs';
 const SECRET = 'clients-test-secret-0123456789ab';
 const PLATFORMS = ['workerd', 'esa'];
 let up;
+let counter; // between the proxies and the upstream: what reached the upstream
 let images;
 const rt = {};
 const engines = {}; // `${platform}` / `${platform}Users` -> dockerd
@@ -25,8 +27,16 @@ const procs = [];
 before(async () => {
   assert.equal(process.getuid(), 0, 'dockerd and containerd need root (CI runs as root)');
   up = await startUpstream('clients-upstream');
-  images = await seedImages(up, { only: ['library/tiny', 'library/multi', 'library/list', 'team/app', 'library/secret'] });
-  const open = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, library/multi, library/list, team/*', TOKEN_SECRET: SECRET, CACHE: 'on' };
+  images = await seedImages(up, { only: ['library/tiny', 'library/multi', 'library/list', 'library/layers', 'team/app', 'library/secret'] });
+  counter = await startFaultProxy(Number(new URL(up.url).port));
+  procs.push(counter);
+  const open = {
+    UPSTREAM: `docker.io@${counter.url}`,
+    WHITELIST: 'tiny, library/multi, library/list, library/layers, team/*',
+    TOKEN_SECRET: SECRET,
+    CACHE: 'on',
+    LOG: 'all',
+  };
   const users = { ...open, USER_WHITELIST: 'alice' };
   [rt.workerd, rt.esa, rt.workerdUsers, rt.esaUsers] = await Promise.all([
     startWorkerd('clients-workerd', open),
@@ -104,6 +114,23 @@ for (const platform of PLATFORMS) {
       const denied = await docker('pull', `${hostOf(rt[platform].url)}/library/secret:latest`);
       assert.notEqual(denied.code, 0);
       assert.match(denied.stderr, /not in the whitelist/, 'direct pulls show the denial');
+    });
+
+    test('a cold docker pull costs the upstream no more than the client asked, plus one GET per tag', async () => {
+      const { docker } = engines[platform];
+      const registryRequest = /(GET|HEAD) "\/v2\/[^ "]*\/(manifests|blobs)\//;
+      const logFrom = rt[platform].proc.log().length;
+      const upFrom = counter.seen.length;
+      const layers = images['library/layers'];
+      await dockerPull(docker, `${hostOf(rt[platform].url)}/library/layers:latest`, { config: layers.config });
+      const client = rt[platform].proc.log().slice(logFrom).split('\n').filter((l) => registryRequest.test(l));
+      const upstream = counter.seen.slice(upFrom).filter((r) => /\/(manifests|blobs)\//.test(r.path));
+      assert.ok(client.length >= 2 + layers.layers.length, `the proxy logged the client's requests:\n${client.join('\n')}`);
+      assert.ok(
+        upstream.length <= client.length + 1,
+        `upstream ${upstream.length} > client ${client.length} + 1 tag:\n${upstream.map((r) => `${r.method} ${r.path}`).join('\n')}`,
+      );
+      assert.equal(upstream.filter((r) => r.path.endsWith('/manifests/latest')).length, 1, 'the tag was fetched once');
     });
 
     test('docker pulls docker.io images through registry-mirrors (an OCI index and a Docker list)', async () => {

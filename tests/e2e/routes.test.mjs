@@ -136,6 +136,10 @@ describe('landing page', () => {
     const ghcrHosts = parseToml(of('hosts.toml', 'ghcr.io').text);
     assert.deepEqual(Object.keys(ghcrHosts.host), [`http://${host}`]);
     assert.deepEqual(ghcrHosts.host[`http://${host}`].capabilities, ['pull', 'resolve']);
+    // containerd's fallback is the public registry, never the internal endpoint after `@`.
+    assert.equal(ghcrHosts.server, 'https://ghcr.io');
+    assert.equal(parseToml(of('hosts.toml', 'docker.io').text).server, 'https://registry-1.docker.io');
+    assert.ok(!dom.stdout.includes(ghcr.url) && !dom.stdout.includes(hub.url), 'no internal URL on the page');
     const podman = parseToml(of('registries.conf', 'ghcr.io').text);
     assert.equal(podman.registry[0].prefix, 'ghcr.io');
     assert.equal(podman.registry[0].mirror[0].location, host);

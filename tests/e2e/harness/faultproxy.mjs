@@ -1,12 +1,15 @@
 // A reverse proxy in front of the registry that answers a share of manifest and blob requests
-// with 429 (Retry-After) or 503, like an upstream under load. Loopback only.
+// with 429 (Retry-After) or 503, like an upstream under load, and records what went through.
+// Loopback only.
 import { createServer, request } from 'node:http';
 
 export async function startFaultProxy(targetPort) {
   let every = 0; // 0: no faults; n: every n-th registry request fails
   let count = 0;
   const faults = { 429: 0, 503: 0 };
+  const seen = []; // every request that reached the upstream through here: { method, path }
   const server = createServer((req, res) => {
+    seen.push({ method: req.method, path: req.url });
     const registryRequest = /\/(manifests|blobs)\//.test(req.url);
     if (every && registryRequest && ++count % every === 0) {
       const status = count % (2 * every) === 0 ? 503 : 429;
@@ -27,6 +30,7 @@ export async function startFaultProxy(targetPort) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     faults,
+    seen,
     failEvery: (n) => {
       every = n;
       count = 0;
