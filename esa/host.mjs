@@ -1,65 +1,291 @@
 #!/usr/bin/env node
-// A local stand-in for Alibaba Cloud ESA's edge runtime (esa-cli's own runtime downloads from
-// Alibaba's CDN and is not reachable everywhere). It provides what the bundle may rely on:
-//   - `export default { fetch(request, context, env) }` (the order reports of the running platform
-//     give) and the older `addEventListener('fetch')`; ESA_CALL=env-first calls
-//     `fetch(request, env, context)` instead, and ESA_CONTEXT says what the context holds:
-//     `waituntil` (default: waitUntil + requestId), `fields` (requestId and other strings, no
-//     waitUntil: undocumented, so the bundle must cope), `empty` ({}: no waitUntil at all);
-//   - a global `cache` with ESA's get/put/delete (keys must be http:// URLs, TTL from the stored
-//     response's Cache-Control, LRU: a get may miss);
-//   - config: environment variables named like the bundle's CONFIG keys arrive in `env`;
-//   - ESA's per-request budget: at most 32 subrequests (fetch + cache operations);
-//   - an uncaught exception (e.g. a wasm trap in a microtask) is logged, not fatal.
+// A strict local stand-in for Alibaba Cloud ESA's edge runtime (esa-cli's own runtime downloads
+// from Alibaba's CDN and is not reachable everywhere). By default it enforces what ESA documents
+// and third-party reports of the running platform describe; every knob is an environment
+// variable, so tests can also try what the documents leave open.
+//
+//   call shape    `export default { fetch(request, context, env) }` (ESA_CALL=env-first: the
+//                 Workers order) or `addEventListener('fetch')`. ESA_CONTEXT: `waituntil`
+//                 (default: waitUntil + requestId), `fields` (requestId and other strings, no
+//                 waitUntil), `empty` ({}).
+//   config        environment variables named like the bundle's CONFIG keys arrive in `env`.
+//   CPU           ESA_CPU_MS (5; 50 or 100 in the console) per request, ESA_INIT_MS (50) for
+//                 loading the bundle. Counted as the time each callback that belongs to the
+//                 request holds the thread (an upper bound), until its response headers are ready
+//                 (what streams a body afterwards is the runtime's own work on ESA, and Node's
+//                 JS streams here would swamp it). ESA_CPU=report (default) logs a request over
+//                 its slice; ESA_CPU=fail answers it with a 500, as ESA does. Node's own fetch is
+//                 JavaScript and is counted, so this is an upper bound; `make bench` measures the
+//                 bundle's own share with the V8 profiler.
+//   subrequests   ESA_SUBREQUESTS (32) per request, fetch and cache operations alike (the core
+//                 follows redirects itself, so each hop is one); ESA_INFLIGHT (4) at once; URLs
+//                 up to ESA_URL_MAX (4096) bytes; over a limit the call throws.
+//   lifetime      ESA_WALL_MS (120000): a response still streaming then is cut.
+//   memory        ESA_MEMORY_MB (128): the bundle runs in a worker thread with that heap.
+//   missing APIs  ESA_REMOVE=WebAssembly,randomUUID,TransformStream,tee removes them before the
+//                 bundle loads (ESA_WASM=off: WebAssembly.Module refuses bytes, as workerd does).
+//   cache         a global `cache` (get/put/delete; http:// keys; TTL from Cache-Control; LRU
+//                 of ESA_CACHE_ENTRIES). ESA_CACHE_QUIRKS: `no-delete` (delete is missing),
+//                 `drop-headers` (only standard headers are kept), `max-bytes=N` (bigger puts
+//                 are silently dropped).
+//   errors        an exception nobody catches fails the request it belongs to (500, or a cut
+//                 body), and the host carries on.
 // Unlike ESA it lets fetch reach 127.0.0.1 on any port (ESA allows domain names on 80/443 only).
 //
-// usage: node esa/host.mjs [bundle=dist/esa/index.js]
-//   env: ESA_PORT (18080), ESA_WASM=off, ESA_CALL (context-first|env-first), ESA_CONTEXT (waituntil|fields|empty)
-import { AsyncLocalStorage } from 'node:async_hooks';
+// usage: node esa/host.mjs [bundle=dist/esa/index.js]    (ESA_PORT, default 18080)
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, isMainThread } from 'node:worker_threads';
 
-const SUBREQUEST_LIMIT = 32;
-const CACHE_ENTRIES = 256;
+const num = (name, dflt) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${v}: a number`);
+  return n;
+};
+const LIMITS = {
+  cpuMs: num('ESA_CPU_MS', 5),
+  initMs: num('ESA_INIT_MS', 50),
+  subrequests: num('ESA_SUBREQUESTS', 32),
+  inflight: num('ESA_INFLIGHT', 4),
+  urlMax: num('ESA_URL_MAX', 4096),
+  wallMs: num('ESA_WALL_MS', 120000),
+  memoryMb: num('ESA_MEMORY_MB', 128),
+  cacheEntries: num('ESA_CACHE_ENTRIES', 256),
+};
+const CPU_MODE = process.env.ESA_CPU || 'report';
+if (!['report', 'fail'].includes(CPU_MODE)) throw new Error(`ESA_CPU=${CPU_MODE}: report or fail`);
 
-const bundlePath = resolve(process.argv[2] || 'dist/esa/index.js');
-const port = Number(process.env.ESA_PORT || 18080);
 
-// ESA_WASM=off: refuse to compile wasm from bytes, as some runtimes (workerd, Cloudflare) do.
-// Only the synchronous constructor the bundle uses is replaced: Node's own fetch (undici)
-// instantiates its HTTP parser through WebAssembly.instantiate and must keep working.
-if (process.env.ESA_WASM === 'off') {
-  WebAssembly.Module = function Module() {
-    throw new WebAssembly.CompileError('Wasm code generation disallowed by embedder');
+async function runHost() {
+  const bundlePath = resolve(process.argv[2] || 'dist/esa/index.js');
+  const port = Number(process.env.ESA_PORT || 18080);
+  // The time a callback holds this thread: the kernel's per-thread CPU clock advances in
+  // scheduler ticks here (threadCpuUsage reads 0 for a 200 us loop), too coarse for one callback.
+  // Wall time inside a synchronous callback is its CPU time, unless the thread is preempted:
+  // an upper bound.
+  const cpuNow = () => performance.now();
+
+  removeApis();
+
+  // Per-request accounting: each request's store owns the async resources created under it.
+  const requests = new AsyncLocalStorage();
+  const owner = new Map();
+  let depth = 0;
+  let running = null; // the store whose callback is on the stack
+  let since = 0;
+  createHook({
+    init(id) {
+      const s = requests.getStore();
+      if (s) owner.set(id, s);
+    },
+    before(id) {
+      if (depth++ === 0) {
+        running = owner.get(id) || null;
+        if (running) since = cpuNow();
+      }
+    },
+    after() {
+      if (--depth === 0 && running) {
+        if (running.counting) running.cpu += cpuNow() - since;
+        running = null;
+      }
+    },
+    destroy(id) {
+      owner.delete(id);
+    },
+  }).enable();
+
+  const failRequest = (s, why) => {
+    if (!s || s.failed) return;
+    s.failed = why;
+    console.error(`esa-host: request failed: ${why}`);
+    if (!s.res.headersSent) {
+      s.res.writeHead(500, { 'content-type': 'text/plain' });
+      s.res.end(`esa-host: ${why}\n`);
+    } else s.res.destroy();
   };
+  // An exception nobody catches (a wasm trap in a microtask, say) fails its request only.
+  process.on('uncaughtException', (e) => failRequest(running || requests.getStore(), `uncaught exception: ${e && e.message}`));
+  process.on('unhandledRejection', (e) => failRequest(running || requests.getStore(), `unhandled rejection: ${e && e.message}`));
+
+  const subrequest = async (what, url, call) => {
+    const s = requests.getStore();
+    if (s) {
+      if (++s.subrequests > LIMITS.subrequests) throw new Error(`ESA subrequest limit (${LIMITS.subrequests}) exceeded by ${what}`);
+      if (s.inflight + 1 > LIMITS.inflight) throw new Error(`ESA concurrent subrequest limit (${LIMITS.inflight}) exceeded by ${what}`);
+    }
+    if (url !== undefined && String(url).length > LIMITS.urlMax) throw new TypeError(`ESA: ${what} URL longer than ${LIMITS.urlMax} bytes`);
+    if (s) s.inflight++;
+    try {
+      return await call();
+    } finally {
+      if (s) s.inflight--;
+    }
+  };
+
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => subrequest('fetch', typeof input === 'string' ? input : input && input.url, () => realFetch(input, init));
+  globalThis.cache = new EsaCache(subrequest);
+
+  // The older service-worker style entry.
+  let listener = null;
+  globalThis.addEventListener = (type, fn) => {
+    if (type === 'fetch') listener = fn;
+  };
+
+  const initFrom = cpuNow();
+  const mod = await import(pathToFileURL(bundlePath).href);
+  const initMs = cpuNow() - initFrom;
+  const initOver = initMs > LIMITS.initMs;
+  console.log(`esa-host: bundle loaded in ${initMs.toFixed(1)} ms CPU (limit ${LIMITS.initMs} ms)${initOver ? ' EXCEEDED' : ''}`);
+  if (initOver && CPU_MODE === 'fail') {
+    console.error('esa-host: global-scope init over its CPU budget: ESA would not start this function');
+    process.exit(1);
+  }
+
+  const env = configEnv(bundlePath);
+  const CALL = process.env.ESA_CALL || 'context-first';
+  const CONTEXT = process.env.ESA_CONTEXT || 'waituntil';
+  if (!['context-first', 'env-first'].includes(CALL)) throw new Error(`ESA_CALL=${CALL}: context-first or env-first`);
+  if (!['waituntil', 'fields', 'empty'].includes(CONTEXT)) throw new Error(`ESA_CONTEXT=${CONTEXT}: waituntil, fields or empty`);
+  let requestCount = 0;
+
+  function makeContext(pending) {
+    const fields = { requestId: `esa-${process.pid}-${++requestCount}`, clientIp: '127.0.0.1', region: 'cn-hangzhou' };
+    if (CONTEXT === 'empty') return {};
+    if (CONTEXT === 'fields') return fields;
+    return { ...fields, waitUntil: (p) => pending.push(p) };
+  }
+
+  function dispatch(request) {
+    const pending = [];
+    const ctx = makeContext(pending);
+    if (mod.default && typeof mod.default.fetch === 'function') {
+      return CALL === 'env-first' ? mod.default.fetch(request, env, ctx) : mod.default.fetch(request, ctx, env);
+    }
+    if (listener) {
+      let responded = null;
+      listener({ request, respondWith: (r) => (responded = r), waitUntil: ctx.waitUntil || (() => {}) });
+      if (!responded) throw new Error('fetch listener did not call respondWith');
+      return responded;
+    }
+    throw new Error('bundle has neither export default { fetch } nor a fetch listener');
+  }
+
+  const server = createServer((req, res) => {
+    const url = `http://${req.headers.host || `127.0.0.1:${port}`}${req.url}`;
+    const headers = new Headers();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const request = new Request(url, {
+      method: req.method,
+      headers,
+      body: hasBody ? Readable.toWeb(req) : undefined,
+      duplex: hasBody ? 'half' : undefined,
+    });
+    const s = { res, cpu: 0, counting: true, subrequests: 0, inflight: 0, failed: null };
+    const wall = setTimeout(() => {
+      if (!res.writableEnded) {
+        console.error(`esa-host: ${req.method} ${req.url}: cut at the ${LIMITS.wallMs} ms response limit`);
+        s.failed = 'wall clock';
+        res.destroy();
+      }
+    }, LIMITS.wallMs);
+    res.on('close', () => clearTimeout(wall));
+    requests.run(s, async () => {
+      try {
+        const from = cpuNow();
+        const pending = dispatch(request);
+        s.cpu += cpuNow() - from;
+        const response = await pending;
+        s.counting = false;
+        if (s.failed) return;
+        const cpu = `cpu ${s.cpu.toFixed(2)} ms`;
+        if (s.cpu > LIMITS.cpuMs) {
+          console.error(`esa-host: ${req.method} ${req.url}: ${cpu} over the ${LIMITS.cpuMs} ms slice`);
+          if (CPU_MODE === 'fail') return failRequest(s, `CPU slice exceeded (${cpu} > ${LIMITS.cpuMs} ms)`);
+        }
+        const out = { 'x-esa-host-cpu-ms': s.cpu.toFixed(3) };
+        for (const [k, v] of response.headers) out[k] = v;
+        res.writeHead(response.status, out);
+        if (!response.body || req.method === 'HEAD') {
+          res.end();
+          return;
+        }
+        const body = Readable.fromWeb(response.body);
+        body.on('error', () => res.destroy());
+        body.pipe(res);
+      } catch (e) {
+        console.error('esa-host: handler failed:', e && e.stack ? e.stack : e);
+        failRequest(s, 'handler failed');
+      }
+    });
+  });
+  server.listen(port, '127.0.0.1', () => {
+    console.log(`esa-host: ${bundlePath} on http://127.0.0.1:${port}`);
+  });
 }
 
-// Like an edge runtime (workerd logs and carries on), an exception nobody can catch -- a wasm
-// trap inside a microtask, say -- is logged, not fatal to the host.
-process.on('uncaughtException', (e) => console.error('esa-host: uncaught exception:', e && e.message));
-process.on('unhandledRejection', (e) => console.error('esa-host: unhandled rejection:', e && e.message));
-
-const budget = new AsyncLocalStorage();
-function spend(what) {
-  const b = budget.getStore();
-  if (!b) return;
-  b.used += 1;
-  if (b.used > SUBREQUEST_LIMIT) {
-    throw new Error(`ESA subrequest limit (${SUBREQUEST_LIMIT}) exceeded by ${what}`);
+function removeApis() {
+  // ESA_WASM=off: refuse to compile wasm from bytes, as some runtimes (workerd) do. Only the
+  // synchronous constructor the bundle uses: Node's own fetch instantiates its HTTP parser
+  // through WebAssembly.instantiate and must keep working.
+  if (process.env.ESA_WASM === 'off') {
+    WebAssembly.Module = function Module() {
+      throw new WebAssembly.CompileError('Wasm code generation disallowed by embedder');
+    };
+  }
+  const remove = (process.env.ESA_REMOVE || '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const api of remove) {
+    if (api === 'WebAssembly') {
+      // Hidden from the bundle's scope only (Node's fetch keeps its internal reference).
+      delete globalThis.WebAssembly;
+    } else if (api === 'randomUUID') {
+      Object.defineProperty(globalThis.crypto, 'randomUUID', { value: undefined, configurable: true });
+    } else if (api === 'TransformStream') {
+      delete globalThis.TransformStream;
+    } else if (api === 'tee') {
+      Object.defineProperty(ReadableStream.prototype, 'tee', { value: undefined, configurable: true });
+    } else {
+      throw new Error(`ESA_REMOVE: unknown API ${api}`);
+    }
   }
 }
 
-const realFetch = globalThis.fetch;
-globalThis.fetch = async (input, init) => {
-  spend('fetch');
-  return realFetch(input, init);
-};
+// env: environment variables named like the CONFIG keys at the top of the bundle.
+function configEnv(bundlePath) {
+  const configKeys = new Set();
+  const configBlock = /const CONFIG = \{([\s\S]*?)\n\};/.exec(readFileSync(bundlePath, 'utf8'));
+  if (configBlock) for (const m of configBlock[1].matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm)) configKeys.add(m[1]);
+  configKeys.add('WHITE_LIST'); // documented alias of USER_WHITELIST
+  const env = {};
+  for (const k of configKeys) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
+
+const STANDARD_HEADERS = new Set(['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'date', 'expires', 'content-encoding']);
 
 class EsaCache {
   #entries = new Map(); // key -> { status, headers, body: Uint8Array, expires }
+  #quirks = new Set((process.env.ESA_CACHE_QUIRKS || '').split(',').map((s) => s.trim()).filter(Boolean));
+  #maxBytes = Infinity;
+  #subrequest;
+
+  constructor(subrequest) {
+    this.#subrequest = subrequest;
+    for (const q of this.#quirks) {
+      const m = /^max-bytes=(\d+)$/.exec(q);
+      if (m) this.#maxBytes = Number(m[1]);
+      else if (!['no-delete', 'drop-headers'].includes(q)) throw new Error(`ESA_CACHE_QUIRKS: unknown quirk ${q}`);
+    }
+    if (this.#quirks.has('no-delete')) this.delete = undefined;
+  }
 
   #check(key) {
     const k = typeof key === 'string' ? key : key && key.url;
@@ -69,119 +295,52 @@ class EsaCache {
     return k;
   }
 
-  async get(key) {
-    spend('cache.get');
-    const k = this.#check(key);
-    const e = this.#entries.get(k);
-    if (!e || e.expires < Date.now()) {
-      this.#entries.delete(k);
-      return undefined;
-    }
-    this.#entries.delete(k); // LRU: re-insert as newest
-    this.#entries.set(k, e);
-    return new Response(e.body, { status: e.status, headers: e.headers });
-  }
-
-  async put(key, response) {
-    spend('cache.put');
-    const k = this.#check(key);
-    const cc = response.headers.get('cache-control') || '';
-    const maxAge = /max-age=(\d+)/.exec(cc);
-    const ttl = maxAge ? Number(maxAge[1]) : 0;
-    const body = new Uint8Array(await response.arrayBuffer());
-    if (ttl <= 0 || /no-store|private/.test(cc)) return;
-    this.#entries.set(k, {
-      status: response.status,
-      headers: [...response.headers],
-      body,
-      expires: Date.now() + ttl * 1000,
-    });
-    while (this.#entries.size > CACHE_ENTRIES) this.#entries.delete(this.#entries.keys().next().value);
-  }
-
-  async delete(key) {
-    spend('cache.delete');
-    return this.#entries.delete(this.#check(key));
-  }
-}
-globalThis.cache = new EsaCache();
-
-// The older service-worker style entry.
-let listener = null;
-globalThis.addEventListener = (type, fn) => {
-  if (type === 'fetch') listener = fn;
-};
-
-const mod = await import(pathToFileURL(bundlePath).href);
-
-// env: environment variables named like the CONFIG keys at the top of the bundle.
-const configKeys = new Set();
-const configBlock = /const CONFIG = \{([\s\S]*?)\n\};/.exec(readFileSync(bundlePath, 'utf8'));
-if (configBlock) for (const m of configBlock[1].matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm)) configKeys.add(m[1]);
-configKeys.add('WHITE_LIST'); // documented alias of USER_WHITELIST
-const env = {};
-for (const k of configKeys) if (process.env[k] !== undefined) env[k] = process.env[k];
-
-const CALL = process.env.ESA_CALL || 'context-first';
-const CONTEXT = process.env.ESA_CONTEXT || 'waituntil';
-if (!['context-first', 'env-first'].includes(CALL)) throw new Error(`ESA_CALL=${CALL}: context-first or env-first`);
-if (!['waituntil', 'fields', 'empty'].includes(CONTEXT)) throw new Error(`ESA_CONTEXT=${CONTEXT}: waituntil, fields or empty`);
-let requestCount = 0;
-
-function makeContext(pending) {
-  const fields = { requestId: `esa-${process.pid}-${++requestCount}`, clientIp: '127.0.0.1', region: 'cn-hangzhou' };
-  if (CONTEXT === 'empty') return {};
-  if (CONTEXT === 'fields') return fields;
-  return { ...fields, waitUntil: (p) => pending.push(p) };
-}
-
-async function dispatch(request) {
-  const pending = [];
-  const ctx = makeContext(pending);
-  if (mod.default && typeof mod.default.fetch === 'function') {
-    return CALL === 'env-first' ? mod.default.fetch(request, env, ctx) : mod.default.fetch(request, ctx, env);
-  }
-  if (listener) {
-    let responded = null;
-    listener({ request, respondWith: (r) => (responded = r), waitUntil: ctx.waitUntil || (() => {}) });
-    if (!responded) throw new Error('fetch listener did not call respondWith');
-    return responded;
-  }
-  throw new Error('bundle has neither export default { fetch } nor a fetch listener');
-}
-
-const server = createServer((req, res) => {
-  const url = `http://${req.headers.host || `127.0.0.1:${port}`}${req.url}`;
-  const headers = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  const request = new Request(url, {
-    method: req.method,
-    headers,
-    body: hasBody ? Readable.toWeb(req) : undefined,
-    duplex: hasBody ? 'half' : undefined,
-  });
-  budget.run({ used: 0 }, async () => {
-    try {
-      const response = await dispatch(request);
-      const out = {};
-      for (const [k, v] of response.headers) out[k] = v;
-      res.writeHead(response.status, out);
-      if (!response.body || req.method === 'HEAD') {
-        res.end();
-        return;
+  get(key) {
+    return this.#subrequest('cache.get', undefined, async () => {
+      const k = this.#check(key);
+      const e = this.#entries.get(k);
+      if (!e || e.expires < Date.now()) {
+        this.#entries.delete(k);
+        return undefined;
       }
-      const body = Readable.fromWeb(response.body);
-      body.on('error', () => res.destroy());
-      body.pipe(res);
-    } catch (e) {
-      console.error('esa-host: handler failed:', e && e.stack ? e.stack : e);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('esa-host: handler failed\n');
-    }
+      this.#entries.delete(k); // LRU: re-insert as newest
+      this.#entries.set(k, e);
+      return new Response(e.body, { status: e.status, headers: e.headers });
+    });
+  }
+
+  put(key, response) {
+    return this.#subrequest('cache.put', undefined, async () => {
+      const k = this.#check(key);
+      const cc = response.headers.get('cache-control') || '';
+      const maxAge = /max-age=(\d+)/.exec(cc);
+      const ttl = maxAge ? Number(maxAge[1]) : 0;
+      const body = new Uint8Array(await response.arrayBuffer());
+      if (ttl <= 0 || /no-store|private/.test(cc) || body.byteLength > this.#maxBytes) return;
+      let headers = [...response.headers];
+      if (this.#quirks.has('drop-headers')) headers = headers.filter(([h]) => STANDARD_HEADERS.has(h));
+      this.#entries.set(k, { status: response.status, headers, body, expires: Date.now() + ttl * 1000 });
+      while (this.#entries.size > LIMITS.cacheEntries) this.#entries.delete(this.#entries.keys().next().value);
+    });
+  }
+
+  delete(key) {
+    return this.#subrequest('cache.delete', undefined, async () => this.#entries.delete(this.#check(key)));
+  }
+}
+
+if (isMainThread) {
+  // The memory cap: the whole host runs in a worker thread with ESA's heap size.
+  const worker = new Worker(fileURLToPath(import.meta.url), {
+    argv: process.argv.slice(2),
+    resourceLimits: { maxOldGenerationSizeMb: LIMITS.memoryMb, maxYoungGenerationSizeMb: 16 },
   });
-});
-server.listen(port, '127.0.0.1', () => {
-  console.log(`esa-host: ${bundlePath} on http://127.0.0.1:${port}`);
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)) && setTimeout(() => process.exit(0), 500));
+  worker.on('error', (e) => {
+    console.error(`esa-host: the isolate died: ${e && (e.code || '')} ${e && e.message}`);
+    process.exit(1);
+  });
+  worker.on('exit', (code) => process.exit(code));
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => worker.terminate().then(() => process.exit(0)));
+} else {
+  await runHost();
+}
