@@ -30,10 +30,16 @@
 //                 are silently dropped).
 //   errors        an exception nobody catches fails the request it belongs to (500, or a cut
 //                 body), and the host carries on.
+//   profiling     ESA_PROFILE=1 (for `make bench`): requests run one at a time under the V8
+//                 profiler, and each logs the CPU of the bundle's own code (its JS and wasm, body
+//                 streaming included), of Node's (fetch, streams: native on ESA) and of GC.
+//   readiness     GET /__esa-host/ready is answered by the host itself, so the first request
+//                 the bundle sees is a test's own.
 // Unlike ESA it lets fetch reach 127.0.0.1 on any port (ESA allows domain names on 80/443 only).
 //
 // usage: node esa/host.mjs [bundle=dist/esa/index.js]    (ESA_PORT, default 18080)
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
+import { Session } from 'node:inspector/promises';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
@@ -178,7 +184,31 @@ async function runHost() {
     throw new Error('bundle has neither export default { fetch } nor a fetch listener');
   }
 
+  const profiler = process.env.ESA_PROFILE === '1' ? await startProfiler(pathToFileURL(bundlePath).href) : null;
+  let queue = Promise.resolve();
+
   const server = createServer((req, res) => {
+    if (req.url === '/__esa-host/ready') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ready\n');
+      return;
+    }
+    if (profiler) {
+      // One at a time, so that every sample belongs to this request.
+      queue = queue.then(async () => {
+        await profiler.start();
+        const done = new Promise((r) => res.on('close', r));
+        serve(req, res);
+        await done;
+        const p = await profiler.stop();
+        console.log(`esa-host: profile ${req.method} ${req.url} bundle=${p.bundle.toFixed(2)} node=${p.node.toFixed(2)} gc=${p.gc.toFixed(2)} ms`);
+      });
+      return;
+    }
+    serve(req, res);
+  });
+
+  function serve(req, res) {
     const url = `http://${req.headers.host || `127.0.0.1:${port}`}${req.url}`;
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
@@ -226,10 +256,35 @@ async function runHost() {
         failRequest(s, 'handler failed');
       }
     });
-  });
+  }
   server.listen(port, '127.0.0.1', () => {
     console.log(`esa-host: ${bundlePath} on http://127.0.0.1:${port}`);
   });
+}
+
+/** The V8 profiler on this thread: start(), then stop() -> ms of { bundle, node, gc }. */
+async function startProfiler(bundleUrl) {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 50 });
+  return {
+    start: () => session.post('Profiler.start'),
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      const kind = new Map();
+      for (const n of profile.nodes) {
+        const f = n.callFrame;
+        if (f.url === bundleUrl || f.url.startsWith('wasm://')) kind.set(n.id, 'bundle');
+        else if (f.functionName === '(garbage collector)') kind.set(n.id, 'gc');
+        else if (f.functionName === '(idle)' || f.functionName === '(program)' || f.functionName === '(root)') kind.set(n.id, 'idle');
+        else kind.set(n.id, 'node');
+      }
+      const ms = { bundle: 0, node: 0, gc: 0, idle: 0 };
+      profile.samples.forEach((id, i) => (ms[kind.get(id)] += (profile.timeDeltas[i + 1] ?? 0) / 1000));
+      return ms;
+    },
+  };
 }
 
 function removeApis() {

@@ -326,11 +326,7 @@ fn store_blob<P: Platform>(
     resp: UpstreamResponse<P::Body>,
 ) -> Response<P::Body> {
     let mut headers = client_headers(endpoint, 200, &resp.headers);
-    let body = match blob_storable(
-        200,
-        resp.headers.get("content-length"),
-        ctx.config.cache_max_blob_bytes,
-    ) {
+    let body = match blob_storable(200, &resp.headers, ctx.config.cache_max_blob_bytes) {
         Some(len) => {
             let id = p.random_id();
             let mut stored = stored_headers(ctx, key, &headers);

@@ -15,6 +15,7 @@
 
 use sha2::{Digest as _, Sha256};
 
+use crate::http::Headers;
 use crate::reference::{Digest, Reference, RepoName};
 use crate::upstream::Upstream;
 
@@ -173,12 +174,13 @@ pub fn manifest_verified(
     want.starts_with("sha256:") && sha256_digest(bytes) == want
 }
 
-/// A blob answer may be stored when it is a complete 200 of a known size within the limit.
-pub fn blob_storable(status: u16, content_length: Option<&str>, max_bytes: u64) -> Option<u64> {
-    if status != 200 {
+/// A blob answer may be stored when it is a complete 200 of a known size within the limit; a
+/// body the runtime decoded (Content-Encoding) has no known size, so it is served, not stored.
+pub fn blob_storable(status: u16, headers: &Headers, max_bytes: u64) -> Option<u64> {
+    if status != 200 || headers.decoded_by_fetch() {
         return None;
     }
-    let len: u64 = content_length?.trim().parse().ok()?;
+    let len: u64 = headers.get("content-length")?.trim().parse().ok()?;
     (len <= max_bytes).then_some(len)
 }
 
@@ -330,12 +332,25 @@ mod tests {
 
     #[test]
     fn blobs_are_stored_only_complete_and_small_enough() {
-        assert_eq!(blob_storable(200, Some("10"), 100), Some(10));
-        assert_eq!(blob_storable(206, Some("10"), 100), None);
-        assert_eq!(blob_storable(404, Some("10"), 100), None);
-        assert_eq!(blob_storable(200, None, 100), None);
-        assert_eq!(blob_storable(200, Some("101"), 100), None);
-        assert_eq!(blob_storable(200, Some("-1"), 100), None);
+        let h = |pairs: &[(&str, &str)]| -> Headers { pairs.iter().copied().collect() };
+        let len10 = h(&[("content-length", "10")]);
+        assert_eq!(blob_storable(200, &len10, 100), Some(10));
+        assert_eq!(blob_storable(206, &len10, 100), None);
+        assert_eq!(blob_storable(404, &len10, 100), None);
+        assert_eq!(blob_storable(200, &h(&[]), 100), None);
+        assert_eq!(
+            blob_storable(200, &h(&[("content-length", "101")]), 100),
+            None
+        );
+        assert_eq!(
+            blob_storable(200, &h(&[("content-length", "-1")]), 100),
+            None
+        );
+        // fetch decoded the body: its length is not the header's.
+        let gz = h(&[("content-length", "10"), ("content-encoding", "gzip")]);
+        assert_eq!(blob_storable(200, &gz, 100), None);
+        let identity = h(&[("content-length", "10"), ("content-encoding", "identity")]);
+        assert_eq!(blob_storable(200, &identity, 100), Some(10));
     }
 
     #[test]

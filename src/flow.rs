@@ -333,6 +333,9 @@ pub(crate) fn client_headers(endpoint: &Endpoint, status: u16, upstream: &Header
         .iter()
         .filter(|(k, _)| FORWARDED_RESPONSE_HEADERS.contains(k))
         .collect();
+    if upstream.decoded_by_fetch() {
+        headers.remove("content-length");
+    }
     if let Endpoint::Blob { digest, .. } = endpoint {
         if (status == 200 || status == 206) && headers.get("docker-content-digest").is_none() {
             headers.set("docker-content-digest", digest.as_str());

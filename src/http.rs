@@ -30,6 +30,16 @@ impl Headers {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The body was sent with a Content-Encoding, which the runtime's fetch decodes by itself:
+    /// the bytes a client gets are the decoded ones, and the upstream's Content-Length (of the
+    /// encoded bytes) says nothing about them.
+    pub fn decoded_by_fetch(&self) -> bool {
+        self.get("content-encoding").is_some_and(|e| {
+            let e = e.trim();
+            !e.is_empty() && !e.eq_ignore_ascii_case("identity")
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

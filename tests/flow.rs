@@ -1459,3 +1459,51 @@ fn what_a_users_own_token_fetches_is_served_but_never_stored() {
     );
     assert!(fake.cache.borrow().is_empty());
 }
+
+#[test]
+fn a_body_fetch_decoded_never_carries_the_encoded_length() {
+    // Runtimes' fetch decodes a Content-Encoding itself and keeps the header: the body is the
+    // decoded bytes, the Content-Length the encoded one.
+    let manifest =
+        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}";
+    let fake = Fake::new(move |r| {
+        if r.url.starts_with("https://auth.docker.io/token") {
+            return Ok((200, vec![], r#"{"token":"ANON","expires_in":300}"#.into()));
+        }
+        if r.headers.get("authorization") != Some("Bearer ANON") {
+            let c = vec![("www-authenticate", HUB_CHALLENGE.into())];
+            return Ok((401, c, String::new()));
+        }
+        let h = vec![
+            ("content-type", OCI_MANIFEST.into()),
+            ("content-encoding", "gzip".into()),
+            ("content-length", "31".into()),
+            ("docker-content-digest", digest_of(manifest)),
+        ];
+        Ok((200, h, manifest.into()))
+    });
+    for cfg in [config(&[]), cache_config("60")] {
+        let state = State::default();
+        let mut h = vec![("accept", OCI_MANIFEST)];
+        let auth;
+        if cfg.cache {
+            auth = anon_token(&fake, &state, &cfg, "tiny");
+            h.push(("authorization", auth.as_str()));
+        } else {
+            // pass-through: the client holds the upstream's token
+            h.push(("authorization", "Bearer ANON"));
+        }
+        let url = "https://m.example/v2/tiny/manifests/latest";
+        let r = run(&fake, &state, &cfg, req("GET", url, &h));
+        assert_eq!(r.status, 200);
+        assert_eq!(body_text(&r), manifest);
+        let len = r.headers.get("content-length");
+        assert!(
+            len.is_none() || len == Some(manifest.len().to_string().as_str()),
+            "cache={}: content-length {len:?} for a {}-byte body",
+            cfg.cache,
+            manifest.len()
+        );
+        assert!(r.headers.get("content-encoding").is_none());
+    }
+}

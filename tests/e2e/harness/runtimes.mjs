@@ -31,20 +31,21 @@ export async function startWorkerd(name, vars, { script, config } = {}) {
 
 /**
  * The ESA bundle in the local ESA host; `wasm: false` makes the host refuse wasm from bytes;
- * `call` and `context` set how the host calls the bundle (ESA_CALL, ESA_CONTEXT).
+ * `call` and `context` set how the host calls the bundle (ESA_CALL, ESA_CONTEXT); `env` sets
+ * the host's other knobs (ESA_CPU_MS, ESA_REMOVE, ESA_CACHE_QUIRKS, ESA_WALL_MS...).
  */
-export async function startEsaHost(name, vars, { wasm = true, call, context, bundle } = {}) {
+export async function startEsaHost(name, vars, { wasm = true, call, context, bundle, env: hostEnv = {} } = {}) {
   const port = await freePort();
   // Only the given config reaches the bundle, whatever the test runner's environment holds.
   const blank = Object.fromEntries(configKeys().map((k) => [k, '']));
-  const env = { ...blank, ...withLog(vars), ESA_PORT: String(port) };
+  const env = { ...blank, ...withLog(vars), ...hostEnv, ESA_PORT: String(port) };
   if (!wasm) env.ESA_WASM = 'off';
   if (call) env.ESA_CALL = call;
   if (context) env.ESA_CONTEXT = context;
   const script = bundle || join(ROOT, 'dist', 'esa', 'index.js');
   const proc = start(name, NODE, [join(ROOT, 'esa', 'host.mjs'), script], { env });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/version`, proc, 30000);
+  await waitForHttp(`${url}/__esa-host/ready`, proc, 30000);
   return { name, url, port, proc, stop: () => proc.stop() };
 }
 
