@@ -21,6 +21,7 @@
 //                 follows redirects itself, so each hop is one); ESA_INFLIGHT (4) at once; URLs
 //                 up to ESA_URL_MAX (4096) bytes; over a limit the call throws.
 //   lifetime      ESA_WALL_MS (120000): a response still streaming then is cut.
+//                 ESA_THROTTLE_KBPS: a slow client link (so a test's layer outlasts the limit).
 //   memory        ESA_MEMORY_MB (128): the bundle runs in a worker thread with that heap.
 //   missing APIs  ESA_REMOVE=WebAssembly,randomUUID,TransformStream,tee removes them before the
 //                 bundle loads (ESA_WASM=off: WebAssembly.Module refuses bytes, as workerd does).
@@ -43,7 +44,7 @@ import { Session } from 'node:inspector/promises';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread } from 'node:worker_threads';
 
@@ -63,6 +64,7 @@ const LIMITS = {
   wallMs: num('ESA_WALL_MS', 120000),
   memoryMb: num('ESA_MEMORY_MB', 128),
   cacheEntries: num('ESA_CACHE_ENTRIES', 256),
+  throttleKbps: num('ESA_THROTTLE_KBPS', 0),
 };
 const CPU_MODE = process.env.ESA_CPU || 'report';
 if (!['report', 'fail'].includes(CPU_MODE)) throw new Error(`ESA_CPU=${CPU_MODE}: report or fail`);
@@ -250,7 +252,8 @@ async function runHost() {
         }
         const body = Readable.fromWeb(response.body);
         body.on('error', () => res.destroy());
-        body.pipe(res);
+        if (LIMITS.throttleKbps) body.pipe(throttle(LIMITS.throttleKbps * 1024)).pipe(res);
+        else body.pipe(res);
       } catch (e) {
         console.error('esa-host: handler failed:', e && e.stack ? e.stack : e);
         failRequest(s, 'handler failed');
@@ -259,6 +262,18 @@ async function runHost() {
   }
   server.listen(port, '127.0.0.1', () => {
     console.log(`esa-host: ${bundlePath} on http://127.0.0.1:${port}`);
+  });
+}
+
+/** Passes chunks on at `bytesPerSecond`. */
+function throttle(bytesPerSecond) {
+  let next = performance.now();
+  return new Transform({
+    transform(chunk, _enc, done) {
+      const now = performance.now();
+      next = Math.max(next, now) + (chunk.length / bytesPerSecond) * 1000;
+      setTimeout(() => done(null, chunk), next - now);
+    },
   });
 }
 
@@ -299,8 +314,11 @@ function removeApis() {
   const remove = (process.env.ESA_REMOVE || '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const api of remove) {
     if (api === 'WebAssembly') {
-      // Hidden from the bundle's scope only (Node's fetch keeps its internal reference).
-      delete globalThis.WebAssembly;
+      // Node's own fetch instantiates its HTTP parser through the global on every connection:
+      // it keeps `instantiate`, nothing the bundle could compile bytes with. (The bundle with
+      // no WebAssembly at all is tested in-process, tests/e2e/config-values.test.mjs.)
+      const { instantiate } = WebAssembly;
+      globalThis.WebAssembly = { instantiate };
     } else if (api === 'randomUUID') {
       Object.defineProperty(globalThis.crypto, 'randomUUID', { value: undefined, configurable: true });
     } else if (api === 'TransformStream') {

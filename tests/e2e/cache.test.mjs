@@ -3,11 +3,10 @@
 // CACHE_TAG_TTL and not before, a cut layer must never be stored, and the cache must never
 // serve an unauthorized client.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { skopeoPull } from './harness/engines.mjs';
 import { MT, repushTag, seedImages } from './harness/images.mjs';
-import { runAsync, sleep, tempDir } from './harness/procs.mjs';
+import { sleep } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
 import { USERS, sha256, startUpstream } from './harness/upstream.mjs';
 
@@ -43,15 +42,7 @@ after(async () => {
 
 const hostOf = (url) => url.replace(/^http:\/\//, '');
 
-async function pull(ref, { all = false, creds = null } = {}) {
-  const dir = join(tempDir('cpull'), 'out');
-  const args = ['copy', '--src-tls-verify=false', ...(creds ? ['--src-creds', creds] : ['--src-no-creds'])];
-  if (all) args.push('--all');
-  const r = await runAsync('skopeo', [...args, `docker://${ref}`, `dir:${dir}`]);
-  const files = {};
-  if (r.code === 0) for (const f of readdirSync(dir)) if (f !== 'version') files[f] = sha256(readFileSync(join(dir, f)));
-  return { ...r, files };
-}
+const pull = skopeoPull;
 
 const pulls = {}; // runtime -> image -> files, from the online pulls
 

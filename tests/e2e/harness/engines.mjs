@@ -2,19 +2,35 @@
 // stopped by PID: Docker Engine (Debian docker.io: dockerd 20.10, rootful, vfs, no iptables or
 // bridge) and podman (Debian podman 4.3, vfs). 127.0.0.0/8 is plain-HTTP for both.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAsync, sleep, start, tempDir } from './procs.mjs';
+import { sha256 } from './upstream.mjs';
+
+/**
+ * skopeo copy of `ref` (plain HTTP) into a dir: layout; returns { code, stderr, files: name ->
+ * sha256 of its bytes } so a test can compare what arrived with what was pushed.
+ */
+export async function skopeoPull(ref, { all = false, creds = null } = {}) {
+  const dir = join(tempDir('skopeo'), 'out');
+  const args = ['copy', '--src-tls-verify=false', ...(creds ? ['--src-creds', creds] : ['--src-no-creds'])];
+  if (all) args.push('--all');
+  const r = await runAsync('skopeo', [...args, `docker://${ref}`, `dir:${dir}`]);
+  const files = {};
+  if (r.code === 0) for (const f of readdirSync(dir)) if (f !== 'version') files[f] = sha256(readFileSync(join(dir, f)));
+  return { ...r, files };
+}
 
 /**
  * A Docker Engine. `mirrors`: its `registry-mirrors`. `auths`: the client's config.json
- * `auths` (what `docker login` would write). Returns { docker(...args), stop, dir }.
+ * `auths` (what `docker login` would write). `downloadAttempts`: how often docker tries a
+ * layer (1: a failure shows at once; docker's default 5 resumes cut layers with Range). Returns { docker(...args), stop, dir }.
  */
-export async function startDockerd(name, { mirrors = [], auths = null } = {}) {
+export async function startDockerd(name, { mirrors = [], auths = null, downloadAttempts = 1 } = {}) {
   const dir = tempDir(name);
   const sock = join(dir, 'docker.sock');
   const daemonJson = join(dir, 'daemon.json');
-  writeFileSync(daemonJson, JSON.stringify({ 'registry-mirrors': mirrors, 'max-download-attempts': 1 }));
+  writeFileSync(daemonJson, JSON.stringify({ 'registry-mirrors': mirrors, 'max-download-attempts': downloadAttempts }));
   // The CLI's own config dir: logins stay in this engine's test.
   const cli = join(dir, 'cli');
   mkdirSync(cli);
