@@ -1,7 +1,7 @@
 // Alibaba Cloud ESA edge function entry, bundled into ONE file (dist/esa/index.js) whose top is
 // the human-editable CONFIG block (esa/config.js). ESA function variables arrive in `env` and
 // override CONFIG.
-import { createProxy } from '../js-shim/proxy.js';
+import { createProxy, warmUp } from '../js-shim/proxy.js';
 import { WASM_BASE64 } from '../dist/esa-gen/wasm_base64.js';
 import { instantiateAsm } from '../dist/esa-gen/asm.js';
 
@@ -59,6 +59,8 @@ const handle = createProxy((imports) => {
   }
   return { exports: instantiateAsm(imports), engine: 'wasm2js' };
 });
+
+warmUp(handle);
 
 // What follows `request` is not documented: reports of the running platform say
 // `(request, context, env)`, the Workers style is `(request, env, ctx)`, and the context may
