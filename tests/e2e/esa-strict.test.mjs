@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { skopeoPull, startDockerd } from './harness/engines.mjs';
+import { startFaultProxy } from './harness/faultproxy.mjs';
 import { seedImages } from './harness/images.mjs';
 import { sleep } from './harness/procs.mjs';
 import { startEsaHost } from './harness/runtimes.mjs';
@@ -104,4 +105,32 @@ describe("a layer that outlasts ESA's response limit", () => {
     const id = (await engine.docker('image', 'inspect', '--format', '{{.Id}}', ref)).stdout.trim();
     assert.equal(id, images['library/big'].config);
   });
+});
+
+describe('an upstream behind a CDN that gzips JSON (fetch decodes it)', () => {
+  const rt = {};
+  let cdn;
+  before(async () => {
+    cdn = await startFaultProxy(Number(new URL(up.url).port), { gzip: true });
+    const vars = { UPSTREAM: `docker.io@${cdn.url}`, WHITELIST: 'tiny' };
+    // (workerd's fetch asks for no encoding here, so only the ESA host, whose fetch does.)
+    [rt.esa, rt.esaCache] = await Promise.all([
+      startEsaHost('strict-esa-gzip', vars),
+      startEsaHost('strict-esa-gzip-cache', { ...vars, CACHE: 'on', TOKEN_SECRET: SECRET }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all(Object.values(rt).map((r) => r.stop()));
+    await cdn?.stop();
+  });
+
+  for (const name of ['esa', 'esaCache']) {
+    test(`${name}: manifests arrive whole, with a length that is theirs`, async () => {
+      const before = cdn.gzipped();
+      const r = await skopeoPull(`${hostOf(rt[name].url)}/tiny:latest`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.files['manifest.json'], images['library/tiny'].digest);
+      assert.ok(cdn.gzipped() > before, 'the CDN compressed something on the way');
+    });
+  }
 });
