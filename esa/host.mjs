@@ -17,6 +17,11 @@
 //                 its slice; ESA_CPU=fail answers it with a 500, as ESA does. Node's own fetch is
 //                 JavaScript and is counted, so this is an upper bound; `make bench` measures the
 //                 bundle's own share with the V8 profiler.
+//   names         fetch reaches domain names on ports 80 and 443 only; ESA_HOSTS
+//                 (`name=127.0.0.1:port,...`) maps test servers' names to loopback addresses, and
+//                 their own URLs in what they answer (Location, WWW-Authenticate realms) are
+//                 rewritten to those names, so the bundle never sees an address. ESA_NAMES=off
+//                 lets fetch reach any address and port (`make esa-dev` against a local registry).
 //   subrequests   ESA_SUBREQUESTS (32) per request, fetch and cache operations alike (the core
 //                 follows redirects itself, so each hop is one); ESA_INFLIGHT (4) at once; URLs
 //                 up to ESA_URL_MAX (4096) bytes; over a limit the call throws.
@@ -36,8 +41,6 @@
 //                 streaming included), of Node's (fetch, streams: native on ESA) and of GC.
 //   readiness     GET /__esa-host/ready is answered by the host itself, so the first request
 //                 the bundle sees is a test's own.
-// Unlike ESA it lets fetch reach 127.0.0.1 on any port (ESA allows domain names on 80/443 only).
-//
 // usage: node esa/host.mjs [bundle=dist/esa/index.js]    (ESA_PORT, default 18080)
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
@@ -138,7 +141,11 @@ async function runHost() {
   };
 
   const realFetch = globalThis.fetch;
-  globalThis.fetch = (input, init) => subrequest('fetch', typeof input === 'string' ? input : input && input.url, () => realFetch(input, init));
+  const names = domainNames();
+  globalThis.fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input && input.url;
+    return subrequest('fetch', url, () => (names ? names.fetch(realFetch, url, init) : realFetch(input, init)));
+  };
   globalThis.cache = new EsaCache(subrequest);
 
   // The older service-worker style entry.
@@ -263,6 +270,39 @@ async function runHost() {
   server.listen(port, '127.0.0.1', () => {
     console.log(`esa-host: ${bundlePath} on http://127.0.0.1:${port}`);
   });
+}
+
+/**
+ * ESA's rule for fetch (domain names, ports 80/443) over the loopback servers of a test: null
+ * when ESA_NAMES=off.
+ */
+function domainNames() {
+  if (process.env.ESA_NAMES === 'off') return null;
+  const toAddress = new Map(); // name -> 'ip:port'
+  for (const entry of (process.env.ESA_HOSTS || '').split(',').filter(Boolean)) {
+    const m = /^([a-z0-9.-]+)=(127\.\d+\.\d+\.\d+:\d+)$/.exec(entry.trim());
+    if (!m) throw new Error(`ESA_HOSTS: ${entry}: name=127.x.x.x:port`);
+    toAddress.set(m[1], m[2]);
+  }
+  const toName = new Map([...toAddress].map(([n, a]) => [a, n]));
+  const named = (text) => text.replace(/http:\/\/(127\.\d+\.\d+\.\d+:\d+)/g, (m, a) => (toName.has(a) ? `http://${toName.get(a)}` : m));
+  const ipLiteral = (h) => /^\d+\.\d+\.\d+\.\d+$/.test(h) || h.startsWith('[');
+  return {
+    async fetch(realFetch, url, init) {
+      const u = new URL(url);
+      if (ipLiteral(u.hostname) || (u.port && u.port !== '80' && u.port !== '443')) {
+        throw new TypeError(`ESA: fetch reaches domain names on ports 80 and 443 only, not ${u.host}`);
+      }
+      const address = toAddress.get(u.hostname);
+      const target = address ? `http://${address}${u.pathname}${u.search}` : url;
+      const resp = await realFetch(target, init);
+      if (!address) return resp;
+      const headers = new Headers(resp.headers);
+      for (const h of ['location', 'www-authenticate']) if (headers.has(h)) headers.set(h, named(headers.get(h)));
+      const nullBody = [101, 204, 205, 304].includes(resp.status);
+      return new Response(nullBody ? null : resp.body, { status: resp.status, statusText: resp.statusText, headers });
+    },
+  };
 }
 
 /** Passes chunks on at `bytesPerSecond`. */

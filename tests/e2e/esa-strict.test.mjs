@@ -2,8 +2,8 @@
 // APIs missing, a context without waitUntil, a cache that drops headers, has no delete or caps
 // objects, and a response cut at ESA's wall clock. Each variant pulls real images with skopeo
 // (bytes checked against what was pushed) and says what its cache did. Every other e2e file runs
-// the bundle in the same host's defaults (the documented limits: 32 subrequests, 4 in flight,
-// 128 MB, 120 s, the CPU slice reported).
+// the bundle in the same host's defaults (the documented limits: servers by domain name on port
+// 80, 32 subrequests, 4 in flight, 128 MB, 120 s, the CPU slice reported).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { skopeoPull, startDockerd } from './harness/engines.mjs';
@@ -132,5 +132,18 @@ describe('an upstream behind a CDN that gzips JSON (fetch decodes it)', () => {
       assert.equal(r.files['manifest.json'], images['library/tiny'].digest);
       assert.ok(cdn.gzipped() > before, 'the CDN compressed something on the way');
     });
+  }
+});
+
+test('fetch reaches domain names on ports 80 and 443 only: an address is refused, clearly', async () => {
+  const h = await startEsaHost('strict-esa-address', { UPSTREAM: 'docker.io@http://127.0.0.1:9', WHITELIST: 'tiny' });
+  try {
+    const r = await fetch(`${h.url}/token?scope=repository:library/tiny:pull`);
+    const body = await r.json();
+    assert.equal(r.status, 502);
+    assert.equal(body.errors[0].code, 'UNAVAILABLE');
+    assert.match(body.errors[0].message, /domain names on ports 80 and 443 only/);
+  } finally {
+    await h.stop();
   }
 });

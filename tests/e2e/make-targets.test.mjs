@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { seedImages } from './harness/images.mjs';
+import { byName, hostsSpec } from './harness/names.mjs';
 import { freePort, runAsync, start, tempDir, waitForHttp } from './harness/procs.mjs';
 import { startUpstream } from './harness/upstream.mjs';
 
@@ -26,7 +27,10 @@ for (const [target, portVar] of [['dev', 'DEV_PORT'], ['esa-dev', 'ESA_PORT']]) 
   test(`make ${target} serves pulls with config from the environment`, async () => {
     const port = await freePort();
     const proc = start(`make-${target}`, 'make', ['--no-print-directory', target], {
-      env: { [portVar]: String(port), UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny' },
+      // The ESA host reaches servers by name only, as ESA does (harness/names.mjs).
+      env: target === 'esa-dev'
+        ? { [portVar]: String(port), UPSTREAM: `docker.io@${byName(up.url)}`, WHITELIST: 'tiny', ESA_HOSTS: hostsSpec() }
+        : { [portVar]: String(port), UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny' },
     });
     procs.push(proc);
     await waitForHttp(`http://127.0.0.1:${port}/version`, proc, 120000);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MT, seedImages } from './harness/images.mjs';
 import { runAsync, tempDir } from './harness/procs.mjs';
+import { nameLoopback } from './harness/names.mjs';
 import { startEsaHost, startPages, startWorkerd } from './harness/runtimes.mjs';
 import { sha256, startUpstream } from './harness/upstream.mjs';
 
@@ -27,6 +28,7 @@ before(async () => {
     res.end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'upstream says slow down' }] }));
   });
   await new Promise((r) => limited.listen(0, '127.0.0.1', r));
+  nameLoopback(limited.address().port, 'registry.limited.test'); // for the ESA host
   const vars = {
     UPSTREAM: `docker.io@${up.url}`,
     WHITELIST: `${WHITELIST}, limited.test/*`,

@@ -3,6 +3,9 @@
 // Loopback only.
 import { createServer, request } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { nameLoopback, siteOf } from './names.mjs';
+
+let fronts = 0;
 
 /**
  * `gzip`: like a CDN in front of a registry, compress manifest and token answers with
@@ -46,6 +49,8 @@ export async function startFaultProxy(targetPort, { gzip = false } = {}) {
   });
   server.keepAliveTimeout = 120000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  // A front of that registry, on its site.
+  nameLoopback(server.address().port, `front${++fronts}.${siteOf(targetPort) || 'fronts.test'}`);
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     faults,

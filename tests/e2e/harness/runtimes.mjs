@@ -2,6 +2,7 @@
 // `wrangler dev`, and the ESA bundle in the local ESA host, each on its own loopback port.
 import { configKeys } from '../../../scripts/config-keys.mjs';
 import { join } from 'node:path';
+import { byName, hostsSpec } from './names.mjs';
 import { BIN, NODE, ROOT, freePort, start, tempDir, waitForHttp } from './procs.mjs';
 
 // Tests read the runtimes' logs: every request is logged unless a test says otherwise.
@@ -32,13 +33,18 @@ export async function startWorkerd(name, vars, { script, config } = {}) {
 /**
  * The ESA bundle in the local ESA host; `wasm: false` makes the host refuse wasm from bytes;
  * `call` and `context` set how the host calls the bundle (ESA_CALL, ESA_CONTEXT); `env` sets
- * the host's other knobs (ESA_CPU_MS, ESA_REMOVE, ESA_CACHE_QUIRKS, ESA_WALL_MS...).
+ * the host's other knobs (ESA_CPU_MS, ESA_REMOVE, ESA_CACHE_QUIRKS, ESA_WALL_MS...). Servers
+ * named in names.mjs are given to the bundle by name.
  */
-export async function startEsaHost(name, vars, { wasm = true, call, context, bundle, env: hostEnv = {} } = {}) {
+export async function startEsaHost(name, vars, { wasm = true, call, context, bundle, env: hostEnv = {}, names = true } = {}) {
   const port = await freePort();
   // Only the given config reaches the bundle, whatever the test runner's environment holds.
   const blank = Object.fromEntries(configKeys().map((k) => [k, '']));
-  const env = { ...blank, ...withLog(vars), ...hostEnv, ESA_PORT: String(port) };
+  // As on ESA, the bundle reaches servers by name on port 80 (see names.mjs); `names: false`
+  // for a test about loopback addresses themselves.
+  const given = names ? Object.fromEntries(Object.entries(withLog(vars)).map(([k, v]) => [k, byName(v)])) : withLog(vars);
+  const naming = names ? { ESA_HOSTS: hostsSpec() } : { ESA_NAMES: 'off' };
+  const env = { ...blank, ...given, ...naming, ...hostEnv, ESA_PORT: String(port) };
   if (!wasm) env.ESA_WASM = 'off';
   if (call) env.ESA_CALL = call;
   if (context) env.ESA_CONTEXT = context;

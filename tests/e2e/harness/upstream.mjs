@@ -8,6 +8,7 @@ import { createHash, createSign, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { nameLoopback, newSite } from './names.mjs';
 import { freePort, run, start, tempDir, waitForHttp } from './procs.mjs';
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
@@ -182,7 +183,13 @@ middleware:
   const proc = start(`${name}-registry`, 'docker-registry', ['serve', cfg]);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/v2/`, proc, 20000);
+  // One site, three hosts, as Docker Hub (registry-1.docker.io, auth.docker.io, a CDN).
+  const site = newSite();
+  nameLoopback(port, `registry.${site}`);
+  nameLoopback(tokenPort, `auth.${site}`);
+  nameLoopback(blobPort, `blobs.${site}`);
   return {
+    site,
     url,
     port,
     host: `127.0.0.1:${port}`,
