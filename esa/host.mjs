@@ -34,6 +34,8 @@
 //                 of ESA_CACHE_ENTRIES). ESA_CACHE_QUIRKS: `no-delete` (delete is missing),
 //                 `drop-headers` (only standard headers are kept), `max-bytes=N` (bigger puts
 //                 are silently dropped).
+//   TLS           ESA_SCHEME=https: request URLs as ESA shows them (https://; default http,
+//                 since local clients speak plain HTTP to the host).
 //   errors        an exception nobody catches fails the request it belongs to (500, or a cut
 //                 body), and the host carries on.
 //   profiling     ESA_PROFILE=1 (for `make bench`): requests run one at a time under the V8
@@ -165,6 +167,10 @@ async function runHost() {
   }
 
   const env = configEnv(bundlePath);
+  // ESA terminates TLS: the function sees https:// URLs. Local clients speak plain HTTP, so the
+  // default is http; ESA_SCHEME=https shows the bundle what ESA does.
+  const SCHEME = process.env.ESA_SCHEME || 'http';
+  if (!['http', 'https'].includes(SCHEME)) throw new Error(`ESA_SCHEME=${SCHEME}: http or https`);
   const CALL = process.env.ESA_CALL || 'context-first';
   const CONTEXT = process.env.ESA_CONTEXT || 'waituntil';
   if (!['context-first', 'env-first'].includes(CALL)) throw new Error(`ESA_CALL=${CALL}: context-first or env-first`);
@@ -218,7 +224,7 @@ async function runHost() {
   });
 
   function serve(req, res) {
-    const url = `http://${req.headers.host || `127.0.0.1:${port}`}${req.url}`;
+    const url = `${SCHEME}://${req.headers.host || `127.0.0.1:${port}`}${req.url}`;
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';

@@ -147,3 +147,18 @@ test('fetch reaches domain names on ports 80 and 443 only: an address is refused
     await h.stop();
   }
 });
+
+test('https request URLs (ESA terminates TLS): challenges and the landing page say https', async () => {
+  const h = await startEsaHost('strict-esa-https', { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny' }, { env: { ESA_SCHEME: 'https' } });
+  try {
+    const ping = await fetch(`${h.url}/v2/`);
+    assert.equal(ping.status, 401);
+    assert.match(ping.headers.get('www-authenticate'), new RegExp(`^Bearer realm="https://${hostOf(h.url)}/token"`));
+    const page = await (await fetch(`${h.url}/`)).text();
+    assert.ok(page.includes(`&quot;registry-mirrors&quot;: [&quot;https://${hostOf(h.url)}&quot;]`), 'daemon.json names the https origin');
+    const t = await fetch(`${h.url}/token?scope=repository:library/tiny:pull`);
+    assert.equal(t.status, 200, await t.text());
+  } finally {
+    await h.stop();
+  }
+});
