@@ -242,7 +242,11 @@ async function runHost() {
         res.destroy();
       }
     }, LIMITS.wallMs);
-    res.on('close', () => clearTimeout(wall));
+    res.on('close', () => {
+      clearTimeout(wall);
+      // Background cache writes end shortly after the body: count them in.
+      setTimeout(() => console.log(`esa-host: ${req.method} ${req.url}: ${s.subrequests} subrequests`), 500).unref();
+    });
     requests.run(s, async () => {
       try {
         const from = cpuNow();

@@ -164,6 +164,56 @@ fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
     html + "</section>\n"
 }
 
+/// What a pull costs on this configuration, for an operator estimating requests per day. The
+/// figures are the ones `tests/e2e/clients.test.mjs` measures with docker and the ESA host.
+pub struct PullCost {
+    /// Requests a docker pull of a single-platform image sends this site, besides one per
+    /// layer: the /v2/ ping, /token, the tag's HEAD, the manifest by digest, the config blob.
+    pub docker_base: u32,
+    /// At most this many upstream subrequests (fetches, redirect hops, cache calls) per layer
+    /// request, with a cold token; ESA counts each against its 32.
+    pub layer_subrequests: u32,
+    /// Same, for a layer already in the edge cache (CACHE=on).
+    pub cached_layer_subrequests: Option<u32>,
+}
+
+pub fn pull_cost(config: &Config) -> PullCost {
+    // The layer's GET upstream: its redirect is followed (registry + storage) or handed over.
+    let fetch = match config.blob_redirect {
+        BlobRedirect::Follow => 2,
+        BlobRedirect::Passthrough => 1,
+    };
+    // A token for the proxy's own identity when none is held: the upstream's /token, after
+    // learning its realm from /v2/ once per isolate.
+    let token = 2;
+    PullCost {
+        docker_base: 5,
+        // cache: entry lookup, then the layer put and its commit marker
+        layer_subrequests: fetch + token + if config.cache { 3 } else { 0 },
+        // the entry and its commit marker
+        cached_layer_subrequests: config.cache.then_some(2),
+    }
+}
+
+fn cost_block(config: &Config) -> String {
+    let c = pull_cost(config);
+    let (cached_zh, cached_en) = match c.cached_layer_subrequests {
+        Some(n) => (
+            format!("，已缓存的层 {n} 个"),
+            format!(", {n} for a cached layer"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    format!(
+        "<li data-pull-base=\"{b}\" data-layer-subrequests=\"{l}\">每次 docker pull 约 {b} + 层数 个请求（多架构镜像再加 1），\
+         每个层请求最多 {l} 个上游子请求{cached_zh}<br>\
+         a docker pull costs about {b} + (number of layers) requests to this site (one more for a \
+         multi-arch image); each layer request at most {l} upstream subrequests{cached_en}</li>",
+        b = c.docker_base,
+        l = c.layer_subrequests,
+    )
+}
+
 pub fn render(ctx: &Ctx<'_>) -> String {
     let host = escape_html(&ctx.service);
     let scheme = if ctx.origin.starts_with("http://") {
@@ -183,6 +233,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     } else {
         format!("<li>需要登录 / login required: <code>docker login {host}</code>（上游仓库账号 / your registry account）</li>")
     };
+    let cost = cost_block(ctx.config);
     let sections: String = served(ctx)
         .iter()
         .map(|s| registry_section(s, scheme, !ctx.config.users.is_empty()))
@@ -202,6 +253,7 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 <li>镜像白名单 / image whitelist: {}</li>
 <li>用户白名单 / user whitelist: {}</li>
 {login}<li>边缘缓存 / edge cache: {}</li>
+{cost}
 </ul>
 {sections}<p><a href="/version">/version</a></p>
 </body></html>

@@ -12,6 +12,7 @@ import { seedImages } from './harness/images.mjs';
 import { hostsDir, startContainerd } from './harness/containerd.mjs';
 import { dockerImage, podmanFor, startDockerd } from './harness/engines.mjs';
 import { landingAuths } from './harness/browser.mjs';
+import { sleep } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
 import { USERS, startUpstream } from './harness/upstream.mjs';
 
@@ -119,11 +120,14 @@ for (const platform of PLATFORMS) {
     test('a cold docker pull costs the upstream no more than the client asked, plus one GET per tag', async () => {
       const { docker } = engines[platform];
       const registryRequest = /(GET|HEAD) "\/v2\/[^ "]*\/(manifests|blobs)\//;
+      const anyRequest = /^(GET|HEAD|POST) "\//;
       const logFrom = rt[platform].proc.log().length;
       const upFrom = counter.seen.length;
       const layers = images['library/layers'];
-      await dockerPull(docker, `${hostOf(rt[platform].url)}/library/layers:latest`, { config: layers.config });
-      const client = rt[platform].proc.log().slice(logFrom).split('\n').filter((l) => registryRequest.test(l));
+      const ref = `${hostOf(rt[platform].url)}/library/layers:latest`;
+      await dockerPull(docker, ref, { config: layers.config });
+      const lines = rt[platform].proc.log().slice(logFrom).split('\n');
+      const client = lines.filter((l) => registryRequest.test(l));
       const upstream = counter.seen.slice(upFrom).filter((r) => /\/(manifests|blobs)\//.test(r.path));
       assert.ok(client.length >= 2 + layers.layers.length, `the proxy logged the client's requests:\n${client.join('\n')}`);
       assert.ok(
@@ -131,6 +135,29 @@ for (const platform of PLATFORMS) {
         `upstream ${upstream.length} > client ${client.length} + 1 tag:\n${upstream.map((r) => `${r.method} ${r.path}`).join('\n')}`,
       );
       assert.equal(upstream.filter((r) => r.path.endsWith('/manifests/latest')).length, 1, 'the tag was fetched once');
+
+      // The landing page's figures for this configuration are what the pull cost.
+      const page = await (await fetch(`${rt[platform].url}/`)).text();
+      const base = Number(/data-pull-base="(\d+)"/.exec(page)[1]);
+      const perLayer = Number(/data-layer-subrequests="(\d+)"/.exec(page)[1]);
+      const all = lines.filter((l) => anyRequest.test(l));
+      assert.equal(all.length, base + layers.layers.length, `requests of one docker pull:\n${all.join('\n')}`);
+      if (platform === 'esa') {
+        // The ESA host counts each request's subrequests (fetches, hops, cache calls).
+        await sleep(700);
+        const counts = (from) =>
+          [...rt.esa.proc.log().slice(from).matchAll(/esa-host: GET \/v2\/library\/layers\/blobs\/(sha256:\w+): (\d+) subrequests/g)].map((m) => Number(m[2]));
+        const cold = counts(logFrom);
+        assert.equal(cold.length, layers.layers.length + 1, 'config and layers');
+        assert.ok(Math.max(...cold) <= perLayer, `cold layer subrequests ${cold} <= ${perLayer}`);
+        const cachedFigure = Number(/已缓存的层 (\d+) 个/.exec(page)[1]);
+        const hitFrom = rt.esa.proc.log().length;
+        await dockerRmiAll(docker);
+        await dockerPull(docker, ref, { config: layers.config });
+        await sleep(700);
+        const hits = counts(hitFrom);
+        assert.ok(hits.length > 0 && hits.every((n) => n === cachedFigure), `cached layer subrequests ${hits} = ${cachedFigure}`);
+      }
     });
 
     test('docker pulls docker.io images through registry-mirrors (an OCI index and a Docker list)', async () => {

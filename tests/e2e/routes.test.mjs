@@ -123,6 +123,10 @@ describe('landing page', () => {
     const dom = await chromium(['--dump-dom', url]);
     assert.equal(dom.code, 0, dom.stderr);
     writeFileSync(join(OUT, 'landing.html'), dom.stdout);
+    // The operator's estimate for this configuration (measured in clients.test.mjs).
+    assert.match(dom.stdout, /data-pull-base="5" data-layer-subrequests="4"/);
+    assert.match(dom.stdout, /docker pull 约 5 \+ 层数 个请求/);
+    assert.match(dom.stdout, /a docker pull costs about 5 \+ \(number of layers\) requests/);
     const snippets = [...dom.stdout.matchAll(/<pre data-snippet="([^"]+)" data-registry="([^"]+)">([\s\S]*?)<\/pre>/g)].map((m) => ({
       kind: m[1],
       registry: m[2],
