@@ -33,13 +33,8 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
   };
 
   return {
-    async fetch(method, url, headers, body) {
-      const resp = await fetchImpl(url, {
-        method,
-        headers,
-        body: body === null ? undefined : body,
-        redirect: 'manual',
-      });
+    async fetch(method, url, headers) {
+      const resp = await fetchImpl(url, { method, headers, redirect: 'manual' });
       return { status: resp.status, headers: [...resp.headers], body: resp };
     },
 

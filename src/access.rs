@@ -10,7 +10,7 @@ use crate::upstream::Upstream;
 
 /// Why a request is refused, for the 401 and its challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessDenied {
+pub(crate) struct AccessDenied {
     pub message: String,
     /// The challenge's `error` parameter (RFC 6750): `invalid_token` or `insufficient_scope`.
     pub error: Option<&'static str>,
@@ -24,13 +24,13 @@ fn denied(message: impl Into<String>, error: Option<&'static str>) -> AccessDeni
 }
 
 /// The bearer token of an `Authorization` header, if it is one.
-pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+pub(crate) fn bearer(authorization: Option<&str>) -> Option<&str> {
     let a = authorization?.trim();
     let (scheme, token) = a.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-pub fn check(
+pub(crate) fn check(
     config: &Config,
     upstream: &Upstream,
     endpoint: &Endpoint,

@@ -20,23 +20,23 @@ use crate::reference::{Digest, Reference, RepoName};
 use crate::upstream::Upstream;
 
 /// Immutable content lives this long in the cache.
-pub const IMMUTABLE_SECS: u64 = 30 * 24 * 3600;
+pub(crate) const IMMUTABLE_SECS: u64 = 30 * 24 * 3600;
 /// How long past its freshness a tag answer is kept for serving stale.
-pub const STALE_WINDOW_SECS: u64 = 24 * 3600;
+pub(crate) const STALE_WINDOW_SECS: u64 = 24 * 3600;
 /// Manifests are read into memory to verify them; the distribution spec caps them at 4 MiB.
-pub const MANIFEST_MAX_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MANIFEST_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Header recording when a tag answer was fetched (unix seconds), for freshness.
-pub const FETCHED_AT_HEADER: &str = "x-erp-fetched-at";
+pub(crate) const FETCHED_AT_HEADER: &str = "x-erp-fetched-at";
 /// Streamed entries are committed in two phases: the body carries a random id in this header,
 /// and a small marker entry holding that id is written only once the body arrived whole. Some
 /// caches (workerd's) keep whatever part of a body arrived before its stream failed, and a late,
 /// truncated put may land over a good one: only an entry whose id matches the marker is served.
-pub const PUT_ID_HEADER: &str = "x-erp-put";
+pub(crate) const PUT_ID_HEADER: &str = "x-erp-put";
 /// Every key lives under this origin: `http://` because ESA's cache takes only http:// keys.
 const KEY_ORIGIN: &str = "http://edge-registry-proxy.cache";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cacheable {
+pub(crate) enum Cacheable {
     /// Manifest by digest, or a blob.
     Immutable,
     /// Manifest by tag: fresh for `CACHE_TAG_TTL`.
@@ -44,14 +44,14 @@ pub enum Cacheable {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheKey {
+pub(crate) struct CacheKey {
     pub url: String,
     pub kind: Cacheable,
 }
 
 impl CacheKey {
     /// `Cache-Control` for the stored copy: how long the platform keeps it.
-    pub fn storage_cache_control(&self, tag_ttl: u32) -> String {
+    pub(crate) fn storage_cache_control(&self, tag_ttl: u32) -> String {
         let secs = match self.kind {
             Cacheable::Immutable => IMMUTABLE_SECS,
             Cacheable::Tag => u64::from(tag_ttl) + STALE_WINDOW_SECS,
@@ -60,7 +60,11 @@ impl CacheKey {
     }
 }
 
-pub fn manifest_key(upstream: &Upstream, name: &RepoName, reference: &Reference) -> CacheKey {
+pub(crate) fn manifest_key(
+    upstream: &Upstream,
+    name: &RepoName,
+    reference: &Reference,
+) -> CacheKey {
     let base = format!(
         "{KEY_ORIGIN}/{}/{name}/manifests/{}",
         upstream.name,
@@ -91,7 +95,7 @@ const DEFAULT_ACCEPT: &[&str] = &[
 
 /// Whether a client sending `accept` takes a manifest of `media_type`. Wildcards count
 /// (containerd sends `*/*`); `q=0` refuses a type.
-pub fn accepts(accept: Option<&str>, media_type: &str) -> bool {
+pub(crate) fn accepts(accept: Option<&str>, media_type: &str) -> bool {
     let media_type = media_type.split(';').next().unwrap_or("").trim();
     if media_type.is_empty() {
         return false;
@@ -139,7 +143,7 @@ pub fn accepts(accept: Option<&str>, media_type: &str) -> bool {
 
 /// Blobs are keyed per repository: a client authorized for one repository must not get another
 /// repository's layer by naming its digest.
-pub fn blob_key(upstream: &Upstream, name: &RepoName, digest: &Digest) -> CacheKey {
+pub(crate) fn blob_key(upstream: &Upstream, name: &RepoName, digest: &Digest) -> CacheKey {
     CacheKey {
         url: format!(
             "{KEY_ORIGIN}/{}/{name}/blobs/{}",
@@ -158,7 +162,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 /// A fetched manifest may be stored when its bytes are what was asked for.
-pub fn manifest_verified(
+pub(crate) fn manifest_verified(
     reference: &Reference,
     upstream_digest: Option<&str>,
     bytes: &[u8],
@@ -176,7 +180,7 @@ pub fn manifest_verified(
 
 /// A blob answer may be stored when it is a complete 200 of a known size within the limit; a
 /// body the runtime decoded (Content-Encoding) has no known size, so it is served, not stored.
-pub fn blob_storable(status: u16, headers: &Headers, max_bytes: u64) -> Option<u64> {
+pub(crate) fn blob_storable(status: u16, headers: &Headers, max_bytes: u64) -> Option<u64> {
     if status != 200 || headers.decoded_by_fetch() {
         return None;
     }
@@ -186,20 +190,20 @@ pub fn blob_storable(status: u16, headers: &Headers, max_bytes: u64) -> Option<u
 
 /// A stored body's length: some caches (workerd's) drop `Content-Length` from what they return,
 /// and a HEAD or a Range answer needs it.
-pub const SIZE_HEADER: &str = "x-erp-length";
+pub(crate) const SIZE_HEADER: &str = "x-erp-length";
 
 /// The key of the commit marker of a streamed entry.
-pub fn commit_key(key: &CacheKey) -> String {
+pub(crate) fn commit_key(key: &CacheKey) -> String {
     format!("{}?committed", key.url)
 }
 
 /// A streamed entry may be served only when its put id matches its commit marker.
-pub fn committed(put_id: Option<&str>, marker: Option<&str>) -> bool {
+pub(crate) fn committed(put_id: Option<&str>, marker: Option<&str>) -> bool {
     matches!((put_id, marker), (Some(a), Some(b)) if !a.is_empty() && a == b.trim())
 }
 
 /// Whether a stored tag answer fetched at `fetched_at` is still fresh at `now`.
-pub fn tag_fresh(fetched_at: Option<&str>, now: u64, tag_ttl: u32) -> bool {
+pub(crate) fn tag_fresh(fetched_at: Option<&str>, now: u64, tag_ttl: u32) -> bool {
     match fetched_at.and_then(|v| v.parse::<u64>().ok()) {
         Some(t) => now < t.saturating_add(u64::from(tag_ttl)),
         None => false,

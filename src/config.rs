@@ -30,12 +30,12 @@ pub const KEYS: &[&str] = &[
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
 /// ...). They are not the operator's configuration, so they are neither keys nor typos.
-pub const PLATFORM_PREFIXES: &[&str] = &["CF_"];
+pub(crate) const PLATFORM_PREFIXES: &[&str] = &["CF_"];
 
-pub const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
-pub const DEFAULT_CACHE_TAG_TTL: u32 = 600;
+pub(crate) const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
+pub(crate) const DEFAULT_CACHE_TAG_TTL: u32 = 600;
 /// Cloudflare's Cache API refuses objects over 512 MB.
-pub const DEFAULT_CACHE_MAX_BLOB_MB: u64 = 512;
+pub(crate) const DEFAULT_CACHE_MAX_BLOB_MB: u64 = 512;
 
 /// What the proxy logs. Both platforms already record every request; a line per success costs
 /// CPU on the metered path (measured by `make bench`), so by default only what needs attention.

@@ -123,7 +123,7 @@ impl std::fmt::Display for RegistryError {
 }
 
 /// A JSON string literal (quotes included). Messages may echo client input, so escape fully.
-pub fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 

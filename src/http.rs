@@ -39,14 +39,6 @@ impl Headers {
             !e.is_empty() && !e.eq_ignore_ascii_case("identity")
         })
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
@@ -76,8 +68,6 @@ pub struct UpstreamRequest {
     pub method: String,
     pub url: String,
     pub headers: Headers,
-    /// Form body (token POSTs); None otherwise.
-    pub body: Option<String>,
 }
 
 #[derive(Debug)]

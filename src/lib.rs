@@ -3,32 +3,52 @@
 //! The core is deterministic protocol logic with no networking, cache or clock of its own:
 //! the edge binding (`wasm`) hands it requests and a `Platform` to send upstream requests
 //! through. Bodies are opaque handles, so image layers stream through the runtime untouched.
+//!
+//! Layout: the synchronous rules, each in one module (names, routes, scopes, challenges,
+//! whitelists, access, proxy tokens, the cache policy, config, URLs, errors, HTTP types), and the
+//! async pipeline over `Platform` in `flow/`. Modules are private; what the binding, the tests
+//! and the fuzz targets use is re-exported here.
+#![warn(unreachable_pub)]
 
-pub mod access;
-pub mod cache_flow;
-pub mod cache_policy;
-pub mod challenge;
-pub mod config;
-pub mod errors;
-pub mod flow;
-pub mod http;
-pub mod landing;
-pub mod list;
-pub mod platform;
-pub mod proxy_token;
-pub mod reference;
-pub mod route;
-pub mod scope;
-pub mod token_service;
-pub mod upstream;
-pub mod upstream_auth;
-pub mod url;
-pub mod whitelist;
+mod access;
+mod cache_policy;
+mod challenge;
+mod config;
+mod errors;
+mod flow;
+mod http;
+mod list;
+mod platform;
+mod proxy_token;
+mod reference;
+mod route;
+mod scope;
+mod upstream;
+mod url;
+mod whitelist;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use config::{Config, ConfigError};
-pub use flow::{config_error_response, handle, State};
+pub use cache_policy::{sha256_digest, MANIFEST_ACCEPT};
+pub use challenge::Challenge;
+pub use config::{Config, ConfigError, ConfigValue, KEYS as CONFIG_KEYS};
+pub use flow::{config_error_response, handle, State, MAX_REDIRECTS};
 pub use http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
 pub use platform::{FetchError, Platform};
+
+/// The parsers and rules the fuzz targets drive; not an API. Always compiled (hidden), not behind
+/// `cfg(fuzzing)`: items only a cfg-gated module reached would be `unreachable_pub` in every
+/// normal build.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::cache_policy::single_range;
+    pub use crate::challenge::proxy_challenge;
+    pub use crate::list::entries;
+    pub use crate::proxy_token::{sign, verify};
+    pub use crate::reference::{normalize_name, Reference, NAME_MAX_LEN};
+    pub use crate::route::route;
+    pub use crate::scope::{grant, split_scopes, MAX_SCOPES};
+    pub use crate::upstream::Upstream;
+    pub use crate::whitelist::Whitelist;
+}

@@ -14,7 +14,7 @@ use sha2::Sha256;
 
 const PREFIX: &str = "erp1.";
 /// Longer tokens are refused unread (an upstream token inside is a few KB at most).
-pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// Clock skew tolerated between isolates for `iat`.
 const SKEW_SECS: u64 = 60;
 
@@ -37,7 +37,7 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             TokenError::Malformed => "token is not a token of this mirror",
             TokenError::BadSignature => "token signature is invalid",

@@ -46,7 +46,7 @@ pub fn normalize_name(raw: &str, docker_hub: bool) -> Result<RepoName, RegistryE
 
 /// `path-component ("/" path-component)*`, each component
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, total length at most 255.
-pub fn validate_name(raw: &str) -> Result<(), RegistryError> {
+pub(crate) fn validate_name(raw: &str) -> Result<(), RegistryError> {
     if raw.is_empty() {
         return Err(RegistryError::name_invalid("repository name is empty"));
     }
@@ -133,7 +133,7 @@ impl Reference {
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
-pub fn validate_tag(raw: &str) -> Result<(), RegistryError> {
+pub(crate) fn validate_tag(raw: &str) -> Result<(), RegistryError> {
     let b = raw.as_bytes();
     let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
     let ok = !b.is_empty()
@@ -156,7 +156,7 @@ pub fn validate_tag(raw: &str) -> Result<(), RegistryError> {
 pub struct Digest(String);
 
 impl Digest {
-    pub fn parse(raw: &str) -> Result<Digest, RegistryError> {
+    pub(crate) fn parse(raw: &str) -> Result<Digest, RegistryError> {
         let invalid = || {
             RegistryError::new(
                 ErrorCode::DigestInvalid,
@@ -183,13 +183,13 @@ impl Digest {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// Client input echoed in a message: bounded and quoted, so a hostile name can't flood logs.
-pub fn quote_for_message(raw: &str) -> String {
+pub(crate) fn quote_for_message(raw: &str) -> String {
     let mut s: String = raw.chars().take(80).collect();
     if raw.chars().count() > 80 {
         s.push('…');

@@ -8,7 +8,7 @@ use crate::reference::{normalize_name, Digest, Reference, RepoName};
 use crate::upstream::Upstream;
 
 /// The proxy's token endpoint; the realm of every challenge it sends.
-pub const TOKEN_PATH: &str = "/token";
+pub(crate) const TOKEN_PATH: &str = "/token";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {

@@ -27,7 +27,7 @@ impl Grant {
     }
 }
 
-pub fn pull_scope(repo: &RepoName) -> String {
+pub(crate) fn pull_scope(repo: &RepoName) -> String {
     format!("repository:{repo}:pull")
 }
 

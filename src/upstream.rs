@@ -8,7 +8,7 @@
 //!   standing in for Docker Hub: `docker.io@http://127.0.0.1:5000`).
 
 /// Docker Hub's name; it alone gets the `library/` rule.
-pub const DOCKER_HUB: &str = "docker.io";
+pub(crate) const DOCKER_HUB: &str = "docker.io";
 
 /// Registries whose API endpoint is not simply `https://NAME`.
 const KNOWN_ENDPOINTS: &[(&str, &str)] = &[
@@ -138,7 +138,7 @@ fn registrable_domain(host: &str) -> &str {
 
 /// Whether `host` may receive credentials meant for the registry at `registry_host`: the same
 /// host or the same registrable domain (`auth.docker.io` for `registry-1.docker.io`).
-pub fn same_site(host: &str, registry_host: &str) -> bool {
+pub(crate) fn same_site(host: &str, registry_host: &str) -> bool {
     let (h, r) = (
         host.to_ascii_lowercase(),
         registry_host.to_ascii_lowercase(),
@@ -147,7 +147,7 @@ pub fn same_site(host: &str, registry_host: &str) -> bool {
 }
 
 /// A DNS name or IPv4 literal with an optional port: letters, digits, '-', '.', one ':port'.
-pub fn is_host_port(s: &str) -> bool {
+pub(crate) fn is_host_port(s: &str) -> bool {
     let (host, port) = match s.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
         None => (s, None),

@@ -2,7 +2,7 @@
 //! URL: split it, decode its query, encode ours. (The `url` crate would triple the wasm size.)
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestUrl<'a> {
+pub(crate) struct RequestUrl<'a> {
     /// `http` or `https`.
     pub scheme: &'a str,
     /// `host[:port]` as received.
@@ -13,7 +13,7 @@ pub struct RequestUrl<'a> {
 }
 
 impl<'a> RequestUrl<'a> {
-    pub fn parse(url: &'a str) -> Option<RequestUrl<'a>> {
+    pub(crate) fn parse(url: &'a str) -> Option<RequestUrl<'a>> {
         let (scheme, rest) = url.split_once("://")?;
         let rest = rest.split('#').next().unwrap_or("");
         let (authority, path_query) = match rest.find('/') {
@@ -30,7 +30,7 @@ impl<'a> RequestUrl<'a> {
     }
 
     /// The host alone: no user-info, no port, lowercase is the caller's business.
-    pub fn host(&self) -> &'a str {
+    pub(crate) fn host(&self) -> &'a str {
         strip_port(
             self.authority
                 .rsplit_once('@')
@@ -39,17 +39,17 @@ impl<'a> RequestUrl<'a> {
     }
 
     /// `scheme://authority`, the origin clients must be sent back to.
-    pub fn origin(&self) -> String {
+    pub(crate) fn origin(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
 
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
+    pub(crate) fn query_pairs(&self) -> Vec<(String, String)> {
         parse_query(self.query)
     }
 }
 
 /// `host[:port]` -> `host`: only a trailing `:digits` is a port.
-pub fn strip_port(authority: &str) -> &str {
+pub(crate) fn strip_port(authority: &str) -> &str {
     match authority.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
         _ => authority,
@@ -58,7 +58,7 @@ pub fn strip_port(authority: &str) -> &str {
 
 /// `application/x-www-form-urlencoded` decoding (`+` is a space: Go clients encode the spaces
 /// between several scopes that way). Invalid escapes are kept literally.
-pub fn parse_query(q: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
@@ -68,7 +68,7 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn form_decode(s: &str) -> String {
+pub(crate) fn form_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -112,7 +112,7 @@ fn hex_val(c: u8) -> Option<u8> {
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
-pub fn encode_component(s: &str) -> String {
+pub(crate) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &c in s.as_bytes() {
         if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
@@ -125,7 +125,7 @@ pub fn encode_component(s: &str) -> String {
 }
 
 /// `base?k=v&k2=v2`, appending to a query `base` may already have.
-pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
         return base.to_owned();
     }
@@ -146,7 +146,7 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// Resolves a redirect `Location` against the URL that produced it.
-pub fn resolve(base: &str, location: &str) -> Option<String> {
+pub(crate) fn resolve(base: &str, location: &str) -> Option<String> {
     // Any scheme makes it absolute (RFC 3986); callers refuse the ones that are not http(s).
     if has_scheme(location) {
         return Some(location.to_owned());

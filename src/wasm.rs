@@ -25,7 +25,6 @@ extern "C" {
         method: &str,
         url: &str,
         headers: Array,
-        body: JsValue,
     ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = readBytes)]
@@ -108,10 +107,9 @@ impl Platform for Binding {
     type Body = JsValue;
 
     async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
-        let body = req.body.map(JsValue::from).unwrap_or(JsValue::NULL);
         let promise = self
             .0
-            .fetch(&req.method, &req.url, headers_to_js(&req.headers), body)
+            .fetch(&req.method, &req.url, headers_to_js(&req.headers))
             .map_err(js_error)?;
         let v = JsFuture::from(promise).await.map_err(js_error)?;
         Ok(UpstreamResponse {
@@ -268,6 +266,7 @@ fn response_to_js(r: Response<JsValue>) -> JsValue {
 /// Request (read only for `POST /token`) or null. Resolves to `{status, headers, body}` where body
 /// is null, a string, or a handle the platform returned from `fetch`.
 #[wasm_bindgen]
+#[allow(unreachable_pub)] // exported to JS, not to Rust
 pub fn handle(
     method: String,
     url: String,
@@ -305,6 +304,7 @@ pub fn handle(
 /// caller can catch it, and leaves the instance unusable. So before that, the hook logs and
 /// tells the shim, which answers the requests in flight with a 500 and makes a fresh instance.
 #[wasm_bindgen(start)]
+#[allow(unreachable_pub)] // exported to JS, not to Rust
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         let message = format!("edge-registry-proxy panicked: {info}");

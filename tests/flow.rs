@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use edge_registry_proxy::challenge::Challenge;
+use edge_registry_proxy::Challenge;
 use edge_registry_proxy::{
     handle, Body, Config, FetchError, Headers, Platform, Request, Response, State, UpstreamRequest,
     UpstreamResponse,
@@ -350,7 +350,7 @@ fn same_origin_redirects_keep_authorization_and_loops_end() {
     assert_eq!(error_code(&r), "UNAVAILABLE");
     assert_eq!(
         looping.seen.borrow().len(),
-        edge_registry_proxy::flow::MAX_REDIRECTS + 1
+        edge_registry_proxy::MAX_REDIRECTS + 1
     );
 
     let no_location = Fake::new(|_| Ok((307, vec![], String::new())));
@@ -627,7 +627,7 @@ fn esa_config_block_lists_exactly_the_config_keys() {
                 .then_some(key)
         })
         .collect();
-    let mut want: Vec<&str> = edge_registry_proxy::config::KEYS
+    let mut want: Vec<&str> = edge_registry_proxy::CONFIG_KEYS
         .iter()
         .copied()
         .filter(|k| *k != "WHITE_LIST") // alias of USER_WHITELIST, not listed twice
@@ -916,7 +916,7 @@ fn operator_account_is_used_upstream_cached_and_never_handed_out() {
 // ---- the edge cache (CACHE=on) ----
 
 fn digest_of(s: &str) -> String {
-    edge_registry_proxy::cache_policy::sha256_digest(s.as_bytes())
+    edge_registry_proxy::sha256_digest(s.as_bytes())
 }
 
 /// A registry whose tag `latest` serves `manifest` (settable), and a blob `0123456789`.
@@ -1152,7 +1152,7 @@ fn one_tag_entry_answers_head_and_get_for_every_client() {
     assert_eq!(sent[0].method, "GET");
     assert_eq!(
         sent[0].headers.get("accept"),
-        Some(edge_registry_proxy::cache_policy::MANIFEST_ACCEPT)
+        Some(edge_registry_proxy::MANIFEST_ACCEPT)
     );
 
     // Every client whose Accept admits an index: answered from that one entry, HEAD and GET.

@@ -1,7 +1,8 @@
 //! WWW-Authenticate: parsing never panics, and a challenge the proxy writes from any parsed
 //! values parses back to those values (nothing in them can break out of the quotes).
 #![no_main]
-use edge_registry_proxy::challenge::{proxy_challenge, Challenge};
+use edge_registry_proxy::fuzzing::proxy_challenge;
+use edge_registry_proxy::Challenge;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Proxy tokens: a token that verifies was produced by `sign` with the secret (re-signing its
 //! claims gives a token that verifies to the same claims), and no other secret opens it.
 #![no_main]
-use edge_registry_proxy::proxy_token::{sign, verify};
+use edge_registry_proxy::fuzzing::{sign, verify};
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &[u8] = b"fuzz-secret-0123456789";

@@ -1,6 +1,6 @@
 //! Range headers answered from the cache: always inside the body.
 #![no_main]
-use edge_registry_proxy::cache_policy::single_range;
+use edge_registry_proxy::fuzzing::single_range;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Names, tags, digests: an accepted name is canonical (normalising it again changes nothing),
 //! carries no way to smuggle a path, and fits the length limit.
 #![no_main]
-use edge_registry_proxy::reference::{normalize_name, Reference, NAME_MAX_LEN};
+use edge_registry_proxy::fuzzing::{normalize_name, Reference, NAME_MAX_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

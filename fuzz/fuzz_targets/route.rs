@@ -1,9 +1,9 @@
 //! Request paths: whatever routes to a repository round-trips through the upstream path, and a
 //! path the whitelist allows names a repository the whitelist allows after normalisation.
 #![no_main]
-use edge_registry_proxy::route::route;
-use edge_registry_proxy::upstream::Upstream;
-use edge_registry_proxy::whitelist::Whitelist;
+use edge_registry_proxy::fuzzing::route;
+use edge_registry_proxy::fuzzing::Upstream;
+use edge_registry_proxy::fuzzing::Whitelist;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,9 +1,9 @@
 //! Token scopes: only pull on whitelisted, normalised repositories is ever granted, and
 //! granting what was granted grants the same again.
 #![no_main]
-use edge_registry_proxy::scope::{grant, split_scopes, MAX_SCOPES};
-use edge_registry_proxy::upstream::Upstream;
-use edge_registry_proxy::whitelist::Whitelist;
+use edge_registry_proxy::fuzzing::{grant, split_scopes, MAX_SCOPES};
+use edge_registry_proxy::fuzzing::Upstream;
+use edge_registry_proxy::fuzzing::Whitelist;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 //! English. It says whether a whitelist, login or cache is active, never what the patterns,
 //! users or secrets are. Everything from the request (the Host header) is HTML-escaped.
 
+use super::context::Ctx;
 use crate::config::{BlobRedirect, Config};
-use crate::flow::Ctx;
 use crate::upstream::Upstream;
 
 fn escape_html(s: &str) -> String {
@@ -166,7 +166,7 @@ fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
 
 /// What a pull costs on this configuration, for an operator estimating requests per day. The
 /// figures are the ones `tests/e2e/clients.test.mjs` measures with docker and the ESA host.
-pub struct PullCost {
+pub(super) struct PullCost {
     /// Requests a docker pull of a single-platform image sends this site, besides one per
     /// layer: the /v2/ ping, /token, the tag's HEAD, the manifest by digest, the config blob.
     pub docker_base: u32,
@@ -177,7 +177,7 @@ pub struct PullCost {
     pub cached_layer_subrequests: Option<u32>,
 }
 
-pub fn pull_cost(config: &Config) -> PullCost {
+pub(super) fn pull_cost(config: &Config) -> PullCost {
     // The layer's GET upstream: its redirect is followed (registry + storage) or handed over.
     let fetch = match config.blob_redirect {
         BlobRedirect::Follow => 2,
@@ -214,7 +214,7 @@ fn cost_block(config: &Config) -> String {
     )
 }
 
-pub fn render(ctx: &Ctx<'_>) -> String {
+pub(super) fn render(ctx: &Ctx<'_>) -> String {
     let host = escape_html(&ctx.service);
     let scheme = if ctx.origin.starts_with("http://") {
         "http"
@@ -264,7 +264,7 @@ Registry mirror: copy the configuration below to pull through this site.</p>
     )
 }
 
-pub fn version_json(config: &Config) -> String {
+pub(super) fn version_json(config: &Config) -> String {
     let routes: Vec<serde_json::Value> = config
         .routes
         .iter()

@@ -2,6 +2,9 @@
 //! up, serve a hit, or fetch with the proxy's own identity and store what `cache_policy`
 //! allows. Answers fetched with a user's own upstream token are served but never stored.
 
+use super::context::Ctx;
+use super::send::{client_headers, proxy_identity, respond, send, Outgoing, Sent};
+use super::upstream_auth::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
     single_range, tag_fresh, CacheKey, Cacheable, FETCHED_AT_HEADER, MANIFEST_ACCEPT,
@@ -9,14 +12,13 @@ use crate::cache_policy::{
 };
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::flow::{client_headers, proxy_identity, respond, send, Ctx, Outgoing, Sent, State};
 use crate::http::{Body, Headers, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
 use crate::proxy_token::Claims;
 use crate::reference::{Digest, Reference, RepoName};
 use crate::route::Endpoint;
 
-pub const X_CACHE: &str = "x-cache";
+pub(super) const X_CACHE: &str = "x-cache";
 
 /// Serves a manifest or blob request through the cache; None for endpoints it does not cache.
 pub(crate) async fn serve<P: Platform>(

@@ -12,31 +12,31 @@
 //!   checked by the upstream token service; the upstream token they get rides inside, so pulls
 //!   use their own account. The operator's upstream token never reaches a client.
 
+use super::context::Ctx;
+use super::upstream_auth::{
+    basic_header, fetch_token, upstream_auth, State, TokenRefusal, UpstreamAuth,
+    DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
+};
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::flow::{Ctx, State};
 use crate::http::{Headers, Request, Response, UpstreamRequest};
 use crate::platform::Platform;
 use crate::proxy_token::{sign, Claims};
 use crate::reference::quote_for_message;
 use crate::scope::{grant, split_scopes, Grant};
-use crate::upstream_auth::{
-    basic_header, fetch_token, upstream_auth, TokenRefusal, UpstreamAuth, DEFAULT_TOKEN_SECS,
-    SMALL_BODY_LIMIT,
-};
 use crate::url::parse_query;
 
 /// Lifetime of a proxy token that carries no upstream token.
-pub const PROXY_TOKEN_SECS: u64 = 300;
+pub(super) const PROXY_TOKEN_SECS: u64 = 300;
 /// Upper bound on any proxy token's lifetime.
-pub const MAX_PROXY_TOKEN_SECS: u64 = 3600;
+pub(super) const MAX_PROXY_TOKEN_SECS: u64 = 3600;
 
 struct Credentials {
     user: String,
     password: String,
 }
 
-pub async fn issue<P: Platform>(
+pub(super) async fn issue<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
@@ -245,7 +245,6 @@ async fn verify_basic<P: Platform>(p: &P, ctx: &Ctx<'_>, basic: &str) -> Result<
             method: "GET".into(),
             url: format!("{}/v2/", ctx.upstream.endpoint),
             headers,
-            body: None,
         })
         .await
         .map_err(|e| {

@@ -9,23 +9,29 @@ use base64::Engine;
 
 use crate::challenge::Challenge;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::flow::State;
 use crate::http::{Headers, UpstreamRequest};
 use crate::platform::Platform;
 use crate::upstream::Upstream;
 use crate::url::{with_query, RequestUrl};
 
+/// What the isolate remembers between requests.
+#[derive(Default)]
+pub struct State {
+    pub auth: AuthCache,
+    pub tokens: TokenCache,
+}
+
 /// Bound on bodies the proxy reads itself: a token answer or a token form.
-pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+pub(super) const SMALL_BODY_LIMIT: usize = 64 * 1024;
 /// Cached upstream tokens are dropped this long before they expire.
 const EXPIRY_MARGIN_SECS: u64 = 30;
 /// Lifetime assumed when a token answer gives none (the distribution spec's default).
-pub const DEFAULT_TOKEN_SECS: u64 = 60;
+pub(super) const DEFAULT_TOKEN_SECS: u64 = 60;
 const TOKEN_CACHE_ENTRIES: usize = 128;
 
 /// How an upstream wants to be authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpstreamAuth {
+pub(super) enum UpstreamAuth {
     /// Answers without credentials.
     Open,
     /// `Basic`: credentials on every request.
@@ -62,7 +68,7 @@ impl AuthCache {
 /// What `upstream`'s own challenge says. Learnt only from its `/v2/` check, never from a 401 of
 /// a host a request was redirected to: the realm receives users' passwords, so it must be on the
 /// upstream's host or its registrable domain (as distribution's proxy requires).
-pub fn auth_from_challenge(c: &Challenge, upstream: &Upstream) -> Option<UpstreamAuth> {
+pub(super) fn auth_from_challenge(c: &Challenge, upstream: &Upstream) -> Option<UpstreamAuth> {
     match c.scheme.as_str() {
         "basic" => Some(UpstreamAuth::Basic),
         "bearer" => {
@@ -88,7 +94,7 @@ fn unavailable(message: String) -> RegistryError {
 }
 
 /// The upstream's auth scheme: remembered, or learned now with one unauthenticated ping.
-pub async fn upstream_auth<P: Platform>(
+pub(super) async fn upstream_auth<P: Platform>(
     p: &P,
     state: &State,
     upstream: &Upstream,
@@ -101,7 +107,6 @@ pub async fn upstream_auth<P: Platform>(
             method: "GET".into(),
             url: format!("{}/v2/", upstream.endpoint),
             headers: Headers::new(),
-            body: None,
         })
         .await
         .map_err(|e| unavailable(format!("upstream unreachable: {}", e.0)))?;
@@ -125,7 +130,7 @@ pub async fn upstream_auth<P: Platform>(
     Ok(auth)
 }
 
-pub fn basic_header(user: &str, pass: &str) -> String {
+pub(super) fn basic_header(user: &str, pass: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
@@ -134,14 +139,14 @@ pub fn basic_header(user: &str, pass: &str) -> String {
 
 /// A token from an upstream token service.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamToken {
+pub(super) struct UpstreamToken {
     pub token: String,
     pub expires_in: Option<u64>,
 }
 
 /// What asking an upstream token service can end in, besides a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenRefusal {
+pub(super) enum TokenRefusal {
     /// 401/403: the credentials (or anonymity) were refused.
     Refused,
     /// Anything else, as the error to show the client (429 kept as 429).
@@ -149,7 +154,7 @@ pub enum TokenRefusal {
 }
 
 /// Asks `realm` for a token for `scopes`, with `basic` credentials if given.
-pub async fn fetch_token<P: Platform>(
+pub(super) async fn fetch_token<P: Platform>(
     p: &P,
     realm: &str,
     service: Option<&str>,
@@ -176,7 +181,6 @@ pub async fn fetch_token<P: Platform>(
             method: "GET".into(),
             url: with_query(realm, &params),
             headers,
-            body: None,
         })
         .await
         .map_err(|e| {
@@ -217,10 +221,10 @@ pub async fn fetch_token<P: Platform>(
 
 /// Longest upstream token lifetime believed: an absurd `expires_in` must not overflow expiry
 /// arithmetic or keep a token cached for ever.
-pub const MAX_UPSTREAM_TOKEN_SECS: u64 = 24 * 3600;
+pub(super) const MAX_UPSTREAM_TOKEN_SECS: u64 = 24 * 3600;
 
 /// `{"token"|"access_token": "...", "expires_in": n}`; everything else is ignored.
-pub fn parse_token_answer(json: &str) -> Result<UpstreamToken, RegistryError> {
+pub(super) fn parse_token_answer(json: &str) -> Result<UpstreamToken, RegistryError> {
     let bad = || unavailable("upstream token answer is not a token".into());
     let v: serde_json::Value = serde_json::from_str(json).map_err(|_| bad())?;
     let token = v
@@ -290,7 +294,7 @@ impl TokenCache {
 
 /// The `Authorization` the proxy itself sends upstream for `scope`: none for open registries,
 /// the operator's Basic credentials for Basic registries, a (cached) Bearer token otherwise.
-pub async fn proxy_authorization<P: Platform>(
+pub(super) async fn proxy_authorization<P: Platform>(
     p: &P,
     state: &State,
     upstream: &Upstream,

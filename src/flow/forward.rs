@@ -1,0 +1,113 @@
+//! A registry request on its way upstream: the request built from the client's, the proxy's
+//! access check, then the edge cache or the upstream with the right identity.
+
+use super::cache;
+use super::context::Ctx;
+use super::send::{challenge, ping_ok, proxy_identity, respond, send, Outgoing};
+use super::upstream_auth::State;
+use crate::access;
+use crate::config::BlobRedirect;
+use crate::errors::{ErrorCode, RegistryError};
+use crate::http::{Request, Response};
+use crate::platform::Platform;
+use crate::route::Endpoint;
+use crate::url::with_query;
+
+/// Headers of the client's request that may go upstream. Everything else (cookies, the edge's
+/// own headers, Host) stays behind.
+const FORWARDED_REQUEST_HEADERS: &[&str] =
+    &["accept", "range", "if-range", "if-none-match", "user-agent"];
+
+pub(super) async fn forward<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    req: &Request<P::Body>,
+    query: &[(String, String)],
+) -> Result<Response<P::Body>, RegistryError> {
+    let path = endpoint.upstream_path().expect("registry endpoint");
+    let out = Outgoing {
+        method: req.method.clone(),
+        url: with_query(
+            &format!("{}{path}", ctx.upstream.endpoint),
+            &upstream_query(endpoint, query)?,
+        ),
+        headers: req
+            .headers
+            .iter()
+            .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
+            .collect(),
+        passthrough: matches!(endpoint, Endpoint::Blob { .. })
+            && ctx.config.blob_redirect == BlobRedirect::Passthrough,
+        scope: endpoint.repository().map(crate::scope::pull_scope),
+    };
+    if !ctx.config.proxy_tokens() {
+        // Pass-through mode: the client's token came from the upstream's token service (via
+        // the proxy's token endpoint); it goes to the upstream origin only.
+        let sent = send(p, &out, req.headers.get("authorization")).await?;
+        return Ok(respond(state, ctx, endpoint, &out, sent));
+    }
+    let claims = match access::check(
+        ctx.config,
+        ctx.upstream,
+        endpoint,
+        req.headers.get("authorization"),
+        ctx.now,
+    ) {
+        Ok(c) => c,
+        Err(d) => return Ok(challenge(ctx, out.scope.as_deref(), d.error, &d.message)),
+    };
+    if matches!(endpoint, Endpoint::Ping) {
+        return Ok(ping_ok());
+    }
+    if ctx.config.cache {
+        if let Some(r) = cache::serve(p, state, ctx, endpoint, req, &out, &claims).await? {
+            return Ok(r);
+        }
+    }
+    // The user's own upstream token when there is one (their rate limit), else the proxy's.
+    let auth = match &claims.upstream_token {
+        Some(t) => Some(format!("Bearer {t}")),
+        None => proxy_identity(p, state, ctx, out.scope.as_deref()).await?,
+    };
+    let sent = send(p, &out, auth.as_deref()).await?;
+    Ok(respond(state, ctx, endpoint, &out, sent))
+}
+
+/// Only the query parameters the endpoint defines go upstream, validated; `ns` never does.
+fn upstream_query<'q>(
+    endpoint: &Endpoint,
+    query: &'q [(String, String)],
+) -> Result<Vec<(&'q str, &'q str)>, RegistryError> {
+    let mut out = Vec::new();
+    for (k, v) in query {
+        match (endpoint, k.as_str()) {
+            (Endpoint::TagsList { .. }, "n") => {
+                if v.is_empty() || v.len() > 6 || !v.bytes().all(|c| c.is_ascii_digit()) {
+                    return Err(
+                        RegistryError::new(ErrorCode::Unsupported, "n must be a number")
+                            .with_status(400),
+                    );
+                }
+                out.push(("n", v.as_str()));
+            }
+            (Endpoint::TagsList { .. }, "last") => {
+                crate::reference::validate_tag(v)?;
+                out.push(("last", v.as_str()));
+            }
+            (Endpoint::Referrers { .. }, "artifactType") => {
+                let ok = v.len() <= 255 && v.bytes().all(|c| c.is_ascii_graphic());
+                if !ok {
+                    return Err(
+                        RegistryError::new(ErrorCode::Unsupported, "invalid artifactType")
+                            .with_status(400),
+                    );
+                }
+                out.push(("artifactType", v.as_str()));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,138 @@
+//! The request pipeline, written once over `Platform`:
+//! route -> select upstream -> check -> forward (following redirects) -> rewrite -> respond.
+//!
+//! `handle` and `dispatch` live here; the steps are children: `forward` (the /v2/ requests),
+//! `send` (upstream requests, redirects, responses), `cache` (CACHE=on), `token_service`
+//! (/token), `upstream_auth` (the upstreams' token services and the isolate's `State`),
+//! `landing` (/ and /version). Children import only from siblings below them, never from here.
+
+mod cache;
+mod context;
+mod forward;
+mod landing;
+mod send;
+mod token_service;
+mod upstream_auth;
+
+pub use send::MAX_REDIRECTS;
+pub use upstream_auth::State;
+
+use crate::config::{Config, LogLevel};
+use crate::errors::{ErrorCode, RegistryError};
+use crate::http::{Body, Request, Response};
+use crate::platform::Platform;
+use crate::route::{route, Endpoint};
+use crate::url::RequestUrl;
+use context::Ctx;
+
+pub async fn handle<P: Platform>(
+    p: &P,
+    state: &State,
+    config: &Config,
+    req: Request<P::Body>,
+) -> Response<P::Body> {
+    let method = req.method.clone();
+    let path = RequestUrl::parse(&req.url)
+        .map(|u| u.path.to_owned())
+        .unwrap_or_default();
+    let mut resp = match dispatch(p, state, config, req).await {
+        Ok(r) => r,
+        Err(e) => Response::error(&e),
+    };
+    if method == "HEAD" {
+        resp.body = Body::Empty;
+    }
+    resp.headers
+        .set("docker-distribution-api-version", "registry/2.0");
+    let cache_label = resp.headers.get(cache::X_CACHE);
+    let notable = resp.status >= 400 || matches!(cache_label, Some("STALE" | "BYPASS"));
+    let level = if notable {
+        LogLevel::Errors
+    } else {
+        LogLevel::All
+    };
+    if config.logs(level) {
+        let cache = cache_label
+            .map(|c| format!(" cache={c}"))
+            .unwrap_or_default();
+        p.log(&format!(
+            "{method} {} -> {}{cache}",
+            crate::reference::quote_for_message(&path),
+            resp.status
+        ));
+    }
+    resp
+}
+
+/// A response for a configuration that failed to load: every request gets it, naming the key.
+pub fn config_error_response<B>(e: &crate::config::ConfigError) -> Response<B> {
+    let mut r = Response::error(&RegistryError::new(
+        ErrorCode::ConfigInvalid,
+        format!("proxy misconfigured: {e}"),
+    ));
+    r.headers
+        .set("docker-distribution-api-version", "registry/2.0");
+    r
+}
+
+async fn dispatch<P: Platform>(
+    p: &P,
+    state: &State,
+    config: &Config,
+    req: Request<P::Body>,
+) -> Result<Response<P::Body>, RegistryError> {
+    let url = RequestUrl::parse(&req.url)
+        .ok_or_else(|| RegistryError::new(ErrorCode::NotFound, "request URL not understood"))?;
+    if config.debug_panic && url.path == "/__panic" {
+        panic!("DEBUG_PANIC: a panic asked for by GET /__panic");
+    }
+    let query = url.query_pairs();
+    let mut ns_values = query
+        .iter()
+        .filter(|(k, _)| k == "ns")
+        .map(|(_, v)| v.as_str());
+    let ns = ns_values.next();
+    if ns_values.next().is_some() {
+        return Err(RegistryError::denied("ns may be given only once"));
+    }
+    let upstream = match ns {
+        Some(ns) => config.upstream_named(ns).ok_or_else(|| {
+            RegistryError::denied(format!(
+                "registry {} is not served by this mirror",
+                crate::reference::quote_for_message(ns)
+            ))
+        })?,
+        None => config.upstream_for_host(url.authority),
+    };
+    let ctx = Ctx {
+        config,
+        upstream,
+        origin: url.origin(),
+        service: url.authority.to_owned(),
+        ns: ns.map(|_| upstream.name.clone()),
+        now: p.now(),
+    };
+    let endpoint = route(&req.method, url.path, upstream)?;
+    if let Some(repo) = endpoint.repository() {
+        if !config.whitelist.allows(&upstream.name, repo.as_str()) {
+            let shown = if upstream.is_docker_hub() {
+                repo.to_string()
+            } else {
+                format!("{}/{repo}", upstream.name)
+            };
+            return Err(RegistryError::denied(format!(
+                "image {shown} is not in the whitelist of this mirror"
+            )));
+        }
+    }
+    match &endpoint {
+        Endpoint::Landing => Ok(Response::text(
+            200,
+            "text/html; charset=utf-8",
+            landing::render(&ctx),
+        )),
+        Endpoint::Version => Ok(Response::json(200, landing::version_json(config))),
+        Endpoint::Token => token_service::issue(p, state, &ctx, req, &query).await,
+        _ => forward::forward(p, state, &ctx, &endpoint, &req, &query).await,
+    }
+}

@@ -1,0 +1,248 @@
+//! Talking to the upstream: sending a request with an identity, following redirects without
+//! leaking credentials, and turning what came back into the client's response (the proxy's
+//! challenge on a 401, only the headers a client needs).
+
+use super::context::Ctx;
+use super::upstream_auth::{proxy_authorization, State};
+use crate::challenge::{proxy_challenge, Challenge};
+use crate::errors::{ErrorCode, RegistryError};
+use crate::http::{Body, Headers, Response, UpstreamRequest, UpstreamResponse};
+use crate::platform::Platform;
+use crate::route::Endpoint;
+use crate::url::{resolve, RequestUrl};
+
+/// Redirect hops followed for one upstream request (ESA counts each hop as a subrequest).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Upstream response headers a registry client needs; the rest (cookies, the CDN's internals) is dropped.
+const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-range",
+    "accept-ranges",
+    "docker-content-digest",
+    "etag",
+    "last-modified",
+    "link",
+    "retry-after",
+    "oci-subject",
+    "oci-filters-applied",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "docker-ratelimit-source",
+];
+
+/// A registry request on its way upstream: everything but its `Authorization`.
+#[derive(Clone)]
+pub(crate) struct Outgoing {
+    pub method: String,
+    pub url: String,
+    pub headers: Headers,
+    /// BLOB_REDIRECT=passthrough applies (a blob request).
+    pub passthrough: bool,
+    /// `repository:<name>:pull`, for endpoints about a repository.
+    pub scope: Option<String>,
+}
+
+/// The `Authorization` of the proxy's own identity: the operator's account where it may be used
+/// (`Config::operator_account`), anonymous elsewhere.
+pub(crate) async fn proxy_identity<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    scope: Option<&str>,
+) -> Result<Option<String>, RegistryError> {
+    let account = ctx.config.operator_account(ctx.upstream);
+    proxy_authorization(p, state, ctx.upstream, scope, account, ctx.now).await
+}
+
+pub(crate) async fn send<P: Platform>(
+    p: &P,
+    out: &Outgoing,
+    authorization: Option<&str>,
+) -> Result<Sent<P::Body>, RegistryError> {
+    let mut headers = out.headers.clone();
+    if let Some(a) = authorization {
+        headers.set("authorization", a);
+    }
+    let req = UpstreamRequest {
+        method: out.method.clone(),
+        url: out.url.clone(),
+        headers,
+    };
+    send_following_redirects(p, req, out.passthrough).await
+}
+
+/// The client's response for what the upstream said.
+pub(crate) fn respond<B>(
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    out: &Outgoing,
+    sent: Sent<B>,
+) -> Response<B> {
+    let resp = match sent {
+        Sent::Response(r) => r,
+        Sent::Redirect(location) => {
+            let mut h = Headers::new();
+            h.set("location", location);
+            return Response {
+                status: 307,
+                headers: h,
+                body: Body::Empty,
+            };
+        }
+    };
+    if resp.status == 401 {
+        if ctx.config.proxy_tokens() {
+            // The token the proxy sent was refused (expired or revoked): start over.
+            state.tokens.forget(&ctx.upstream.endpoint);
+            return challenge(
+                ctx,
+                out.scope.as_deref(),
+                Some("invalid_token"),
+                "upstream refused the token",
+            );
+        }
+        return unauthorized(ctx, &resp.headers);
+    }
+    if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
+        return ping_ok();
+    }
+    Response {
+        status: resp.status,
+        headers: client_headers(endpoint, resp.status, &resp.headers),
+        body: Body::Stream(resp.body),
+    }
+}
+
+/// The upstream (or stored) headers a client gets.
+pub(crate) fn client_headers(endpoint: &Endpoint, status: u16, upstream: &Headers) -> Headers {
+    let mut headers: Headers = upstream
+        .iter()
+        .filter(|(k, _)| FORWARDED_RESPONSE_HEADERS.contains(k))
+        .collect();
+    if upstream.decoded_by_fetch() {
+        headers.remove("content-length");
+    }
+    if let Endpoint::Blob { digest, .. } = endpoint {
+        if (status == 200 || status == 206) && headers.get("docker-content-digest").is_none() {
+            headers.set("docker-content-digest", digest.as_str());
+        }
+    }
+    headers
+}
+
+pub(crate) enum Sent<B> {
+    Response(UpstreamResponse<B>),
+    /// BLOB_REDIRECT=passthrough: hand this absolute location to the client.
+    Redirect(String),
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Sends `req`, following redirects itself. Credentials never leave the origin they were meant
+/// for: S3, R2 and GCS reject (or log) an Authorization header that is not theirs.
+async fn send_following_redirects<P: Platform>(
+    p: &P,
+    mut req: UpstreamRequest,
+    passthrough: bool,
+) -> Result<Sent<P::Body>, RegistryError> {
+    for _ in 0..=MAX_REDIRECTS {
+        let resp = p.fetch(req.clone()).await.map_err(|e| {
+            RegistryError::new(
+                ErrorCode::Unavailable,
+                format!("upstream unreachable: {}", e.0),
+            )
+        })?;
+        if !is_redirect(resp.status) {
+            return Ok(Sent::Response(resp));
+        }
+        let next = resp
+            .headers
+            .get("location")
+            .and_then(|loc| resolve(&req.url, loc))
+            .filter(|u| {
+                let u = u.to_ascii_lowercase();
+                u.starts_with("https://") || u.starts_with("http://")
+            })
+            .ok_or_else(|| {
+                RegistryError::new(
+                    ErrorCode::Unavailable,
+                    "upstream sent a redirect without a usable Location",
+                )
+            })?;
+        if passthrough {
+            return Ok(Sent::Redirect(next));
+        }
+        let same_origin = RequestUrl::parse(&next).map(|u| u.origin())
+            == RequestUrl::parse(&req.url).map(|u| u.origin());
+        if !same_origin {
+            req.headers.remove("authorization");
+        }
+        if resp.status == 303 {
+            req.method = "GET".into();
+        }
+        req.url = next;
+    }
+    Err(RegistryError::new(
+        ErrorCode::Unavailable,
+        format!("upstream redirected more than {MAX_REDIRECTS} times"),
+    ))
+}
+
+pub(super) fn ping_ok<B>() -> Response<B> {
+    let mut r = Response::json(200, "{}".to_owned());
+    r.headers.set("content-length", "2");
+    r
+}
+
+/// A 401 with the proxy's challenge: the proxy's realm and service, the scope to ask for.
+pub(super) fn challenge<B>(
+    ctx: &Ctx<'_>,
+    scope: Option<&str>,
+    error: Option<&str>,
+    message: &str,
+) -> Response<B> {
+    let mut resp = Response::error(&RegistryError::unauthorized(message));
+    resp.headers.set(
+        "www-authenticate",
+        proxy_challenge(&ctx.realm(), &ctx.service, scope, error),
+    );
+    resp
+}
+
+/// Turns an upstream 401 into the proxy's: same scope and error, the proxy's realm and service.
+///
+/// Nothing is learnt from it: it may come from a host a blob was redirected to, and only the
+/// upstream's own `/v2/` check says where users' credentials may go.
+fn unauthorized<B>(ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
+    let upstream_challenge = upstream_headers
+        .get("www-authenticate")
+        .and_then(Challenge::parse);
+    match &upstream_challenge {
+        Some(c) if c.is_bearer() => challenge(
+            ctx,
+            c.param("scope"),
+            c.param("error"),
+            "authentication required",
+        ),
+        // A Basic-auth registry: the client's credentials are for it; pass its challenge on.
+        Some(c) if c.scheme == "basic" => {
+            let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));
+            resp.headers.set(
+                "www-authenticate",
+                format!(
+                    "Basic realm=\"{}\"",
+                    c.param("realm")
+                        .unwrap_or("registry")
+                        .replace(['"', '\\'], "")
+                ),
+            );
+            resp
+        }
+        _ => challenge(ctx, None, None, "authentication required"),
+    }
+}
