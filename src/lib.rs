@@ -50,5 +50,6 @@ pub mod fuzzing {
     pub use crate::route::route;
     pub use crate::scope::{grant, split_scopes, MAX_SCOPES};
     pub use crate::upstream::Upstream;
+    pub use crate::url::{resolve, with_query, RequestUrl};
     pub use crate::whitelist::Whitelist;
 }

@@ -2,7 +2,7 @@
 //! URL: split it, decode its query, encode ours. (The `url` crate would triple the wasm size.)
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RequestUrl<'a> {
+pub struct RequestUrl<'a> {
     /// `http` or `https`.
     pub scheme: &'a str,
     /// `host[:port]` as received.
@@ -13,7 +13,7 @@ pub(crate) struct RequestUrl<'a> {
 }
 
 impl<'a> RequestUrl<'a> {
-    pub(crate) fn parse(url: &'a str) -> Option<RequestUrl<'a>> {
+    pub fn parse(url: &'a str) -> Option<RequestUrl<'a>> {
         let (scheme, rest) = url.split_once("://")?;
         let rest = rest.split('#').next().unwrap_or("");
         let (authority, path_query) = match rest.find('/') {
@@ -30,7 +30,7 @@ impl<'a> RequestUrl<'a> {
     }
 
     /// The host alone: no user-info, no port, lowercase is the caller's business.
-    pub(crate) fn host(&self) -> &'a str {
+    pub fn host(&self) -> &'a str {
         strip_port(
             self.authority
                 .rsplit_once('@')
@@ -39,11 +39,11 @@ impl<'a> RequestUrl<'a> {
     }
 
     /// `scheme://authority`, the origin clients must be sent back to.
-    pub(crate) fn origin(&self) -> String {
+    pub fn origin(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
 
-    pub(crate) fn query_pairs(&self) -> Vec<(String, String)> {
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
         parse_query(self.query)
     }
 }
@@ -125,7 +125,7 @@ pub(crate) fn encode_component(s: &str) -> String {
 }
 
 /// `base?k=v&k2=v2`, appending to a query `base` may already have.
-pub(crate) fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
         return base.to_owned();
     }
@@ -146,7 +146,7 @@ pub(crate) fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// Resolves a redirect `Location` against the URL that produced it.
-pub(crate) fn resolve(base: &str, location: &str) -> Option<String> {
+pub fn resolve(base: &str, location: &str) -> Option<String> {
     // Any scheme makes it absolute (RFC 3986); callers refuse the ones that are not http(s).
     if has_scheme(location) {
         return Some(location.to_owned());

@@ -3,7 +3,7 @@
 
 use super::cache;
 use super::context::Ctx;
-use super::send::{challenge, ping_ok, proxy_identity, respond, send, Outgoing};
+use super::send::{challenge_response, ping_ok, proxy_identity, respond, send, Outgoing};
 use super::upstream_auth::State;
 use crate::access;
 use crate::config::BlobRedirect;
@@ -56,7 +56,14 @@ pub(super) async fn forward<P: Platform>(
         ctx.now,
     ) {
         Ok(c) => c,
-        Err(d) => return Ok(challenge(ctx, out.scope.as_deref(), d.error, &d.message)),
+        Err(d) => {
+            return Ok(challenge_response(
+                ctx,
+                out.scope.as_deref(),
+                d.error,
+                &d.message,
+            ))
+        }
     };
     if matches!(endpoint, Endpoint::Ping) {
         return Ok(ping_ok());

@@ -97,7 +97,7 @@ pub(crate) fn respond<B>(
         if ctx.config.proxy_tokens() {
             // The token the proxy sent was refused (expired or revoked): start over.
             state.tokens.forget(&ctx.upstream.endpoint);
-            return challenge(
+            return challenge_response(
                 ctx,
                 out.scope.as_deref(),
                 Some("invalid_token"),
@@ -200,7 +200,7 @@ pub(super) fn ping_ok<B>() -> Response<B> {
 }
 
 /// A 401 with the proxy's challenge: the proxy's realm and service, the scope to ask for.
-pub(super) fn challenge<B>(
+pub(super) fn challenge_response<B>(
     ctx: &Ctx<'_>,
     scope: Option<&str>,
     error: Option<&str>,
@@ -223,7 +223,7 @@ fn unauthorized<B>(ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
         .get("www-authenticate")
         .and_then(Challenge::parse);
     match &upstream_challenge {
-        Some(c) if c.is_bearer() => challenge(
+        Some(c) if c.is_bearer() => challenge_response(
             ctx,
             c.param("scope"),
             c.param("error"),
@@ -243,6 +243,6 @@ fn unauthorized<B>(ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
             );
             resp
         }
-        _ => challenge(ctx, None, None, "authentication required"),
+        _ => challenge_response(ctx, None, None, "authentication required"),
     }
 }

@@ -14,8 +14,8 @@
 
 use super::context::Ctx;
 use super::upstream_auth::{
-    basic_header, fetch_token, upstream_auth, State, TokenRefusal, UpstreamAuth,
-    DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
+    basic_header, fetch_token, learned_auth, State, TokenRefusal, UpstreamAuth, DEFAULT_TOKEN_SECS,
+    SMALL_BODY_LIMIT,
 };
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
@@ -89,7 +89,7 @@ pub(super) async fn issue<P: Platform>(
         ));
     }
     if ctx.config.proxy_tokens() {
-        proxy_token(p, state, ctx, creds, &granted).await
+        issue_proxy_token(p, state, ctx, creds, &granted).await
     } else {
         pass_through(p, state, ctx, creds, &granted).await
     }
@@ -126,7 +126,7 @@ async fn pass_through<P: Platform>(
     }
 }
 
-async fn proxy_token<P: Platform>(
+async fn issue_proxy_token<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
@@ -170,7 +170,7 @@ async fn proxy_token<P: Platform>(
             password: c.password,
         };
         let basic = basic_header(&c.user, &c.password);
-        match upstream_auth(p, state, ctx.upstream).await? {
+        match learned_auth(p, state, ctx.upstream).await? {
             UpstreamAuth::Bearer { realm, service } => {
                 let scopes = granted.scope_strings();
                 match fetch_token(
@@ -270,7 +270,7 @@ async fn bearer_realm<P: Platform>(
     state: &State,
     ctx: &Ctx<'_>,
 ) -> Result<(String, Option<String>), RegistryError> {
-    match upstream_auth(p, state, ctx.upstream).await? {
+    match learned_auth(p, state, ctx.upstream).await? {
         UpstreamAuth::Bearer { realm, service } => Ok((realm, service)),
         UpstreamAuth::Open | UpstreamAuth::Basic => Err(RegistryError::new(
             ErrorCode::NotFound,

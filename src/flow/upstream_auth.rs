@@ -94,7 +94,7 @@ fn unavailable(message: String) -> RegistryError {
 }
 
 /// The upstream's auth scheme: remembered, or learned now with one unauthenticated ping.
-pub(super) async fn upstream_auth<P: Platform>(
+pub(super) async fn learned_auth<P: Platform>(
     p: &P,
     state: &State,
     upstream: &Upstream,
@@ -302,7 +302,7 @@ pub(super) async fn proxy_authorization<P: Platform>(
     account: Option<&(String, String)>,
     now: u64,
 ) -> Result<Option<String>, RegistryError> {
-    let (realm, service) = match upstream_auth(p, state, upstream).await? {
+    let (realm, service) = match learned_auth(p, state, upstream).await? {
         UpstreamAuth::Open => return Ok(None),
         UpstreamAuth::Basic => return Ok(account.map(|(u, pw)| basic_header(u, pw))),
         UpstreamAuth::Bearer { realm, service } => (realm, service),

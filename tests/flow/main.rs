@@ -1,168 +1,14 @@
 //! The request pipeline against a scripted in-memory upstream: what goes upstream, what comes
 //! back to the client. (The same flow runs against real registries in tests/e2e.)
 
+mod fake;
+
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use edge_registry_proxy::Challenge;
 use edge_registry_proxy::{
-    handle, Body, Config, FetchError, Headers, Platform, Request, Response, State, UpstreamRequest,
-    UpstreamResponse,
+    Body, Challenge, Config, FetchError, Headers, Platform, Response, State,
 };
-
-type Script =
-    Box<dyn Fn(&UpstreamRequest) -> Result<(u16, Vec<(&'static str, String)>, String), FetchError>>;
-
-struct Fake {
-    script: Script,
-    seen: RefCell<Vec<UpstreamRequest>>,
-    logs: RefCell<Vec<String>>,
-    now: Cell<u64>,
-    /// key -> (headers, body): what the edge cache holds.
-    cache: RefCell<Vec<(String, Headers, String)>>,
-    ids: Cell<u64>,
-}
-
-impl Fake {
-    fn new(
-        script: impl Fn(&UpstreamRequest) -> Result<(u16, Vec<(&'static str, String)>, String), FetchError>
-            + 'static,
-    ) -> Fake {
-        Fake {
-            script: Box::new(script),
-            seen: RefCell::new(Vec::new()),
-            logs: RefCell::new(Vec::new()),
-            now: Cell::new(1_000_000),
-            cache: RefCell::new(Vec::new()),
-            ids: Cell::new(0),
-        }
-    }
-}
-
-impl Platform for Fake {
-    type Body = String;
-
-    async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<String>, FetchError> {
-        self.seen.borrow_mut().push(req.clone());
-        let (status, headers, body) = (self.script)(&req)?;
-        Ok(UpstreamResponse {
-            status,
-            headers: headers.into_iter().collect(),
-            body,
-        })
-    }
-
-    async fn read_bytes(&self, body: String, limit: usize) -> Result<Vec<u8>, FetchError> {
-        if body.len() > limit {
-            return Err(FetchError("too large".into()));
-        }
-        Ok(body.into_bytes())
-    }
-
-    async fn cache_get(&self, key: &str) -> Option<UpstreamResponse<String>> {
-        self.cache
-            .borrow()
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, h, b)| UpstreamResponse {
-                status: 200,
-                headers: h.clone(),
-                body: b.clone(),
-            })
-    }
-
-    fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
-        let mut c = self.cache.borrow_mut();
-        c.retain(|(k, _, _)| k != key);
-        c.push((
-            key.to_owned(),
-            headers.clone(),
-            String::from_utf8(body.to_vec()).unwrap(),
-        ));
-    }
-
-    fn cache_put_stream(
-        &self,
-        key: &str,
-        headers: &Headers,
-        body: String,
-        expected_len: u64,
-        commit: (&str, &str),
-    ) -> String {
-        // Like workerd's cache: whatever arrived is stored; like the JS platform: the commit
-        // marker only when the whole body arrived.
-        self.cache_put_bytes(key, headers, body.as_bytes());
-        if body.len() as u64 == expected_len {
-            self.cache_put_bytes(commit.0, &Headers::new(), commit.1.as_bytes());
-        }
-        body
-    }
-
-    fn random_id(&self) -> String {
-        self.ids.set(self.ids.get() + 1);
-        format!("id-{}", self.ids.get())
-    }
-
-    fn slice(&self, body: String, first: u64, last: u64) -> Option<String> {
-        Some(body[first as usize..=last as usize].to_owned())
-    }
-
-    fn log(&self, line: &str) {
-        self.logs.borrow_mut().push(line.to_owned());
-    }
-
-    fn now(&self) -> u64 {
-        self.now.get()
-    }
-}
-
-/// The fakes never pend, so polling once with a no-op waker completes the flow.
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..1000 {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-    panic!("flow did not complete");
-}
-
-const HUB_CHALLENGE: &str =
-    r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#;
-const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-
-fn config(pairs: &[(&str, &str)]) -> Config {
-    Config::from_pairs(pairs.iter().copied()).unwrap()
-}
-
-fn req(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<String> {
-    Request {
-        method: method.into(),
-        url: url.into(),
-        headers: headers.iter().map(|(k, v)| (*k, *v)).collect(),
-        body: None,
-    }
-}
-
-fn run(fake: &Fake, state: &State, cfg: &Config, r: Request<String>) -> Response<String> {
-    block_on(handle(fake, state, cfg, r))
-}
-
-fn body_text(r: &Response<String>) -> String {
-    match &r.body {
-        Body::Empty => String::new(),
-        Body::Text(t) | Body::Stream(t) => t.clone(),
-        Body::Bytes(b) => String::from_utf8(b.clone()).unwrap(),
-    }
-}
-
-fn error_code(r: &Response<String>) -> String {
-    let v: serde_json::Value = serde_json::from_str(&body_text(r)).unwrap();
-    v["errors"][0]["code"].as_str().unwrap().to_owned()
-}
+use fake::*;
 
 #[test]
 fn every_401_gets_the_proxy_challenge_never_auth_docker_io() {
@@ -612,41 +458,6 @@ fn config_errors_name_the_key() {
     assert_eq!(r.status, 500);
     assert_eq!(error_code(&r), "CONFIG_INVALID");
     assert!(body_text(&r).contains("WHITELIST"));
-}
-
-#[test]
-fn esa_config_block_lists_exactly_the_config_keys() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/esa/config.js")).unwrap();
-    let block: Vec<&str> = text
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim_start();
-            let (key, _) = l.split_once(':')?;
-            (!key.is_empty() && key.bytes().all(|c| c.is_ascii_uppercase() || c == b'_'))
-                .then_some(key)
-        })
-        .collect();
-    let mut want: Vec<&str> = edge_registry_proxy::CONFIG_KEYS
-        .iter()
-        .copied()
-        .filter(|k| *k != "WHITE_LIST") // alias of USER_WHITELIST, not listed twice
-        .collect();
-    let mut got = block.clone();
-    want.sort_unstable();
-    got.sort_unstable();
-    assert_eq!(got, want);
-    // And the block's defaults are a valid configuration.
-    let pairs: Vec<(String, String)> = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .filter_map(|l| {
-            let (k, v) = l.trim_start().split_once(": '")?;
-            Some((k.to_owned(), v.trim_end_matches("',").to_owned()))
-        })
-        .collect();
-    assert_eq!(pairs.len(), want.len());
-    Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
 }
 
 #[test]
