@@ -3,9 +3,9 @@
 //! this registry, covering the repository asked for, and -- when users are restricted -- issued
 //! to a user who is still on the list. Upstream-issued or forged tokens never pass.
 
-use crate::config::Config;
+use crate::config::{AuthMode, Config};
 use crate::proxy_token::{verify, Claims};
-use crate::route::Endpoint;
+use crate::route::RegistryEndpoint;
 use crate::upstream::Upstream;
 
 /// Why a request is refused, for the 401 and its challenge.
@@ -33,11 +33,17 @@ pub(crate) fn bearer(authorization: Option<&str>) -> Option<&str> {
 pub(crate) fn check(
     config: &Config,
     upstream: &Upstream,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     authorization: Option<&str>,
     now: u64,
 ) -> Result<Claims, AccessDenied> {
-    let secret = config.token_secret.as_deref().unwrap_or_default();
+    let AuthMode::ProxyTokens(secret) = &config.auth else {
+        // Pass-through: the upstream checks its own tokens.
+        return Err(denied(
+            "this mirror passes the upstream's tokens through",
+            None,
+        ));
+    };
     let token = bearer(authorization).ok_or_else(|| denied("authentication required", None))?;
     let claims = verify(token, secret.as_bytes(), now)
         .map_err(|e| denied(e.describe(), Some("invalid_token")))?;
@@ -74,7 +80,14 @@ pub(crate) fn check(
 mod tests {
     use super::*;
     use crate::proxy_token::sign;
-    use crate::route::route;
+    use crate::route::{route, Endpoint};
+
+    fn registry_route(path: &str, up: &Upstream) -> RegistryEndpoint {
+        match route("GET", path, up).unwrap() {
+            Endpoint::Registry(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
 
     const SECRET: &str = "0123456789abcdef0123";
 
@@ -98,9 +111,9 @@ mod tests {
     fn grants_exactly_what_the_token_says() {
         let cfg = config("alice");
         let up = cfg.upstream.clone();
-        let tiny = route("GET", "/v2/tiny/manifests/latest", &up).unwrap();
-        let other = route("GET", "/v2/library/other/manifests/latest", &up).unwrap();
-        let ping = route("GET", "/v2/", &up).unwrap();
+        let tiny = registry_route("/v2/tiny/manifests/latest", &up);
+        let other = registry_route("/v2/library/other/manifests/latest", &up);
+        let ping = registry_route("/v2/", &up);
         let t = token(Some("alice"), "docker.io", &["library/tiny"], 500);
         assert_eq!(
             check(&cfg, &up, &tiny, Some(&t), 200)
@@ -118,7 +131,7 @@ mod tests {
     fn refusals() {
         let cfg = config("alice");
         let up = cfg.upstream.clone();
-        let tiny = route("GET", "/v2/tiny/manifests/latest", &up).unwrap();
+        let tiny = registry_route("/v2/tiny/manifests/latest", &up);
         let ok = token(Some("alice"), "docker.io", &["library/tiny"], 500);
         let cases = [
             (None, "no token"),
@@ -165,7 +178,7 @@ mod tests {
         ])
         .unwrap();
         let up = cfg.upstream.clone();
-        let tiny = route("GET", "/v2/tiny/manifests/latest", &up).unwrap();
+        let tiny = registry_route("/v2/tiny/manifests/latest", &up);
         assert!(check(
             &cfg,
             &up,

@@ -35,6 +35,37 @@ pub(crate) const PUT_ID_HEADER: &str = "x-erp-put";
 /// Every key lives under this origin: `http://` because ESA's cache takes only http:// keys.
 const KEY_ORIGIN: &str = "http://edge-registry-proxy.cache";
 
+/// What the cache did for an answer: the `X-Cache` header and the log's `cache=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheStatus {
+    /// Served from a fresh entry (or an immutable one).
+    Hit,
+    /// Fetched upstream (and stored where the policy allows).
+    Miss,
+    /// The upstream failed: a tag's expired entry, marked stale.
+    Stale,
+    /// Not readable by the proxy's identity: fetched with the user's own token, never stored.
+    Bypass,
+}
+
+impl CacheStatus {
+    pub(crate) const HEADER: &'static str = "x-cache";
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "HIT",
+            CacheStatus::Miss => "MISS",
+            CacheStatus::Stale => "STALE",
+            CacheStatus::Bypass => "BYPASS",
+        }
+    }
+
+    /// Answers an operator wants in the error log.
+    pub(crate) fn notable(label: &str) -> bool {
+        label == CacheStatus::Stale.as_str() || label == CacheStatus::Bypass.as_str()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Cacheable {
     /// Manifest by digest, or a blob.

@@ -73,7 +73,8 @@ pub struct Config {
     pub whitelist: Whitelist,
     /// Users allowed to pull; empty = anonymous pulls.
     pub users: Vec<ListedUser>,
-    pub token_secret: Option<String>,
+    /// Whose tokens clients hold; the secret exists exactly when the proxy signs.
+    pub auth: AuthMode,
     /// The operator's account on `upstream` (not on routed registries).
     pub upstream_account: Option<(String, String)>,
     /// `CACHE=on`: the edge cache (cache_policy) is used.
@@ -85,6 +86,34 @@ pub struct Config {
     /// `DEBUG_PANIC=on`: `GET /__panic` panics inside the module, to check on a deployment (and
     /// in the tests) that a panic becomes a 500 and a fresh instance, never a hung isolate.
     pub debug_panic: bool,
+}
+
+/// A `TOKEN_SECRET` that passed the checks: present and long enough. Only `Config` makes one, so
+/// signing or verifying with an empty key cannot be written.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSecret(..)")
+    }
+}
+
+/// Whose tokens clients hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The upstream's own, fetched through the proxy's `/token` and passed to the upstream.
+    PassThrough,
+    /// The proxy's, signed with this secret: needed by the user whitelist (who may pull), the
+    /// operator's account (never handed out) and the cache (what is stored was fetched with the
+    /// proxy's identity, and who may read it is checked by the proxy).
+    ProxyTokens(TokenSecret),
 }
 
 /// A configuration value as the platform holds it. Lists may be given as arrays (an ESA CONFIG
@@ -274,10 +303,9 @@ impl Config {
                 return Err(err("UPSTREAM_USERNAME", "required with UPSTREAM_PASSWORD"))
             }
         };
-        let token_secret = get("TOKEN_SECRET").map(str::to_owned);
         let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
-        if !users.is_empty() || upstream_account.is_some() || cache {
-            match &token_secret {
+        let auth = if !users.is_empty() || upstream_account.is_some() || cache {
+            match get("TOKEN_SECRET") {
                 None => {
                     return Err(err(
                         "TOKEN_SECRET",
@@ -290,9 +318,11 @@ impl Config {
                         format!("too short: at least {MIN_SECRET_LEN} characters (e.g. `openssl rand -hex 32`)"),
                     ))
                 }
-                Some(_) => {}
+                Some(s) => AuthMode::ProxyTokens(TokenSecret(s.to_owned())),
             }
-        }
+        } else {
+            AuthMode::PassThrough
+        };
 
         let cache_max_blob_bytes = match get("CACHE_MAX_BLOB_MB") {
             None => DEFAULT_CACHE_MAX_BLOB_MB,
@@ -339,7 +369,7 @@ impl Config {
             routes,
             whitelist,
             users,
-            token_secret,
+            auth,
             upstream_account,
             cache,
             cache_tag_ttl,
@@ -356,7 +386,7 @@ impl Config {
     /// The cache needs it too: what it stores must have been fetched with the proxy's own
     /// identity, and who may read it must be checked by the proxy.
     pub fn proxy_tokens(&self) -> bool {
-        !self.users.is_empty() || self.upstream_account.is_some() || self.cache
+        matches!(self.auth, AuthMode::ProxyTokens(_))
     }
 
     /// Whether a line of `level` is logged.
@@ -578,8 +608,10 @@ mod tests {
         let list =
             |items: &[&str]| ConfigValue::List(items.iter().map(|s| s.to_string()).collect());
         let c = Config::from_values([("WHITELIST".into(), list(&["nginx", " team/* "]))]).unwrap();
-        assert!(c.whitelist.allows("docker.io", "team/app"));
-        assert!(!c.whitelist.allows("docker.io", "library/redis"));
+        let hub = Upstream::parse("docker.io").unwrap();
+        let name = |n: &str| crate::reference::normalize_name(n, true).unwrap();
+        assert!(c.whitelist.allows(&hub, &name("team/app")));
+        assert!(!c.whitelist.allows(&hub, &name("library/redis")));
         // An empty list is "not set"; a list of blanks is separators only.
         let c = Config::from_values([
             ("WHITELIST".into(), list(&["nginx"])),

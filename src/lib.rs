@@ -47,7 +47,7 @@ pub mod fuzzing {
     pub use crate::list::entries;
     pub use crate::proxy_token::{sign, verify};
     pub use crate::reference::{normalize_name, Reference, NAME_MAX_LEN};
-    pub use crate::route::route;
+    pub use crate::route::{route, Endpoint};
     pub use crate::scope::{grant, split_scopes, MAX_SCOPES};
     pub use crate::upstream::Upstream;
     pub use crate::url::{resolve, with_query, RequestUrl};

@@ -10,14 +10,26 @@ use crate::upstream::Upstream;
 /// The proxy's token endpoint; the realm of every challenge it sends.
 pub(crate) const TOKEN_PATH: &str = "/token";
 
+/// What a request asks for: something the proxy answers itself, or a registry request it
+/// forwards (only those have a repository and an upstream path).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
+    Local(Local),
+    Registry(RegistryEndpoint),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
     /// `/`: the landing page.
     Landing,
     /// `/version`: health check.
     Version,
     /// `/token`: the proxy's token service.
     Token,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryEndpoint {
     /// `GET /v2/`.
     Ping,
     Manifest {
@@ -41,28 +53,38 @@ pub enum Endpoint {
 impl Endpoint {
     pub fn repository(&self) -> Option<&RepoName> {
         match self {
-            Endpoint::Manifest { name, .. }
-            | Endpoint::Blob { name, .. }
-            | Endpoint::TagsList { name }
-            | Endpoint::Referrers { name, .. } => Some(name),
-            _ => None,
+            Endpoint::Registry(r) => r.repository(),
+            Endpoint::Local(_) => None,
+        }
+    }
+}
+
+impl RegistryEndpoint {
+    pub fn repository(&self) -> Option<&RepoName> {
+        match self {
+            RegistryEndpoint::Manifest { name, .. }
+            | RegistryEndpoint::Blob { name, .. }
+            | RegistryEndpoint::TagsList { name }
+            | RegistryEndpoint::Referrers { name, .. } => Some(name),
+            RegistryEndpoint::Ping => None,
         }
     }
 
-    /// The upstream path for registry endpoints.
-    pub fn upstream_path(&self) -> Option<String> {
-        Some(match self {
-            Endpoint::Ping => "/v2/".to_owned(),
-            Endpoint::Manifest { name, reference } => {
+    /// The path of the same request on the upstream.
+    pub fn upstream_path(&self) -> String {
+        match self {
+            RegistryEndpoint::Ping => "/v2/".to_owned(),
+            RegistryEndpoint::Manifest { name, reference } => {
                 format!("/v2/{name}/manifests/{}", reference.as_str())
             }
-            Endpoint::Blob { name, digest } => format!("/v2/{name}/blobs/{}", digest.as_str()),
-            Endpoint::TagsList { name } => format!("/v2/{name}/tags/list"),
-            Endpoint::Referrers { name, digest } => {
+            RegistryEndpoint::Blob { name, digest } => {
+                format!("/v2/{name}/blobs/{}", digest.as_str())
+            }
+            RegistryEndpoint::TagsList { name } => format!("/v2/{name}/tags/list"),
+            RegistryEndpoint::Referrers { name, digest } => {
                 format!("/v2/{name}/referrers/{}", digest.as_str())
             }
-            _ => return None,
-        })
+        }
     }
 }
 
@@ -80,7 +102,7 @@ pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, 
     };
     if path == TOKEN_PATH {
         return if read || method == "POST" {
-            Ok(Endpoint::Token)
+            Ok(Endpoint::Local(Local::Token))
         } else {
             Err(RegistryError::new(
                 ErrorCode::Unsupported,
@@ -96,8 +118,8 @@ pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, 
             return Err(RegistryError::read_only());
         }
         return match path {
-            "/" => Ok(Endpoint::Landing),
-            "/version" => Ok(Endpoint::Version),
+            "/" => Ok(Endpoint::Local(Local::Landing)),
+            "/version" => Ok(Endpoint::Local(Local::Version)),
             _ => Err(not_found()),
         };
     };
@@ -105,7 +127,7 @@ pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, 
         return Err(RegistryError::read_only());
     }
     if rest.is_empty() {
-        return Ok(Endpoint::Ping);
+        return Ok(Endpoint::Registry(RegistryEndpoint::Ping));
     }
     if rest == "_catalog" {
         return Err(RegistryError::denied(
@@ -121,25 +143,26 @@ pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, 
         let name = parts[..n - tail_parts].join("/");
         normalize_name(&name, upstream.is_docker_hub())
     };
-    match (parts[n - 2], parts[n - 1]) {
-        ("manifests", r) => Ok(Endpoint::Manifest {
+    let registry = match (parts[n - 2], parts[n - 1]) {
+        ("manifests", r) => RegistryEndpoint::Manifest {
             name: name_of(2)?,
             reference: Reference::parse(r)?,
-        }),
-        ("blobs", d) => Ok(Endpoint::Blob {
+        },
+        ("blobs", d) => RegistryEndpoint::Blob {
             name: name_of(2)?,
             digest: Digest::parse(d)?,
-        }),
-        ("referrers", d) => Ok(Endpoint::Referrers {
+        },
+        ("referrers", d) => RegistryEndpoint::Referrers {
             name: name_of(2)?,
             digest: Digest::parse(d)?,
-        }),
-        ("tags", "list") => Ok(Endpoint::TagsList { name: name_of(2)? }),
+        },
+        ("tags", "list") => RegistryEndpoint::TagsList { name: name_of(2)? },
         _ if parts.contains(&"uploads") && parts.contains(&"blobs") => {
-            Err(RegistryError::read_only())
+            return Err(RegistryError::read_only())
         }
-        _ => Err(not_found()),
-    }
+        _ => return Err(not_found()),
+    };
+    Ok(Endpoint::Registry(registry))
 }
 
 #[cfg(test)]
@@ -151,20 +174,30 @@ mod tests {
     }
     const D: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
+    fn registry(e: Endpoint) -> RegistryEndpoint {
+        match e {
+            Endpoint::Registry(r) => r,
+            other => panic!("not a registry endpoint: {other:?}"),
+        }
+    }
+
     #[test]
     fn registry_endpoints() {
-        assert_eq!(route("GET", "/v2/", &hub()).unwrap(), Endpoint::Ping);
-        assert_eq!(route("HEAD", "/v2", &hub()).unwrap(), Endpoint::Ping);
-        let m = route("GET", "/v2/nginx/manifests/latest", &hub()).unwrap();
         assert_eq!(
-            m.upstream_path().unwrap(),
-            "/v2/library/nginx/manifests/latest"
+            route("GET", "/v2/", &hub()).unwrap(),
+            Endpoint::Registry(RegistryEndpoint::Ping)
         );
-        let b = route("HEAD", &format!("/v2/a/b/c/blobs/{D}"), &hub()).unwrap();
-        assert_eq!(b.upstream_path().unwrap(), format!("/v2/a/b/c/blobs/{D}"));
+        assert_eq!(
+            route("HEAD", "/v2", &hub()).unwrap(),
+            Endpoint::Registry(RegistryEndpoint::Ping)
+        );
+        let m = registry(route("GET", "/v2/nginx/manifests/latest", &hub()).unwrap());
+        assert_eq!(m.upstream_path(), "/v2/library/nginx/manifests/latest");
+        let b = registry(route("HEAD", &format!("/v2/a/b/c/blobs/{D}"), &hub()).unwrap());
+        assert_eq!(b.upstream_path(), format!("/v2/a/b/c/blobs/{D}"));
         assert_eq!(b.repository().unwrap().as_str(), "a/b/c");
-        let t = route("GET", "/v2/x/tags/list", &hub()).unwrap();
-        assert_eq!(t.upstream_path().unwrap(), "/v2/library/x/tags/list");
+        let t = registry(route("GET", "/v2/x/tags/list", &hub()).unwrap());
+        assert_eq!(t.upstream_path(), "/v2/library/x/tags/list");
         let r = route("GET", &format!("/v2/x/referrers/{D}"), &hub()).unwrap();
         assert_eq!(r.repository().unwrap().as_str(), "library/x");
         // A repository may have a component named like an endpoint keyword.
@@ -174,10 +207,22 @@ mod tests {
 
     #[test]
     fn other_paths() {
-        assert_eq!(route("GET", "/", &hub()).unwrap(), Endpoint::Landing);
-        assert_eq!(route("GET", "/version", &hub()).unwrap(), Endpoint::Version);
-        assert_eq!(route("GET", "/token", &hub()).unwrap(), Endpoint::Token);
-        assert_eq!(route("POST", "/token", &hub()).unwrap(), Endpoint::Token);
+        assert_eq!(
+            route("GET", "/", &hub()).unwrap(),
+            Endpoint::Local(Local::Landing)
+        );
+        assert_eq!(
+            route("GET", "/version", &hub()).unwrap(),
+            Endpoint::Local(Local::Version)
+        );
+        assert_eq!(
+            route("GET", "/token", &hub()).unwrap(),
+            Endpoint::Local(Local::Token)
+        );
+        assert_eq!(
+            route("POST", "/token", &hub()).unwrap(),
+            Endpoint::Local(Local::Token)
+        );
         assert_eq!(route("GET", "/etc/passwd", &hub()).unwrap_err().status, 404);
         assert_eq!(route("DELETE", "/token", &hub()).unwrap_err().status, 405);
     }

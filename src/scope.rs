@@ -78,7 +78,7 @@ fn grant_one(scope: &str, upstream: &Upstream, whitelist: &Whitelist) -> Result<
         return Err(format!("{shown}: read-only mirror, only pull is granted"));
     }
     let repo = normalize_name(name, upstream.is_docker_hub()).map_err(|e| e.message)?;
-    if !whitelist.allows(&upstream.name, repo.as_str()) {
+    if !whitelist.allows(upstream, &repo) {
         return Err(format!("{}: not in the whitelist", repo));
     }
     Ok(repo)

@@ -10,8 +10,9 @@
 //! An empty whitelist allows everything. Matching runs on names that `reference` already
 //! validated and normalised, so there is one spelling of each name to compare.
 
+use crate::reference::RepoName;
 use crate::reference::{normalize_name, validate_name};
-use crate::upstream::DOCKER_HUB;
+use crate::upstream::{Upstream, DOCKER_HUB};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Names {
@@ -56,8 +57,10 @@ impl Whitelist {
                 .any(|p| p.registry.is_none() && p.names == Names::All)
     }
 
-    /// `repo` must already be validated and normalised for `registry`.
-    pub fn allows(&self, registry: &str, repo: &str) -> bool {
+    /// Whether `repo` (a name normalised for `upstream`, so `nginx` is already `library/nginx`
+    /// on Docker Hub) may be pulled from `upstream`.
+    pub fn allows(&self, upstream: &Upstream, repo: &RepoName) -> bool {
+        let (registry, repo) = (upstream.name.as_str(), repo.as_str());
         self.is_empty()
             || self.patterns.iter().any(|p| {
                 p.registry.as_deref().is_none_or(|r| r == registry)
@@ -116,52 +119,62 @@ mod tests {
         Whitelist::parse(s).unwrap()
     }
 
+    /// `w` allows `repo` (normalised first, as the pipeline does) on `registry`.
+    fn allows(w: &Whitelist, registry: &str, repo: &str) -> bool {
+        let up = Upstream::parse(registry).unwrap();
+        w.allows(&up, &normalize_name(repo, up.is_docker_hub()).unwrap())
+    }
+
     #[test]
     fn empty_allows_all() {
-        assert!(wl("").allows("docker.io", "library/nginx"));
-        assert!(wl(" , ").allows("ghcr.io", "x/y"));
+        assert!(allows(&wl(""), "docker.io", "library/nginx"));
+        assert!(allows(&wl(" , "), "ghcr.io", "x/y"));
     }
 
     #[test]
     fn exact_and_short_names() {
         let w = wl("nginx, library/redis");
-        assert!(w.allows("docker.io", "library/nginx"));
-        assert!(w.allows("docker.io", "library/redis"));
-        assert!(!w.allows("docker.io", "library/nginx2"));
-        assert!(!w.allows("docker.io", "nginx/nginx"));
-        assert!(!w.allows("ghcr.io", "library/nginx"));
+        assert!(allows(&w, "docker.io", "library/nginx"));
+        assert!(allows(&w, "docker.io", "library/redis"));
+        assert!(!allows(&w, "docker.io", "library/nginx2"));
+        assert!(!allows(&w, "docker.io", "nginx/nginx"));
+        assert!(!allows(&w, "ghcr.io", "library/nginx"));
     }
 
     #[test]
     fn prefix_needs_a_slash_boundary() {
         let w = wl("a/*");
-        assert!(w.allows("docker.io", "a/x"));
-        assert!(w.allows("docker.io", "a/x/y"));
-        assert!(!w.allows("docker.io", "ab/x"));
-        assert!(!w.allows("docker.io", "a"));
-        assert!(!w.allows("docker.io", "library/a"));
+        assert!(allows(&w, "docker.io", "a/x"));
+        assert!(allows(&w, "docker.io", "a/x/y"));
+        assert!(!allows(&w, "docker.io", "ab/x"));
+        assert!(!allows(&w, "docker.io", "a"));
+        assert!(!allows(&w, "docker.io", "library/a"));
     }
 
     #[test]
     fn registry_qualified() {
         let w = wl("ghcr.io/org/*\nquay.io/coreos/etcd docker.io/nginx");
-        assert!(w.allows("ghcr.io", "org/app"));
-        assert!(!w.allows("ghcr.io", "other/app"));
-        assert!(!w.allows("docker.io", "org/app"));
-        assert!(w.allows("quay.io", "coreos/etcd"));
-        assert!(w.allows("docker.io", "library/nginx"));
+        assert!(allows(&w, "ghcr.io", "org/app"));
+        assert!(!allows(&w, "ghcr.io", "other/app"));
+        assert!(!allows(&w, "docker.io", "org/app"));
+        assert!(allows(&w, "quay.io", "coreos/etcd"));
+        assert!(allows(&w, "docker.io", "library/nginx"));
         let all_ghcr = wl("ghcr.io/*");
-        assert!(all_ghcr.allows("ghcr.io", "anything/here"));
-        assert!(!all_ghcr.allows("docker.io", "library/nginx"));
+        assert!(allows(&all_ghcr, "ghcr.io", "anything/here"));
+        assert!(!allows(&all_ghcr, "docker.io", "library/nginx"));
         // Hub aliases name the same registry.
-        assert!(wl("index.docker.io/library/nginx").allows("docker.io", "library/nginx"));
+        assert!(allows(
+            &wl("index.docker.io/library/nginx"),
+            "docker.io",
+            "library/nginx"
+        ));
     }
 
     #[test]
     fn star_allows_everything() {
         let w = wl("*");
-        assert!(w.allows("docker.io", "library/nginx"));
-        assert!(w.allows("ghcr.io", "x"));
+        assert!(allows(&w, "docker.io", "library/nginx"));
+        assert!(allows(&w, "ghcr.io", "x"));
     }
 
     #[test]

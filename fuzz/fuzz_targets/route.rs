@@ -1,7 +1,7 @@
 //! Request paths: whatever routes to a repository round-trips through the upstream path, and a
 //! path the whitelist allows names a repository the whitelist allows after normalisation.
 #![no_main]
-use edge_registry_proxy::fuzzing::route;
+use edge_registry_proxy::fuzzing::{route, Endpoint};
 use edge_registry_proxy::fuzzing::Upstream;
 use edge_registry_proxy::fuzzing::Whitelist;
 use libfuzzer_sys::fuzz_target;
@@ -16,10 +16,12 @@ fuzz_target!(|data: &[u8]| {
     for up in [&hub, &ghcr] {
         let Ok(endpoint) = route(method, path, up) else { continue };
         assert!(method == "GET" || method == "HEAD" || path == "/token");
-        if let (Some(repo), Some(up_path)) = (endpoint.repository(), endpoint.upstream_path()) {
+        let Endpoint::Registry(registry) = &endpoint else { continue };
+        if let Some(repo) = registry.repository() {
+            let up_path = registry.upstream_path();
             let again = route("GET", &up_path, up).expect("the upstream path routes");
             assert_eq!(again.repository(), Some(repo), "round trip");
-            if wl.allows(&up.name, repo.as_str()) {
+            if wl.allows(up, repo) {
                 let ok = repo.as_str() == "library/nginx"
                     || (up.name == "docker.io" && repo.as_str().starts_with("jq/"))
                     || (up.name == "ghcr.io" && repo.as_str().starts_with("org/"));

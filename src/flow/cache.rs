@@ -7,7 +7,7 @@ use super::send::{client_headers, proxy_identity, respond, send, Outgoing, Sent}
 use super::upstream_auth::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
-    single_range, tag_fresh, CacheKey, Cacheable, FETCHED_AT_HEADER, MANIFEST_ACCEPT,
+    single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER, MANIFEST_ACCEPT,
     MANIFEST_MAX_BYTES, PUT_ID_HEADER, SIZE_HEADER,
 };
 use crate::config::LogLevel;
@@ -16,27 +16,25 @@ use crate::http::{Body, Headers, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
 use crate::proxy_token::Claims;
 use crate::reference::{Digest, Reference, RepoName};
-use crate::route::Endpoint;
-
-pub(super) const X_CACHE: &str = "x-cache";
+use crate::route::RegistryEndpoint;
 
 /// Serves a manifest or blob request through the cache; None for endpoints it does not cache.
 pub(crate) async fn serve<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     req: &Request<P::Body>,
     out: &Outgoing,
     claims: &Claims,
 ) -> Result<Option<Response<P::Body>>, RegistryError> {
     match endpoint {
-        Endpoint::Manifest { name, reference } => {
+        RegistryEndpoint::Manifest { name, reference } => {
             manifest(p, state, ctx, endpoint, (name, reference), req, out, claims)
                 .await
                 .map(Some)
         }
-        Endpoint::Blob { name, digest } => {
+        RegistryEndpoint::Blob { name, digest } => {
             let key = blob_key(ctx.upstream, name, digest);
             blob(p, state, ctx, endpoint, &key, req, out, claims)
                 .await
@@ -54,7 +52,7 @@ async fn manifest<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     (name, reference): (&RepoName, &Reference),
     req: &Request<P::Body>,
     out: &Outgoing,
@@ -77,7 +75,7 @@ async fn manifest<P: Platform>(
             );
         let usable = admits(&hit.headers);
         if fresh && usable {
-            return Ok(from_stored(endpoint, hit, "HIT"));
+            return Ok(from_stored(endpoint, hit, CacheStatus::Hit));
         }
         if fresh {
             // Stored and current, but of a type this client refuses: its own answer, unstored.
@@ -98,7 +96,7 @@ async fn manifest<P: Platform>(
             if ctx.config.logs(LogLevel::Errors) {
                 p.log("cache: upstream failed, serving a stale tag");
             }
-            let mut r = from_stored(endpoint, hit, "STALE");
+            let mut r = from_stored(endpoint, hit, CacheStatus::Stale);
             r.headers.set("warning", "110 - \"Response is Stale\"");
             return Ok(r);
         }
@@ -112,7 +110,7 @@ async fn manifest<P: Platform>(
         other => {
             return Ok(labelled(
                 respond(state, ctx, endpoint, &fill, other),
-                "MISS",
+                CacheStatus::Miss,
             ))
         }
     };
@@ -145,7 +143,7 @@ async fn not_stored<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     out: &Outgoing,
     stored: Option<&Headers>,
 ) -> Result<Response<P::Body>, RegistryError> {
@@ -153,7 +151,10 @@ async fn not_stored<P: Platform>(
     if let (true, Some(stored)) = (upstream_failed(&sent), stored) {
         return Err(unacceptable(stored, out.headers.get("accept")));
     }
-    Ok(labelled(respond(state, ctx, endpoint, out, sent?), "MISS"))
+    Ok(labelled(
+        respond(state, ctx, endpoint, out, sent?),
+        CacheStatus::Miss,
+    ))
 }
 
 fn unacceptable(stored: &Headers, accept: Option<&str>) -> RegistryError {
@@ -177,7 +178,7 @@ async fn blob<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     key: &CacheKey,
     req: &Request<P::Body>,
     out: &Outgoing,
@@ -193,7 +194,7 @@ async fn blob<P: Platform>(
             if ctx.config.logs(LogLevel::Errors) {
                 p.log("cache: stored layer was never committed (incomplete), fetching it again");
             }
-        } else if let Some(r) = from_cache(p, endpoint, hit, range, "HIT") {
+        } else if let Some(r) = from_cache(p, endpoint, hit, range, CacheStatus::Hit) {
             return Ok(r);
         }
         // else: a range the cache does not answer itself goes upstream
@@ -206,7 +207,7 @@ async fn blob<P: Platform>(
         Sent::Response(r) if r.status == 200 && req.method == "GET" && range.is_none() => {
             store_blob(p, ctx, endpoint, key, r)
         }
-        other => labelled(respond(state, ctx, endpoint, out, other), "MISS"),
+        other => labelled(respond(state, ctx, endpoint, out, other), CacheStatus::Miss),
     })
 }
 
@@ -236,7 +237,7 @@ async fn bypass<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     out: &Outgoing,
     claims: &Claims,
     own: &Sent<P::Body>,
@@ -248,12 +249,12 @@ async fn bypass<P: Platform>(
     let sent = send(p, out, Some(&format!("Bearer {t}"))).await?;
     Ok(Some(labelled(
         respond(state, ctx, endpoint, out, sent),
-        "BYPASS",
+        CacheStatus::Bypass,
     )))
 }
 
-fn labelled<B>(mut r: Response<B>, label: &str) -> Response<B> {
-    r.headers.set(X_CACHE, label);
+fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {
+    r.headers.set(CacheStatus::HEADER, label.as_str());
     r
 }
 
@@ -261,7 +262,7 @@ fn labelled<B>(mut r: Response<B>, label: &str) -> Response<B> {
 /// they were fetched.
 fn stored_headers(ctx: &Ctx<'_>, key: &CacheKey, client: &Headers) -> Headers {
     let mut h = client.clone();
-    h.remove(X_CACHE);
+    h.remove(CacheStatus::HEADER);
     if let Some(len) = client.get("content-length") {
         h.set(SIZE_HEADER, len.to_owned());
     }
@@ -311,7 +312,7 @@ async fn store_manifest<P: Platform>(
             p.log("cache: manifest not stored (digest did not verify)");
         }
     }
-    headers.set(X_CACHE, "MISS");
+    headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
     let r = Response {
         status: 200,
         headers,
@@ -323,7 +324,7 @@ async fn store_manifest<P: Platform>(
 fn store_blob<P: Platform>(
     p: &P,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     key: &CacheKey,
     resp: UpstreamResponse<P::Body>,
 ) -> Response<P::Body> {
@@ -337,7 +338,7 @@ fn store_blob<P: Platform>(
         }
         None => resp.body,
     };
-    headers.set(X_CACHE, "MISS");
+    headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
     Response {
         status: 200,
         headers,
@@ -346,9 +347,13 @@ fn store_blob<P: Platform>(
 }
 
 /// A whole stored answer as the client's response.
-fn from_stored<B>(endpoint: &Endpoint, hit: UpstreamResponse<B>, label: &str) -> Response<B> {
+fn from_stored<B>(
+    endpoint: &RegistryEndpoint,
+    hit: UpstreamResponse<B>,
+    label: CacheStatus,
+) -> Response<B> {
     let mut headers = client_headers(endpoint, hit.status, &hit.headers);
-    headers.set(X_CACHE, label);
+    headers.set(CacheStatus::HEADER, label.as_str());
     if headers.get("content-length").is_none() {
         if let Some(len) = hit.headers.get(SIZE_HEADER) {
             headers.set("content-length", len.to_owned());
@@ -365,10 +370,10 @@ fn from_stored<B>(endpoint: &Endpoint, hit: UpstreamResponse<B>, label: &str) ->
 /// the upstream.
 fn from_cache<P: Platform>(
     p: &P,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     hit: UpstreamResponse<P::Body>,
     range: Option<&str>,
-    label: &str,
+    label: CacheStatus,
 ) -> Option<Response<P::Body>> {
     let r = from_stored(endpoint, hit, label);
     let Some(range) = range else {

@@ -10,7 +10,7 @@ use crate::config::BlobRedirect;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
-use crate::route::Endpoint;
+use crate::route::RegistryEndpoint;
 use crate::url::with_query;
 
 /// Headers of the client's request that may go upstream. Everything else (cookies, the edge's
@@ -22,11 +22,11 @@ pub(super) async fn forward<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     req: &Request<P::Body>,
     query: &[(String, String)],
 ) -> Result<Response<P::Body>, RegistryError> {
-    let path = endpoint.upstream_path().expect("registry endpoint");
+    let path = endpoint.upstream_path();
     let out = Outgoing {
         method: req.method.clone(),
         url: with_query(
@@ -38,7 +38,7 @@ pub(super) async fn forward<P: Platform>(
             .iter()
             .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
             .collect(),
-        passthrough: matches!(endpoint, Endpoint::Blob { .. })
+        passthrough: matches!(endpoint, RegistryEndpoint::Blob { .. })
             && ctx.config.blob_redirect == BlobRedirect::Passthrough,
         scope: endpoint.repository().map(crate::scope::pull_scope),
     };
@@ -65,7 +65,7 @@ pub(super) async fn forward<P: Platform>(
             ))
         }
     };
-    if matches!(endpoint, Endpoint::Ping) {
+    if matches!(endpoint, RegistryEndpoint::Ping) {
         return Ok(ping_ok());
     }
     if ctx.config.cache {
@@ -84,13 +84,13 @@ pub(super) async fn forward<P: Platform>(
 
 /// Only the query parameters the endpoint defines go upstream, validated; `ns` never does.
 fn upstream_query<'q>(
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     query: &'q [(String, String)],
 ) -> Result<Vec<(&'q str, &'q str)>, RegistryError> {
     let mut out = Vec::new();
     for (k, v) in query {
         match (endpoint, k.as_str()) {
-            (Endpoint::TagsList { .. }, "n") => {
+            (RegistryEndpoint::TagsList { .. }, "n") => {
                 if v.is_empty() || v.len() > 6 || !v.bytes().all(|c| c.is_ascii_digit()) {
                     return Err(
                         RegistryError::new(ErrorCode::Unsupported, "n must be a number")
@@ -99,11 +99,11 @@ fn upstream_query<'q>(
                 }
                 out.push(("n", v.as_str()));
             }
-            (Endpoint::TagsList { .. }, "last") => {
+            (RegistryEndpoint::TagsList { .. }, "last") => {
                 crate::reference::validate_tag(v)?;
                 out.push(("last", v.as_str()));
             }
-            (Endpoint::Referrers { .. }, "artifactType") => {
+            (RegistryEndpoint::Referrers { .. }, "artifactType") => {
                 let ok = v.len() <= 255 && v.bytes().all(|c| c.is_ascii_graphic());
                 if !ok {
                     return Err(

@@ -17,11 +17,12 @@ mod upstream_auth;
 pub use send::MAX_REDIRECTS;
 pub use upstream_auth::State;
 
+use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Body, Request, Response};
 use crate::platform::Platform;
-use crate::route::{route, Endpoint};
+use crate::route::{route, Endpoint, Local};
 use crate::url::RequestUrl;
 use context::Ctx;
 
@@ -44,8 +45,8 @@ pub async fn handle<P: Platform>(
     }
     resp.headers
         .set("docker-distribution-api-version", "registry/2.0");
-    let cache_label = resp.headers.get(cache::X_CACHE);
-    let notable = resp.status >= 400 || matches!(cache_label, Some("STALE" | "BYPASS"));
+    let cache_label = resp.headers.get(CacheStatus::HEADER);
+    let notable = resp.status >= 400 || cache_label.is_some_and(CacheStatus::notable);
     let level = if notable {
         LogLevel::Errors
     } else {
@@ -114,7 +115,7 @@ async fn dispatch<P: Platform>(
     };
     let endpoint = route(&req.method, url.path, upstream)?;
     if let Some(repo) = endpoint.repository() {
-        if !config.whitelist.allows(&upstream.name, repo.as_str()) {
+        if !config.whitelist.allows(upstream, repo) {
             let shown = if upstream.is_docker_hub() {
                 repo.to_string()
             } else {
@@ -126,13 +127,13 @@ async fn dispatch<P: Platform>(
         }
     }
     match &endpoint {
-        Endpoint::Landing => Ok(Response::text(
+        Endpoint::Local(Local::Landing) => Ok(Response::text(
             200,
             "text/html; charset=utf-8",
             landing::render(&ctx),
         )),
-        Endpoint::Version => Ok(Response::json(200, landing::version_json(config))),
-        Endpoint::Token => token_service::issue(p, state, &ctx, req, &query).await,
-        _ => forward::forward(p, state, &ctx, &endpoint, &req, &query).await,
+        Endpoint::Local(Local::Version) => Ok(Response::json(200, landing::version_json(config))),
+        Endpoint::Local(Local::Token) => token_service::issue(p, state, &ctx, req, &query).await,
+        Endpoint::Registry(r) => forward::forward(p, state, &ctx, r, &req, &query).await,
     }
 }

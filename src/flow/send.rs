@@ -8,7 +8,7 @@ use crate::challenge::{proxy_challenge, Challenge};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Body, Headers, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
-use crate::route::Endpoint;
+use crate::route::RegistryEndpoint;
 use crate::url::{resolve, RequestUrl};
 
 /// Redirect hops followed for one upstream request (ESA counts each hop as a subrequest).
@@ -77,7 +77,7 @@ pub(crate) async fn send<P: Platform>(
 pub(crate) fn respond<B>(
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &Endpoint,
+    endpoint: &RegistryEndpoint,
     out: &Outgoing,
     sent: Sent<B>,
 ) -> Response<B> {
@@ -106,7 +106,7 @@ pub(crate) fn respond<B>(
         }
         return unauthorized(ctx, &resp.headers);
     }
-    if matches!(endpoint, Endpoint::Ping) && resp.status == 200 {
+    if matches!(endpoint, RegistryEndpoint::Ping) && resp.status == 200 {
         return ping_ok();
     }
     Response {
@@ -117,7 +117,11 @@ pub(crate) fn respond<B>(
 }
 
 /// The upstream (or stored) headers a client gets.
-pub(crate) fn client_headers(endpoint: &Endpoint, status: u16, upstream: &Headers) -> Headers {
+pub(crate) fn client_headers(
+    endpoint: &RegistryEndpoint,
+    status: u16,
+    upstream: &Headers,
+) -> Headers {
     let mut headers: Headers = upstream
         .iter()
         .filter(|(k, _)| FORWARDED_RESPONSE_HEADERS.contains(k))
@@ -125,7 +129,7 @@ pub(crate) fn client_headers(endpoint: &Endpoint, status: u16, upstream: &Header
     if upstream.decoded_by_fetch() {
         headers.remove("content-length");
     }
-    if let Endpoint::Blob { digest, .. } = endpoint {
+    if let RegistryEndpoint::Blob { digest, .. } = endpoint {
         if (status == 200 || status == 206) && headers.get("docker-content-digest").is_none() {
             headers.set("docker-content-digest", digest.as_str());
         }

@@ -17,7 +17,7 @@ use super::upstream_auth::{
     basic_header, fetch_token, learned_auth, State, TokenRefusal, UpstreamAuth, DEFAULT_TOKEN_SECS,
     SMALL_BODY_LIMIT,
 };
-use crate::config::LogLevel;
+use crate::config::{AuthMode, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Headers, Request, Response, UpstreamRequest};
 use crate::platform::Platform;
@@ -228,7 +228,12 @@ async fn issue_proxy_token<P: Platform>(
             claims.repositories.join(", ")
         ));
     }
-    let secret = config.token_secret.as_deref().unwrap_or_default();
+    let AuthMode::ProxyTokens(secret) = &config.auth else {
+        return Err(RegistryError::new(
+            ErrorCode::Unknown,
+            "proxy tokens asked for in pass-through mode",
+        ));
+    };
     let lifetime = claims.expires_at - claims.issued_at;
     Ok(token_response(
         &sign(&claims, secret.as_bytes()),
