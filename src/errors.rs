@@ -108,11 +108,13 @@ impl RegistryError {
 
     /// The JSON body, as the distribution spec shapes it.
     pub fn body(&self) -> String {
-        format!(
-            "{{\"errors\":[{{\"code\":\"{}\",\"message\":{}}}]}}",
-            self.code.as_str(),
-            json_string(&self.message)
-        )
+        let body = ErrorBody {
+            errors: [ErrorEntry {
+                code: self.code.as_str(),
+                message: &self.message,
+            }],
+        };
+        serde_json::to_string(&body).expect("strings serialize")
     }
 }
 
@@ -122,9 +124,16 @@ impl std::fmt::Display for RegistryError {
     }
 }
 
-/// A JSON string literal (quotes included). Messages may echo client input, so escape fully.
-pub(crate) fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
+/// `{"errors":[{"code":...,"message":...}]}` (messages may echo client input: serde escapes).
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    errors: [ErrorEntry<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+struct ErrorEntry<'a> {
+    code: &'a str,
+    message: &'a str,
 }
 
 #[cfg(test)]

@@ -265,29 +265,57 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 }
 
 pub(super) fn version_json(config: &Config) -> String {
-    let routes: Vec<serde_json::Value> = config
-        .routes
-        .iter()
-        .map(|(h, u)| serde_json::json!({"host": h, "registry": u.name}))
-        .collect();
-    serde_json::json!({
-        "name": env!("CARGO_PKG_NAME"),
-        "version": env!("CARGO_PKG_VERSION"),
-        "upstream": config.upstream.name,
-        "routes": routes,
-        "warnings": config.warnings(),
-        "features": {
-            "whitelist": !config.whitelist.is_empty(),
-            "user_whitelist": !config.users.is_empty(),
-            "upstream_account": config.upstream_account.is_some(),
-            "cache": config.cache,
-            "blob_redirect": match config.blob_redirect {
+    let info = VersionInfo {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        upstream: &config.upstream.name,
+        routes: config
+            .routes
+            .iter()
+            .map(|(host, u)| RouteInfo {
+                host,
+                registry: &u.name,
+            })
+            .collect(),
+        warnings: config.warnings(),
+        features: Features {
+            whitelist: !config.whitelist.is_empty(),
+            user_whitelist: !config.users.is_empty(),
+            upstream_account: config.upstream_account.is_some(),
+            cache: config.cache,
+            blob_redirect: match config.blob_redirect {
                 BlobRedirect::Follow => "follow",
                 BlobRedirect::Passthrough => "passthrough",
             },
         },
-    })
-    .to_string()
+    };
+    serde_json::to_string(&info).expect("strings and booleans serialize")
+}
+
+/// `/version`: what a health check or an operator reads; never patterns, users or secrets.
+#[derive(serde::Serialize)]
+struct VersionInfo<'a> {
+    name: &'static str,
+    version: &'static str,
+    upstream: &'a str,
+    routes: Vec<RouteInfo<'a>>,
+    warnings: Vec<&'static str>,
+    features: Features,
+}
+
+#[derive(serde::Serialize)]
+struct RouteInfo<'a> {
+    host: &'a str,
+    registry: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Features {
+    whitelist: bool,
+    user_whitelist: bool,
+    upstream_account: bool,
+    cache: bool,
+    blob_redirect: &'static str,
 }
 
 #[cfg(test)]

@@ -287,13 +287,24 @@ async fn bearer_realm<P: Platform>(
 /// The client gets a token and its lifetime, nothing else (no refresh token: this mirror never
 /// takes one back).
 fn token_response<B>(token: &str, expires_in: Option<u64>) -> Response<B> {
-    let mut out = serde_json::Map::new();
-    out.insert("token".into(), token.into());
-    out.insert("access_token".into(), token.into());
-    if let Some(e) = expires_in {
-        out.insert("expires_in".into(), e.into());
-    }
-    Response::json(200, serde_json::Value::Object(out).to_string())
+    let answer = TokenAnswer {
+        token,
+        access_token: token,
+        expires_in,
+    };
+    Response::json(
+        200,
+        serde_json::to_string(&answer).expect("strings serialize"),
+    )
+}
+
+/// The token service's answer: `token` for docker, `access_token` for OAuth2 clients.
+#[derive(serde::Serialize)]
+struct TokenAnswer<'a> {
+    token: &'a str,
+    access_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
 }
 
 /// Whether an upstream token says it is `user`'s: a JWT whose `sub` is that name (any case).

@@ -223,7 +223,9 @@ pub(super) async fn fetch_token<P: Platform>(
 /// arithmetic or keep a token cached for ever.
 pub(super) const MAX_UPSTREAM_TOKEN_SECS: u64 = 24 * 3600;
 
-/// `{"token"|"access_token": "...", "expires_in": n}`; everything else is ignored.
+/// `{"token"|"access_token": "...", "expires_in": n}`; everything else is ignored. Read through
+/// serde_json::Value: a derived Deserialize here and for the proxy token and JWT `sub` cost
+/// +12 % of the gzipped wasm (measured); answers are written with derived Serialize structs.
 pub(super) fn parse_token_answer(json: &str) -> Result<UpstreamToken, RegistryError> {
     let bad = || unavailable("upstream token answer is not a token".into());
     let v: serde_json::Value = serde_json::from_str(json).map_err(|_| bad())?;
