@@ -226,47 +226,7 @@ impl Config {
     pub fn from_values(
         pairs: impl IntoIterator<Item = (String, ConfigValue)>,
     ) -> Result<Config, ConfigError> {
-        let mut values: Vec<(&'static str, String)> = Vec::new();
-        for (k, v) in pairs {
-            let key = match classify(&k) {
-                KeyKind::Ours(key) => key,
-                KeyKind::NotConfig => continue,
-                // A platform binding (a KV namespace, an asset fetcher) under its own name.
-                KeyKind::Unknown(_) if matches!(v, ConfigValue::Unusable(_)) => continue,
-                KeyKind::Unknown(k) => {
-                    return Err(err(
-                        k,
-                        format!("unknown key; the keys are {}", KEYS.join(", ")),
-                    ))
-                }
-            };
-            let text = match v {
-                ConfigValue::Text(t) => t.trim().to_owned(),
-                ConfigValue::List(items) => items
-                    .iter()
-                    .map(|i| i.trim())
-                    .filter(|i| !i.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                ConfigValue::Unusable(what) => {
-                    return Err(err(
-                        key,
-                        format!("must be text (or a list of text), not {what}"),
-                    ))
-                }
-            };
-            if text.is_empty() {
-                continue; // not set: an empty function variable keeps the CONFIG block's value
-            }
-            if LIST_KEYS.contains(&key) && entries(&text).next().is_none() {
-                return Err(err(
-                    key,
-                    "holds only separators, no entry; leave it empty to unset it",
-                ));
-            }
-            values.retain(|(old, _)| *old != key);
-            values.push((key, text));
-        }
+        let values = collect(pairs)?;
         let get = |k: &str| {
             values
                 .iter()
@@ -293,36 +253,10 @@ impl Config {
             (None, Some(v)) => parse_users(v, &registries).map_err(|e| err("WHITE_LIST", e))?,
             (None, None) => Vec::new(),
         };
-        let upstream_account = match (get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD")) {
-            (Some(u), Some(p)) => Some((u.to_owned(), p.to_owned())),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(err("UPSTREAM_PASSWORD", "required with UPSTREAM_USERNAME"))
-            }
-            (None, Some(_)) => {
-                return Err(err("UPSTREAM_USERNAME", "required with UPSTREAM_PASSWORD"))
-            }
-        };
+        let upstream_account = account(get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD"))?;
         let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
-        let auth = if !users.is_empty() || upstream_account.is_some() || cache {
-            match get("TOKEN_SECRET") {
-                None => {
-                    return Err(err(
-                        "TOKEN_SECRET",
-                        "required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on (e.g. `openssl rand -hex 32`)",
-                    ))
-                }
-                Some(s) if s.len() < MIN_SECRET_LEN => {
-                    return Err(err(
-                        "TOKEN_SECRET",
-                        format!("too short: at least {MIN_SECRET_LEN} characters (e.g. `openssl rand -hex 32`)"),
-                    ))
-                }
-                Some(s) => AuthMode::ProxyTokens(TokenSecret(s.to_owned())),
-            }
-        } else {
-            AuthMode::PassThrough
-        };
+        let signs = !users.is_empty() || upstream_account.is_some() || cache;
+        let auth = auth_mode(signs, get("TOKEN_SECRET"))?;
 
         let cache_max_blob_bytes = match get("CACHE_MAX_BLOB_MB") {
             None => DEFAULT_CACHE_MAX_BLOB_MB,
@@ -449,6 +383,86 @@ impl Config {
 const MIN_SECRET_LEN: usize = 16;
 
 /// `alice` (an account on the default upstream) or `ghcr.io/alice` (on a configured registry).
+/// The values of our keys from the sources, later ones overriding earlier ones; an empty value
+/// is "not set" and never erases an earlier one.
+fn collect(
+    pairs: impl IntoIterator<Item = (String, ConfigValue)>,
+) -> Result<Vec<(&'static str, String)>, ConfigError> {
+    let mut values: Vec<(&'static str, String)> = Vec::new();
+    for (k, v) in pairs {
+        let key = match classify(&k) {
+            KeyKind::Ours(key) => key,
+            KeyKind::NotConfig => continue,
+            // A platform binding (a KV namespace, an asset fetcher) under its own name.
+            KeyKind::Unknown(_) if matches!(v, ConfigValue::Unusable(_)) => continue,
+            KeyKind::Unknown(k) => {
+                return Err(err(
+                    k,
+                    format!("unknown key; the keys are {}", KEYS.join(", ")),
+                ))
+            }
+        };
+        let text = match v {
+            ConfigValue::Text(t) => t.trim().to_owned(),
+            ConfigValue::List(items) => items
+                .iter()
+                .map(|i| i.trim())
+                .filter(|i| !i.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+            ConfigValue::Unusable(what) => {
+                return Err(err(
+                    key,
+                    format!("must be text (or a list of text), not {what}"),
+                ))
+            }
+        };
+        if text.is_empty() {
+            continue; // not set: an empty function variable keeps the CONFIG block's value
+        }
+        if LIST_KEYS.contains(&key) && entries(&text).next().is_none() {
+            return Err(err(
+                key,
+                "holds only separators, no entry; leave it empty to unset it",
+            ));
+        }
+        values.retain(|(old, _)| *old != key);
+        values.push((key, text));
+    }
+    Ok(values)
+}
+
+/// The operator's account: both halves or neither.
+fn account(
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Result<Option<(String, String)>, ConfigError> {
+    match (user, password) {
+        (Some(u), Some(p)) => Ok(Some((u.to_owned(), p.to_owned()))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(err("UPSTREAM_PASSWORD", "required with UPSTREAM_USERNAME")),
+        (None, Some(_)) => Err(err("UPSTREAM_USERNAME", "required with UPSTREAM_PASSWORD")),
+    }
+}
+
+/// Proxy tokens when the proxy must sign (`signs`), and then a usable secret is required.
+fn auth_mode(signs: bool, secret: Option<&str>) -> Result<AuthMode, ConfigError> {
+    if !signs {
+        return Ok(AuthMode::PassThrough);
+    }
+    match secret {
+        None => Err(err(
+            "TOKEN_SECRET",
+            "required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on (e.g. `openssl rand -hex 32`)",
+        )),
+        Some(s) if s.len() < MIN_SECRET_LEN => Err(err(
+            "TOKEN_SECRET",
+            format!("too short: at least {MIN_SECRET_LEN} characters (e.g. `openssl rand -hex 32`)"),
+        )),
+        Some(s) => Ok(AuthMode::ProxyTokens(TokenSecret(s.to_owned()))),
+    }
+}
+
 fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, String> {
     let mut users = Vec::new();
     for (i, entry) in entries(raw).enumerate() {

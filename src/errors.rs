@@ -99,6 +99,11 @@ impl RegistryError {
         Self::new(ErrorCode::Unauthorized, message)
     }
 
+    /// A request the proxy does not understand (400).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unsupported, message).with_status(400)
+    }
+
     pub fn read_only() -> Self {
         Self::new(
             ErrorCode::Unsupported,

@@ -1,6 +1,11 @@
 //! Requests and responses as the flow sees them: plain data, with bodies as opaque handles of
 //! the platform (`B`) so a layer's bytes never pass through the core, nor through wasm memory.
 
+/// The `Authorization` value carrying `token`.
+pub(crate) fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, String)>);
 
@@ -68,6 +73,17 @@ pub struct UpstreamRequest {
     pub method: String,
     pub url: String,
     pub headers: Headers,
+}
+
+impl UpstreamRequest {
+    /// A GET of the proxy's own (a `/v2/` check, a token): never a client's request.
+    pub(crate) fn get(url: String, headers: Headers) -> Self {
+        UpstreamRequest {
+            method: "GET".into(),
+            url,
+            headers,
+        }
+    }
 }
 
 #[derive(Debug)]

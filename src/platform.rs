@@ -11,6 +11,16 @@ use crate::http::{Headers, UpstreamRequest, UpstreamResponse};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchError(pub String);
 
+impl FetchError {
+    /// What a client is told when the upstream could not be reached at all.
+    pub(crate) fn unreachable(&self) -> crate::errors::RegistryError {
+        crate::errors::RegistryError::new(
+            crate::errors::ErrorCode::Unavailable,
+            format!("upstream unreachable: {}", self.0),
+        )
+    }
+}
+
 #[allow(async_fn_in_trait)] // single-threaded runtimes: no Send bound wanted
 pub trait Platform {
     /// An opaque body handle: the runtime's stream, passed through without copying.

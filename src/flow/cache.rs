@@ -12,7 +12,7 @@ use crate::cache_policy::{
 };
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Headers, Request, Response, UpstreamResponse};
+use crate::http::{bearer, Body, Headers, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
 use crate::proxy_token::Claims;
 use crate::reference::{Digest, Reference, RepoName};
@@ -246,7 +246,7 @@ async fn bypass<P: Platform>(
     let (true, Some(t)) = (denied, &claims.upstream_token) else {
         return Ok(None);
     };
-    let sent = send(p, out, Some(&format!("Bearer {t}"))).await?;
+    let sent = send(p, out, Some(&bearer(t))).await?;
     Ok(Some(labelled(
         respond(state, ctx, endpoint, out, sent),
         CacheStatus::Bypass,

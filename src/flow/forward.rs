@@ -7,8 +7,8 @@ use super::send::{challenge_response, ping_ok, proxy_identity, respond, send, Ou
 use super::upstream_auth::State;
 use crate::access;
 use crate::config::BlobRedirect;
-use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Request, Response};
+use crate::errors::RegistryError;
+use crate::http::{bearer, Request, Response};
 use crate::platform::Platform;
 use crate::route::RegistryEndpoint;
 use crate::url::with_query;
@@ -75,7 +75,7 @@ pub(super) async fn forward<P: Platform>(
     }
     // The user's own upstream token when there is one (their rate limit), else the proxy's.
     let auth = match &claims.upstream_token {
-        Some(t) => Some(format!("Bearer {t}")),
+        Some(t) => Some(bearer(t)),
         None => proxy_identity(p, state, ctx, out.scope.as_deref()).await?,
     };
     let sent = send(p, &out, auth.as_deref()).await?;
@@ -92,10 +92,7 @@ fn upstream_query<'q>(
         match (endpoint, k.as_str()) {
             (RegistryEndpoint::TagsList { .. }, "n") => {
                 if v.is_empty() || v.len() > 6 || !v.bytes().all(|c| c.is_ascii_digit()) {
-                    return Err(
-                        RegistryError::new(ErrorCode::Unsupported, "n must be a number")
-                            .with_status(400),
-                    );
+                    return Err(RegistryError::bad_request("n must be a number"));
                 }
                 out.push(("n", v.as_str()));
             }
@@ -106,10 +103,7 @@ fn upstream_query<'q>(
             (RegistryEndpoint::Referrers { .. }, "artifactType") => {
                 let ok = v.len() <= 255 && v.bytes().all(|c| c.is_ascii_graphic());
                 if !ok {
-                    return Err(
-                        RegistryError::new(ErrorCode::Unsupported, "invalid artifactType")
-                            .with_status(400),
-                    );
+                    return Err(RegistryError::bad_request("invalid artifactType"));
                 }
                 out.push(("artifactType", v.as_str()));
             }

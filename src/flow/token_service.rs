@@ -50,7 +50,7 @@ pub(super) async fn issue<P: Platform>(
             Some(b) => p
                 .read_text(b, SMALL_BODY_LIMIT)
                 .await
-                .map_err(|_| bad_request("token form unreadable or too large"))?,
+                .map_err(|_| RegistryError::bad_request("token form unreadable or too large"))?,
             None => String::new(),
         };
         let form = parse_query(&form);
@@ -72,7 +72,7 @@ pub(super) async fn issue<P: Platform>(
                     "this mirror issues no refresh tokens; log in again",
                 ))
             }
-            _ => return Err(bad_request("grant_type must be password")),
+            _ => return Err(RegistryError::bad_request("grant_type must be password")),
         }
         scope_values.extend(values(&form, "scope"));
     }
@@ -246,18 +246,12 @@ async fn verify_basic<P: Platform>(p: &P, ctx: &Ctx<'_>, basic: &str) -> Result<
     let mut headers = Headers::new();
     headers.set("authorization", basic);
     let resp = p
-        .fetch(UpstreamRequest {
-            method: "GET".into(),
-            url: format!("{}/v2/", ctx.upstream.endpoint),
+        .fetch(UpstreamRequest::get(
+            format!("{}/v2/", ctx.upstream.endpoint),
             headers,
-        })
+        ))
         .await
-        .map_err(|e| {
-            RegistryError::new(
-                ErrorCode::Unavailable,
-                format!("upstream unreachable: {}", e.0),
-            )
-        })?;
+        .map_err(|e| e.unreachable())?;
     match resp.status {
         200 => Ok(()),
         401 | 403 => Err(RegistryError::unauthorized(
@@ -347,10 +341,6 @@ fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
         .filter(|(k, _)| k == key)
         .map(|(_, v)| v.clone())
         .collect()
-}
-
-fn bad_request(message: &str) -> RegistryError {
-    RegistryError::new(ErrorCode::Unsupported, message).with_status(400)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use base64::Engine;
 
 use crate::challenge::Challenge;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Headers, UpstreamRequest};
+use crate::http::{bearer, Headers, UpstreamRequest};
 use crate::platform::Platform;
 use crate::upstream::Upstream;
 use crate::url::{with_query, RequestUrl};
@@ -103,13 +103,12 @@ pub(super) async fn learned_auth<P: Platform>(
         return Ok(a);
     }
     let resp = p
-        .fetch(UpstreamRequest {
-            method: "GET".into(),
-            url: format!("{}/v2/", upstream.endpoint),
-            headers: Headers::new(),
-        })
+        .fetch(UpstreamRequest::get(
+            format!("{}/v2/", upstream.endpoint),
+            Headers::new(),
+        ))
         .await
-        .map_err(|e| unavailable(format!("upstream unreachable: {}", e.0)))?;
+        .map_err(|e| e.unreachable())?;
     let auth = match resp.status {
         200 => UpstreamAuth::Open,
         401 => resp
@@ -177,11 +176,7 @@ pub(super) async fn fetch_token<P: Platform>(
         headers.set("authorization", b);
     }
     let resp = p
-        .fetch(UpstreamRequest {
-            method: "GET".into(),
-            url: with_query(realm, &params),
-            headers,
-        })
+        .fetch(UpstreamRequest::get(with_query(realm, &params), headers))
         .await
         .map_err(|e| {
             TokenRefusal::Failed(unavailable(format!(
@@ -312,7 +307,7 @@ pub(super) async fn proxy_authorization<P: Platform>(
     let scope_key = scope.unwrap_or("");
     let user = account.map(|(u, _)| u.as_str());
     if let Some(t) = state.tokens.get(&upstream.endpoint, scope_key, user, now) {
-        return Ok(Some(format!("Bearer {t}")));
+        return Ok(Some(bearer(&t)));
     }
     let basic = account.map(|(u, pw)| basic_header(u, pw));
     let scopes: Vec<String> = scope.map(|s| vec![s.to_owned()]).unwrap_or_default();
@@ -337,7 +332,7 @@ pub(super) async fn proxy_authorization<P: Platform>(
                     expires_at: now + lifetime - EXPIRY_MARGIN_SECS,
                 });
             }
-            Ok(Some(format!("Bearer {}", t.token)))
+            Ok(Some(bearer(&t.token)))
         }
         Err(TokenRefusal::Refused) => Err(unavailable(if account.is_some() {
             "the upstream refused the mirror's account (check UPSTREAM_USERNAME/UPSTREAM_PASSWORD)"
