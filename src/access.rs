@@ -3,6 +3,7 @@
 //! this registry, covering the repository asked for, and -- when users are restricted -- issued
 //! to a user who is still on the list. Upstream-issued or forged tokens never pass.
 
+use crate::challenge::BearerError;
 use crate::config::{AuthMode, Config};
 use crate::proxy_token::{verify, Claims};
 use crate::route::RegistryEndpoint;
@@ -12,11 +13,11 @@ use crate::upstream::Upstream;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AccessDenied {
     pub message: String,
-    /// The challenge's `error` parameter (RFC 6750): `invalid_token` or `insufficient_scope`.
-    pub error: Option<&'static str>,
+    /// The challenge's `error` parameter.
+    pub error: Option<BearerError>,
 }
 
-fn denied(message: impl Into<String>, error: Option<&'static str>) -> AccessDenied {
+fn denied(message: impl Into<String>, error: Option<BearerError>) -> AccessDenied {
     AccessDenied {
         message: message.into(),
         error,
@@ -46,7 +47,7 @@ pub(crate) fn check(
     };
     let token = bearer(authorization).ok_or_else(|| denied("authentication required", None))?;
     let claims = verify(token, secret.as_bytes(), now)
-        .map_err(|e| denied(e.describe(), Some("invalid_token")))?;
+        .map_err(|e| denied(e.describe(), Some(BearerError::InvalidToken)))?;
     if !config.users.is_empty() {
         match &claims.user {
             // Still listed, for this registry: removing a user revokes their tokens at once.
@@ -54,7 +55,7 @@ pub(crate) fn check(
             _ => {
                 return Err(denied(
                     "user is not allowed to pull from this mirror",
-                    Some("invalid_token"),
+                    Some(BearerError::InvalidToken),
                 ))
             }
         }
@@ -62,14 +63,14 @@ pub(crate) fn check(
     if claims.registry != upstream.name {
         return Err(denied(
             "token is for another registry",
-            Some("insufficient_scope"),
+            Some(BearerError::InsufficientScope),
         ));
     }
     if let Some(repo) = endpoint.repository() {
         if !claims.repositories.iter().any(|r| r == repo.as_str()) {
             return Err(denied(
                 format!("token does not grant pull on {repo}"),
-                Some("insufficient_scope"),
+                Some(BearerError::InsufficientScope),
             ));
         }
     }
@@ -124,7 +125,7 @@ mod tests {
         );
         assert!(check(&cfg, &up, &ping, Some(&t), 200).is_ok());
         let e = check(&cfg, &up, &other, Some(&t), 200).unwrap_err();
-        assert_eq!(e.error, Some("insufficient_scope"));
+        assert_eq!(e.error, Some(BearerError::InsufficientScope));
     }
 
     #[test]

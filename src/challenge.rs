@@ -4,10 +4,47 @@
 //! the challenge of whatever request failed, and hosts behind the GFW cannot reach
 //! auth.docker.io. So every challenge that reaches a client is built here.
 
+/// The auth scheme a challenge names (case-insensitive on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    Basic,
+    /// Anything else, lowercased: the proxy neither writes nor follows it.
+    Other(String),
+}
+
+/// RFC 6750's `error` codes: the only ones the proxy writes or passes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+}
+
+impl BearerError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BearerError::InvalidRequest => "invalid_request",
+            BearerError::InvalidToken => "invalid_token",
+            BearerError::InsufficientScope => "insufficient_scope",
+        }
+    }
+
+    /// An upstream's code, if it is one of RFC 6750's.
+    pub fn parse(s: &str) -> Option<BearerError> {
+        [
+            BearerError::InvalidRequest,
+            BearerError::InvalidToken,
+            BearerError::InsufficientScope,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
-    /// Lowercased: `bearer` or `basic`.
-    pub scheme: String,
+    pub scheme: Scheme,
     /// Parameter names lowercased, values unquoted.
     pub params: Vec<(String, String)>,
 }
@@ -21,7 +58,7 @@ impl Challenge {
     }
 
     pub fn is_bearer(&self) -> bool {
-        self.scheme == "bearer"
+        self.scheme == Scheme::Bearer
     }
 
     /// Parses the first challenge of a header value (RFC 7235 auth-params, quoted or token).
@@ -83,10 +120,12 @@ impl Challenge {
             };
             params.push((name, value));
         }
-        Some(Challenge {
-            scheme: scheme.to_ascii_lowercase(),
-            params,
-        })
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "bearer" => Scheme::Bearer,
+            "basic" => Scheme::Basic,
+            other => Scheme::Other(other.to_owned()),
+        };
+        Some(Challenge { scheme, params })
     }
 }
 
@@ -114,16 +153,16 @@ pub fn proxy_challenge(
     realm: &str,
     service: &str,
     scope: Option<&str>,
-    error: Option<&str>,
+    error: Option<BearerError>,
 ) -> String {
     let mut out = format!("Bearer realm={},service={}", quote(realm), quote(service));
     if let Some(scope) = scope.filter(|s| !s.is_empty()) {
         out.push_str(",scope=");
         out.push_str(&quote(scope));
     }
-    if let Some(error) = error.filter(|s| !s.is_empty()) {
+    if let Some(error) = error {
         out.push_str(",error=");
-        out.push_str(&quote(error));
+        out.push_str(&quote(error.as_str()));
     }
     out
 }
@@ -153,7 +192,16 @@ mod tests {
         assert_eq!(c.param("service"), Some("svc"));
         assert_eq!(c.param("error"), Some("insufficient_scope"));
         let basic = Challenge::parse(r#"Basic realm="Registry Realm""#).unwrap();
-        assert_eq!(basic.scheme, "basic");
+        assert_eq!(basic.scheme, Scheme::Basic);
+        assert_eq!(
+            Challenge::parse("Negotiate x=1").unwrap().scheme,
+            Scheme::Other("negotiate".into())
+        );
+        assert_eq!(
+            BearerError::parse("insufficient_scope"),
+            Some(BearerError::InsufficientScope)
+        );
+        assert_eq!(BearerError::parse("x\",realm=\"evil"), None);
         assert!(Challenge::parse(r#"Bearer realm="unterminated"#).is_none());
         assert!(Challenge::parse("").is_none());
         assert!(Challenge::parse("Bearer").unwrap().params.is_empty());
@@ -165,7 +213,7 @@ mod tests {
             "https://m.example/token?ns=docker.io",
             "m.example",
             Some("repository:library/x:pull"),
-            Some("insufficient_scope"),
+            Some(BearerError::InsufficientScope),
         );
         let c = Challenge::parse(&h).unwrap();
         assert_eq!(

@@ -57,6 +57,19 @@ pub enum BlobRedirect {
 }
 
 /// One user of `USER_WHITELIST`: an account on one registry, spelled as the operator wrote it.
+/// A user name and password for an upstream: the operator's account, or what a client typed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ..)", self.user)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedUser {
     /// The registry whose token service checks the password (`docker.io`, `ghcr.io`, ...).
@@ -76,7 +89,7 @@ pub struct Config {
     /// Whose tokens clients hold; the secret exists exactly when the proxy signs.
     pub auth: AuthMode,
     /// The operator's account on `upstream` (not on routed registries).
-    pub upstream_account: Option<(String, String)>,
+    pub upstream_account: Option<Credentials>,
     /// `CACHE=on`: the edge cache (cache_policy) is used.
     pub cache: bool,
     pub cache_tag_ttl: u32,
@@ -339,7 +352,7 @@ impl Config {
     /// The operator's account, when the proxy may use it on `upstream`: only on the default
     /// upstream, and never while users are listed -- a listed user pulls with their own
     /// account only, so the operator's private images stay the operator's.
-    pub fn operator_account(&self, upstream: &Upstream) -> Option<&(String, String)> {
+    pub fn operator_account(&self, upstream: &Upstream) -> Option<&Credentials> {
         if upstream == &self.upstream && self.users.is_empty() {
             self.upstream_account.as_ref()
         } else {
@@ -433,12 +446,12 @@ fn collect(
 }
 
 /// The operator's account: both halves or neither.
-fn account(
-    user: Option<&str>,
-    password: Option<&str>,
-) -> Result<Option<(String, String)>, ConfigError> {
+fn account(user: Option<&str>, password: Option<&str>) -> Result<Option<Credentials>, ConfigError> {
     match (user, password) {
-        (Some(u), Some(p)) => Ok(Some((u.to_owned(), p.to_owned()))),
+        (Some(u), Some(p)) => Ok(Some(Credentials {
+            user: u.to_owned(),
+            password: p.to_owned(),
+        })),
         (None, None) => Ok(None),
         (Some(_), None) => Err(err("UPSTREAM_PASSWORD", "required with UPSTREAM_USERNAME")),
         (None, Some(_)) => Err(err("UPSTREAM_USERNAME", "required with UPSTREAM_PASSWORD")),

@@ -43,7 +43,7 @@ pub use platform::{FetchError, Platform};
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::cache_policy::single_range;
-    pub use crate::challenge::proxy_challenge;
+    pub use crate::challenge::{proxy_challenge, BearerError};
     pub use crate::list::entries;
     pub use crate::proxy_token::{sign, verify};
     pub use crate::reference::{normalize_name, Reference, NAME_MAX_LEN};

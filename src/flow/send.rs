@@ -4,7 +4,7 @@
 
 use super::context::Ctx;
 use super::upstream_auth::{proxy_authorization, State};
-use crate::challenge::{proxy_challenge, Challenge};
+use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Body, Headers, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
@@ -100,7 +100,7 @@ pub(crate) fn respond<B>(
             return challenge_response(
                 ctx,
                 out.scope.as_deref(),
-                Some("invalid_token"),
+                Some(BearerError::InvalidToken),
                 "upstream refused the token",
             );
         }
@@ -202,7 +202,7 @@ pub(super) fn ping_ok<B>() -> Response<B> {
 pub(super) fn challenge_response<B>(
     ctx: &Ctx<'_>,
     scope: Option<&str>,
-    error: Option<&str>,
+    error: Option<BearerError>,
     message: &str,
 ) -> Response<B> {
     let mut resp = Response::error(&RegistryError::unauthorized(message));
@@ -225,11 +225,11 @@ fn unauthorized<B>(ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
         Some(c) if c.is_bearer() => challenge_response(
             ctx,
             c.param("scope"),
-            c.param("error"),
+            c.param("error").and_then(BearerError::parse),
             "authentication required",
         ),
         // A Basic-auth registry: the client's credentials are for it; pass its challenge on.
-        Some(c) if c.scheme == "basic" => {
+        Some(c) if c.scheme == Scheme::Basic => {
             let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));
             resp.headers.set(
                 "www-authenticate",

@@ -17,7 +17,7 @@ use super::upstream_auth::{
     basic_header, fetch_token, learned_auth, State, TokenRefusal, UpstreamAuth, DEFAULT_TOKEN_SECS,
     SMALL_BODY_LIMIT,
 };
-use crate::config::{AuthMode, LogLevel};
+use crate::config::{AuthMode, Credentials, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Headers, Request, Response, UpstreamRequest};
 use crate::platform::Platform;
@@ -30,11 +30,6 @@ use crate::url::parse_query;
 pub(super) const PROXY_TOKEN_SECS: u64 = 300;
 /// Upper bound on any proxy token's lifetime.
 pub(super) const MAX_PROXY_TOKEN_SECS: u64 = 3600;
-
-struct Credentials {
-    user: String,
-    password: String,
-}
 
 pub(super) async fn issue<P: Platform>(
     p: &P,
@@ -103,7 +98,7 @@ async fn pass_through<P: Platform>(
     granted: &Grant,
 ) -> Result<Response<P::Body>, RegistryError> {
     let (realm, service) = bearer_realm(p, state, ctx).await?;
-    let basic = creds.as_ref().map(|c| basic_header(&c.user, &c.password));
+    let basic = creds.as_ref().map(basic_header);
     let account = creds.as_ref().map(|c| c.user.as_str());
     match fetch_token(
         p,
@@ -169,7 +164,7 @@ async fn issue_proxy_token<P: Platform>(
             user: listed.name.clone(),
             password: c.password,
         };
-        let basic = basic_header(&c.user, &c.password);
+        let basic = basic_header(&c);
         match learned_auth(p, state, ctx.upstream).await? {
             UpstreamAuth::Bearer { realm, service } => {
                 let scopes = granted.scope_strings();

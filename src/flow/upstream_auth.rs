@@ -7,7 +7,8 @@ use std::cell::RefCell;
 
 use base64::Engine;
 
-use crate::challenge::Challenge;
+use crate::challenge::{Challenge, Scheme};
+use crate::config::Credentials;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{bearer, Headers, UpstreamRequest};
 use crate::platform::Platform;
@@ -69,9 +70,9 @@ impl AuthCache {
 /// a host a request was redirected to: the realm receives users' passwords, so it must be on the
 /// upstream's host or its registrable domain (as distribution's proxy requires).
 pub(super) fn auth_from_challenge(c: &Challenge, upstream: &Upstream) -> Option<UpstreamAuth> {
-    match c.scheme.as_str() {
-        "basic" => Some(UpstreamAuth::Basic),
-        "bearer" => {
+    match c.scheme {
+        Scheme::Basic => Some(UpstreamAuth::Basic),
+        Scheme::Bearer => {
             let realm = c.param("realm")?;
             if !(realm.starts_with("https://") || realm.starts_with("http://")) {
                 return None;
@@ -85,7 +86,7 @@ pub(super) fn auth_from_challenge(c: &Challenge, upstream: &Upstream) -> Option<
                 service: c.param("service").map(str::to_owned),
             })
         }
-        _ => None,
+        Scheme::Other(_) => None,
     }
 }
 
@@ -129,7 +130,8 @@ pub(super) async fn learned_auth<P: Platform>(
     Ok(auth)
 }
 
-pub(super) fn basic_header(user: &str, pass: &str) -> String {
+pub(super) fn basic_header(c: &Credentials) -> String {
+    let (user, pass) = (&c.user, &c.password);
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
@@ -296,20 +298,20 @@ pub(super) async fn proxy_authorization<P: Platform>(
     state: &State,
     upstream: &Upstream,
     scope: Option<&str>,
-    account: Option<&(String, String)>,
+    account: Option<&Credentials>,
     now: u64,
 ) -> Result<Option<String>, RegistryError> {
     let (realm, service) = match learned_auth(p, state, upstream).await? {
         UpstreamAuth::Open => return Ok(None),
-        UpstreamAuth::Basic => return Ok(account.map(|(u, pw)| basic_header(u, pw))),
+        UpstreamAuth::Basic => return Ok(account.map(basic_header)),
         UpstreamAuth::Bearer { realm, service } => (realm, service),
     };
     let scope_key = scope.unwrap_or("");
-    let user = account.map(|(u, _)| u.as_str());
+    let user = account.map(|c| c.user.as_str());
     if let Some(t) = state.tokens.get(&upstream.endpoint, scope_key, user, now) {
         return Ok(Some(bearer(&t)));
     }
-    let basic = account.map(|(u, pw)| basic_header(u, pw));
+    let basic = account.map(basic_header);
     let scopes: Vec<String> = scope.map(|s| vec![s.to_owned()]).unwrap_or_default();
     match fetch_token(
         p,
@@ -408,7 +410,11 @@ mod tests {
 
     #[test]
     fn basic_header_encodes() {
-        assert_eq!(basic_header("alice", "pw"), "Basic YWxpY2U6cHc=");
+        let c = Credentials {
+            user: "alice".into(),
+            password: "pw".into(),
+        };
+        assert_eq!(basic_header(&c), "Basic YWxpY2U6cHc=");
     }
 
     #[test]
