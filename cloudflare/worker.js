@@ -8,13 +8,15 @@ const handle = createProxy((imports) => ({
   engine: 'wasm',
 }));
 
-// The core's keys (http://edge-registry-proxy.cache/...) are stored under the zone's own host,
-// as Cloudflare's cache is per zone. (It does nothing on *.workers.dev.)
-const KEY_ORIGIN = 'http://edge-registry-proxy.cache';
+// The core's keys (an origin of its own, then registry/repository/...) are stored under the
+// zone's own host, as Cloudflare's cache is per zone. (It does nothing on *.workers.dev.)
 function zoneCache(request) {
   if (typeof caches === 'undefined' || !caches.default) return null;
   const base = `${new URL(request.url).origin}/.edge-registry-proxy-cache`;
-  const at = (key) => base + key.slice(KEY_ORIGIN.length);
+  const at = (key) => {
+    const k = new URL(key);
+    return base + k.pathname + k.search;
+  };
   return {
     get: (key) => caches.default.match(at(key)),
     put: (key, response) => caches.default.put(at(key), response),

@@ -80,11 +80,12 @@ pub(crate) fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Method;
     use crate::proxy_token::sign;
     use crate::route::{route, Endpoint};
 
     fn registry_route(path: &str, up: &Upstream) -> RegistryEndpoint {
-        match route("GET", path, up).unwrap() {
+        match route(&Method::Get, path, up).unwrap() {
             Endpoint::Registry(r) => r,
             other => panic!("{other:?}"),
         }

@@ -1,6 +1,61 @@
 //! Requests and responses as the flow sees them: plain data, with bodies as opaque handles of
 //! the platform (`B`) so a layer's bytes never pass through the core, nor through wasm memory.
 
+/// An HTTP method. Only the ones a read-only registry mirror acts on have names; methods are
+/// case-sensitive (RFC 9110), so `get` is `Other`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Other(String),
+}
+
+impl Method {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Other(m) => m,
+        }
+    }
+
+    /// GET or HEAD: what a read-only mirror serves.
+    pub fn is_read(&self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+}
+
+impl From<&str> for Method {
+    fn from(m: &str) -> Self {
+        match m {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for Method {
+    fn from(m: String) -> Self {
+        Method::from(m.as_str())
+    }
+}
+
+impl PartialEq<&str> for Method {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The `Authorization` value carrying `token`.
 pub(crate) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
@@ -60,7 +115,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
 /// The client's request. `body` is only read for `POST /token` (a small form).
 #[derive(Debug)]
 pub struct Request<B> {
-    pub method: String,
+    pub method: Method,
     /// Absolute URL as the runtime gives it (already normalised by its URL parser).
     pub url: String,
     pub headers: Headers,
@@ -70,7 +125,7 @@ pub struct Request<B> {
 /// A request the proxy sends to an upstream, token service or blob host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamRequest {
-    pub method: String,
+    pub method: Method,
     pub url: String,
     pub headers: Headers,
 }
@@ -79,7 +134,7 @@ impl UpstreamRequest {
     /// A GET of the proxy's own (a `/v2/` check, a token): never a client's request.
     pub(crate) fn get(url: String, headers: Headers) -> Self {
         UpstreamRequest {
-            method: "GET".into(),
+            method: Method::Get,
             url,
             headers,
         }

@@ -34,7 +34,7 @@ pub use cache_policy::{sha256_digest, MANIFEST_ACCEPT};
 pub use challenge::Challenge;
 pub use config::{Config, ConfigError, ConfigValue, KEYS as CONFIG_KEYS};
 pub use flow::{config_error_response, handle, State, MAX_REDIRECTS};
-pub use http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
+pub use http::{Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse};
 pub use platform::{FetchError, Platform};
 
 /// The parsers and rules the fuzz targets drive; not an API. Always compiled (hidden), not behind

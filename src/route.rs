@@ -4,6 +4,7 @@
 //! encoded slash or dot can only fail the grammar, never reach the whitelist in disguise.
 
 use crate::errors::{ErrorCode, RegistryError};
+use crate::http::Method;
 use crate::reference::{normalize_name, Digest, Reference, RepoName};
 use crate::upstream::Upstream;
 
@@ -89,8 +90,8 @@ impl RegistryEndpoint {
 }
 
 /// Parses `method path` for `upstream` (whose registry decides the `library/` rule).
-pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, RegistryError> {
-    let read = method == "GET" || method == "HEAD";
+pub fn route(method: &Method, path: &str, upstream: &Upstream) -> Result<Endpoint, RegistryError> {
+    let read = method.is_read();
     let not_found = || {
         RegistryError::new(
             ErrorCode::NotFound,
@@ -101,7 +102,7 @@ pub fn route(method: &str, path: &str, upstream: &Upstream) -> Result<Endpoint, 
         )
     };
     if path == TOKEN_PATH {
-        return if read || method == "POST" {
+        return if read || *method == Method::Post {
             Ok(Endpoint::Local(Local::Token))
         } else {
             Err(RegistryError::new(
@@ -184,47 +185,57 @@ mod tests {
     #[test]
     fn registry_endpoints() {
         assert_eq!(
-            route("GET", "/v2/", &hub()).unwrap(),
+            route(&"GET".into(), "/v2/", &hub()).unwrap(),
             Endpoint::Registry(RegistryEndpoint::Ping)
         );
         assert_eq!(
-            route("HEAD", "/v2", &hub()).unwrap(),
+            route(&"HEAD".into(), "/v2", &hub()).unwrap(),
             Endpoint::Registry(RegistryEndpoint::Ping)
         );
-        let m = registry(route("GET", "/v2/nginx/manifests/latest", &hub()).unwrap());
+        let m = registry(route(&"GET".into(), "/v2/nginx/manifests/latest", &hub()).unwrap());
         assert_eq!(m.upstream_path(), "/v2/library/nginx/manifests/latest");
-        let b = registry(route("HEAD", &format!("/v2/a/b/c/blobs/{D}"), &hub()).unwrap());
+        let b = registry(route(&"HEAD".into(), &format!("/v2/a/b/c/blobs/{D}"), &hub()).unwrap());
         assert_eq!(b.upstream_path(), format!("/v2/a/b/c/blobs/{D}"));
         assert_eq!(b.repository().unwrap().as_str(), "a/b/c");
-        let t = registry(route("GET", "/v2/x/tags/list", &hub()).unwrap());
+        let t = registry(route(&"GET".into(), "/v2/x/tags/list", &hub()).unwrap());
         assert_eq!(t.upstream_path(), "/v2/library/x/tags/list");
-        let r = route("GET", &format!("/v2/x/referrers/{D}"), &hub()).unwrap();
+        let r = route(&"GET".into(), &format!("/v2/x/referrers/{D}"), &hub()).unwrap();
         assert_eq!(r.repository().unwrap().as_str(), "library/x");
         // A repository may have a component named like an endpoint keyword.
-        let odd = route("GET", "/v2/manifests/manifests/manifests", &hub()).unwrap();
+        let odd = route(&"GET".into(), "/v2/manifests/manifests/manifests", &hub()).unwrap();
         assert_eq!(odd.repository().unwrap().as_str(), "library/manifests");
     }
 
     #[test]
     fn other_paths() {
         assert_eq!(
-            route("GET", "/", &hub()).unwrap(),
+            route(&"GET".into(), "/", &hub()).unwrap(),
             Endpoint::Local(Local::Landing)
         );
         assert_eq!(
-            route("GET", "/version", &hub()).unwrap(),
+            route(&"GET".into(), "/version", &hub()).unwrap(),
             Endpoint::Local(Local::Version)
         );
         assert_eq!(
-            route("GET", "/token", &hub()).unwrap(),
+            route(&"GET".into(), "/token", &hub()).unwrap(),
             Endpoint::Local(Local::Token)
         );
         assert_eq!(
-            route("POST", "/token", &hub()).unwrap(),
+            route(&"POST".into(), "/token", &hub()).unwrap(),
             Endpoint::Local(Local::Token)
         );
-        assert_eq!(route("GET", "/etc/passwd", &hub()).unwrap_err().status, 404);
-        assert_eq!(route("DELETE", "/token", &hub()).unwrap_err().status, 405);
+        assert_eq!(
+            route(&"GET".into(), "/etc/passwd", &hub())
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            route(&"DELETE".into(), "/token", &hub())
+                .unwrap_err()
+                .status,
+            405
+        );
     }
 
     #[test]
@@ -236,12 +247,12 @@ mod tests {
                 "/v2/x/blobs/uploads/",
                 "/v2/x/blobs/uploads/u1",
             ] {
-                let e = route(m, p, &hub()).unwrap_err();
+                let e = route(&m.into(), p, &hub()).unwrap_err();
                 assert_eq!((e.status, e.code), (405, ErrorCode::Unsupported), "{m} {p}");
             }
         }
         assert_eq!(
-            route("GET", "/v2/x/blobs/uploads/u1", &hub())
+            route(&"GET".into(), "/v2/x/blobs/uploads/u1", &hub())
                 .unwrap_err()
                 .status,
             405
@@ -250,7 +261,7 @@ mod tests {
 
     #[test]
     fn catalog_denied() {
-        let e = route("GET", "/v2/_catalog", &hub()).unwrap_err();
+        let e = route(&"GET".into(), "/v2/_catalog", &hub()).unwrap_err();
         assert_eq!((e.status, e.code), (403, ErrorCode::Denied));
     }
 
@@ -267,12 +278,12 @@ mod tests {
             "/v2/library/%2e%2e/x/manifests/latest",
             "/v2/nginx;x=1/manifests/latest",
         ] {
-            let e = route("GET", p, &hub()).unwrap_err();
+            let e = route(&"GET".into(), p, &hub()).unwrap_err();
             assert_eq!(e.code, ErrorCode::NameInvalid, "{p}");
         }
         let long = format!("/v2/{}/manifests/latest", "a".repeat(300));
         assert_eq!(
-            route("GET", &long, &hub()).unwrap_err().code,
+            route(&"GET".into(), &long, &hub()).unwrap_err().code,
             ErrorCode::NameInvalid
         );
     }
@@ -280,19 +291,26 @@ mod tests {
     #[test]
     fn bad_references() {
         assert_eq!(
-            route("GET", "/v2/x/manifests/..", &hub()).unwrap_err().code,
+            route(&"GET".into(), "/v2/x/manifests/..", &hub())
+                .unwrap_err()
+                .code,
             ErrorCode::TagInvalid
         );
         assert_eq!(
-            route("GET", "/v2/x/blobs/latest", &hub()).unwrap_err().code,
+            route(&"GET".into(), "/v2/x/blobs/latest", &hub())
+                .unwrap_err()
+                .code,
             ErrorCode::DigestInvalid
         );
         assert_eq!(
-            route("GET", "/v2/x/manifests/latest/", &hub())
+            route(&"GET".into(), "/v2/x/manifests/latest/", &hub())
                 .unwrap_err()
                 .status,
             404
         );
-        assert_eq!(route("GET", "/v2/x", &hub()).unwrap_err().status, 404);
+        assert_eq!(
+            route(&"GET".into(), "/v2/x", &hub()).unwrap_err().status,
+            404
+        );
     }
 }

@@ -103,20 +103,25 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// `{status, headers, body}` from the JS platform (a fetch or a cache hit).
+fn upstream_response(v: &JsValue) -> UpstreamResponse<JsValue> {
+    UpstreamResponse {
+        status: get(v, "status").as_f64().unwrap_or(0.0) as u16,
+        headers: headers_from_js(&get(v, "headers")),
+        body: get(v, "body"),
+    }
+}
+
 impl Platform for Binding {
     type Body = JsValue;
 
     async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
         let promise = self
             .0
-            .fetch(&req.method, &req.url, headers_to_js(&req.headers))
+            .fetch(req.method.as_str(), &req.url, headers_to_js(&req.headers))
             .map_err(js_error)?;
         let v = JsFuture::from(promise).await.map_err(js_error)?;
-        Ok(UpstreamResponse {
-            status: get(&v, "status").as_f64().unwrap_or(0.0) as u16,
-            headers: headers_from_js(&get(&v, "headers")),
-            body: get(&v, "body"),
-        })
+        Ok(upstream_response(&v))
     }
 
     async fn read_bytes(&self, body: JsValue, limit: usize) -> Result<Vec<u8>, FetchError> {
@@ -133,11 +138,7 @@ impl Platform for Binding {
         if v.is_null() || v.is_undefined() {
             return None;
         }
-        Some(UpstreamResponse {
-            status: get(&v, "status").as_f64().unwrap_or(0.0) as u16,
-            headers: headers_from_js(&get(&v, "headers")),
-            body: get(&v, "body"),
-        })
+        Some(upstream_response(&v))
     }
 
     fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
@@ -278,7 +279,7 @@ pub fn handle(
     let config = config_from(config_values(&config.into()));
     let state = STATE.with(Rc::clone);
     let req = Request {
-        method,
+        method: method.into(),
         url,
         headers: headers_from_js(&headers.into()),
         body: if body.is_null() || body.is_undefined() {

@@ -12,7 +12,7 @@ use crate::cache_policy::{
 };
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{bearer, Body, Headers, Request, Response, UpstreamResponse};
+use crate::http::{bearer, Body, Headers, Method, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
 use crate::proxy_token::Claims;
 use crate::reference::{Digest, Reference, RepoName};
@@ -85,7 +85,7 @@ async fn manifest<P: Platform>(
     }
 
     let mut fill = out.clone();
-    fill.method = "GET".into();
+    fill.method = Method::Get;
     fill.headers.set("accept", MANIFEST_ACCEPT);
     let own = own_fetch(p, state, ctx, &fill).await;
     if upstream_failed(&own) {
@@ -204,7 +204,7 @@ async fn blob<P: Platform>(
         return Ok(r);
     }
     Ok(match own {
-        Sent::Response(r) if r.status == 200 && req.method == "GET" && range.is_none() => {
+        Sent::Response(r) if r.status == 200 && req.method == Method::Get && range.is_none() => {
             store_blob(p, ctx, endpoint, key, r)
         }
         other => labelled(respond(state, ctx, endpoint, out, other), CacheStatus::Miss),

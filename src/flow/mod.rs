@@ -20,7 +20,7 @@ pub use upstream_auth::State;
 use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Request, Response};
+use crate::http::{Body, Method, Request, Response};
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, Local};
 use crate::url::RequestUrl;
@@ -40,7 +40,7 @@ pub async fn handle<P: Platform>(
         Ok(r) => r,
         Err(e) => Response::error(&e),
     };
-    if method == "HEAD" {
+    if method == Method::Head {
         resp.body = Body::Empty;
     }
     resp.headers

@@ -6,7 +6,7 @@ use super::context::Ctx;
 use super::upstream_auth::{proxy_authorization, State};
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Headers, Response, UpstreamRequest, UpstreamResponse};
+use crate::http::{Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
 use crate::route::RegistryEndpoint;
 use crate::url::{resolve, RequestUrl};
@@ -35,7 +35,7 @@ const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
 /// A registry request on its way upstream: everything but its `Authorization`.
 #[derive(Clone)]
 pub(crate) struct Outgoing {
-    pub method: String,
+    pub method: Method,
     pub url: String,
     pub headers: Headers,
     /// BLOB_REDIRECT=passthrough applies (a blob request).
@@ -182,7 +182,7 @@ async fn send_following_redirects<P: Platform>(
             req.headers.remove("authorization");
         }
         if resp.status == 303 {
-            req.method = "GET".into();
+            req.method = Method::Get;
         }
         req.url = next;
     }

@@ -19,7 +19,7 @@ use super::upstream_auth::{
 };
 use crate::config::{AuthMode, Credentials, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Headers, Request, Response, UpstreamRequest};
+use crate::http::{Headers, Method, Request, Response, UpstreamRequest};
 use crate::platform::Platform;
 use crate::proxy_token::{sign, Claims};
 use crate::reference::quote_for_message;
@@ -40,7 +40,7 @@ pub(super) async fn issue<P: Platform>(
 ) -> Result<Response<P::Body>, RegistryError> {
     let mut scope_values = values(query, "scope");
     let mut creds = req.headers.get("authorization").and_then(parse_basic);
-    if req.method == "POST" {
+    if req.method == Method::Post {
         let form = match req.body {
             Some(b) => p
                 .read_text(b, SMALL_BODY_LIMIT)
