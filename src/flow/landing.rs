@@ -6,6 +6,7 @@
 use super::context::Ctx;
 use crate::config::{BlobRedirect, Config};
 use crate::upstream::Upstream;
+use crate::url::strip_port;
 
 fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -33,12 +34,8 @@ struct Served<'a> {
 }
 
 fn served<'a>(ctx: &'a Ctx<'_>) -> Vec<Served<'a>> {
-    let port = ctx
-        .service
-        .rsplit_once(':')
-        .filter(|(_, p)| p.bytes().all(|c| c.is_ascii_digit()))
-        .map(|(_, p)| format!(":{p}"))
-        .unwrap_or_default();
+    // `:port` of the visited host, or nothing: route hosts are reached on the same port.
+    let port = &ctx.service[strip_port(&ctx.service).len()..];
     let mut out: Vec<Served<'a>> = Vec::new();
     // The visited host's own registry first.
     out.push(Served {
