@@ -11,16 +11,18 @@ ESA_PORT ?= 18080
 
 # wasm32: Debian's rustc-web with std built from source, as plain MVP wasm so that wasm2js can
 # translate the same module for runtimes that refuse to compile wasm from bytes.
-WASM_ENV := PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp"
+# ERP_SOURCE: the hash of every build input (scripts/source-hash.mjs), shown by /version.
+WASM_ENV = PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp" ERP_SOURCE=$$(node scripts/source-hash.mjs)
 WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
 
-.PHONY: help setup build dev esa-dev test test-native test-e2e lint bench fuzz clean
+.PHONY: help setup build release dev esa-dev test test-native test-e2e lint bench fuzz clean
 
 help:
 	@echo "make setup    install toolchains, npm tools and test peers (idempotent)"
 	@echo "make build    dist/cloudflare, dist/pages, dist/esa/index.js"
+	@echo "make release  build, then copy into release/ (committed) with MANIFEST.json"
 	@echo "make dev      the Cloudflare worker in workerd on 127.0.0.1:\$$DEV_PORT (config from env)"
 	@echo "make esa-dev  the ESA bundle in the local ESA host on 127.0.0.1:\$$ESA_PORT"
 	@echo "make test     native tests + end-to-end tests with real registry, workerd, skopeo, containerd"
@@ -30,7 +32,8 @@ help:
 setup:
 	@scripts/setup.sh
 
-dist/wasm/proxy_bg.wasm: $(RUST_SRC)
+# JS inputs too: the hash embedded in the wasm covers them.
+dist/wasm/proxy_bg.wasm: $(RUST_SRC) $(JS_SRC) package-lock.json
 	$(WASM_ENV) /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
 	rm -rf dist/wasm
 	wasm-bindgen --target bundler --out-dir dist/wasm --out-name proxy $(WASM_RAW)
@@ -41,6 +44,10 @@ dist/esa/index.js: dist/wasm/proxy_bg.wasm $(JS_SRC)
 
 build: setup
 	@$(MAKE) --no-print-directory dist/esa/index.js
+
+# The committed files for people who deploy with a browser (release/README.md).
+release: build
+	node scripts/release.mjs
 
 # Config keys set in the environment (or on the make command line) become worker vars.
 dev: build
@@ -61,6 +68,7 @@ test-e2e: build
 test: lint test-native test-e2e
 
 lint: setup
+	node scripts/release.mjs --check
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 

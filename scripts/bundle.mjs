@@ -8,10 +8,14 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { sourceHash } from './source-hash.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const p = (...a) => join(root, ...a);
 const wasmPath = p('dist/wasm/proxy_bg.wasm');
+const version = /^version = "(.*)"$/m.exec(readFileSync(p('Cargo.toml'), 'utf8'))[1];
+// First line of every bundle: which build this is (the same source hash /version shows).
+const header = `// edge-registry-proxy ${version} · source ${sourceHash()} (release/MANIFEST.json: the files of a release)`;
 
 function wasm2jsFactory() {
   const raw = p('dist/esa-gen/asm.raw.js');
@@ -70,6 +74,7 @@ for (const out of ['dist/cloudflare/worker.js', 'dist/pages/_worker.js/index.js'
     format: 'esm',
     target: 'es2022',
     external: ['./proxy_bg.wasm'],
+    banner: { js: header },
     outfile: p(out),
     logLevel: 'warning',
   });
@@ -82,7 +87,7 @@ await esbuild.build({
   format: 'esm',
   target: 'es2020',
   minify: true,
-  banner: { js: readFileSync(p('esa/config.js'), 'utf8') },
+  banner: { js: `${header}\n${readFileSync(p('esa/config.js'), 'utf8')}` },
   outfile: p('dist/esa/index.js'),
   logLevel: 'warning',
 });

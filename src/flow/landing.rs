@@ -252,19 +252,29 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 {login}<li>边缘缓存 / edge cache: {}</li>
 {cost}
 </ul>
-{sections}<p><a href="/version">/version</a></p>
+{sections}<p><a href="/version">/version</a> · {name} {version} · source {SOURCE}</p>
 </body></html>
 "#,
         on_off(!ctx.config.whitelist.is_empty()),
         on_off(!ctx.config.users.is_empty()),
         on_off(ctx.config.cache),
+        name = env!("CARGO_PKG_NAME"),
+        version = env!("CARGO_PKG_VERSION"),
     )
 }
+
+/// The hash of the sources this build was made from (`scripts/source-hash.mjs`, set by `make
+/// build`); the same hash is in release/MANIFEST.json and the bundles' first line.
+const SOURCE: &str = match option_env!("ERP_SOURCE") {
+    Some(s) => s,
+    None => "unknown",
+};
 
 pub(super) fn version_json(config: &Config) -> String {
     let info = VersionInfo {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
+        source: SOURCE,
         upstream: &config.upstream.name,
         routes: config
             .routes
@@ -294,6 +304,7 @@ pub(super) fn version_json(config: &Config) -> String {
 struct VersionInfo<'a> {
     name: &'static str,
     version: &'static str,
+    source: &'static str,
     upstream: &'a str,
     routes: Vec<RouteInfo<'a>>,
     warnings: Vec<&'static str>,

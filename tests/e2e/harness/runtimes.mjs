@@ -56,10 +56,10 @@ export async function startEsaHost(name, vars, { wasm = true, call, context, bun
 }
 
 /** The Cloudflare Pages build (dist/pages, `_worker.js/` advanced mode) in `wrangler pages dev`. */
-export async function startPages(name, vars) {
+export async function startPages(name, vars, { dir = join(ROOT, 'dist', 'pages') } = {}) {
   const port = await freePort();
   const inspector = await freePort();
-  const args = ['pages', 'dev', join(ROOT, 'dist', 'pages'), '--ip', '127.0.0.1', '--port', String(port)];
+  const args = ['pages', 'dev', dir, '--ip', '127.0.0.1', '--port', String(port)];
   args.push('--inspector-port', String(inspector), '--compatibility-date', '2026-11-01');
   args.push('--persist-to', tempDir(`${name}-state`), '--show-interactive-dev-session=false');
   for (const [k, v] of Object.entries(withLog(vars))) args.push('--binding', `${k}=${v}`);

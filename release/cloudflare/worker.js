@@ -1,0 +1,754 @@
+// edge-registry-proxy 0.1.0 · source 9eaf880a3bb7b24b (release/MANIFEST.json: the files of a release)
+var __defProp = Object.defineProperty;
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
+};
+
+// cloudflare/worker.js
+import wasmModule from "./proxy_bg.wasm";
+
+// dist/wasm/proxy_bg.js
+var proxy_bg_exports = {};
+__export(proxy_bg_exports, {
+  __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144: () => __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144,
+  __wbg___wbindgen_boolean_get_4f1baf9a00be3c74: () => __wbg___wbindgen_boolean_get_4f1baf9a00be3c74,
+  __wbg___wbindgen_is_function_741ff2bb612836f5: () => __wbg___wbindgen_is_function_741ff2bb612836f5,
+  __wbg___wbindgen_is_null_c22311b1cc228e3a: () => __wbg___wbindgen_is_null_c22311b1cc228e3a,
+  __wbg___wbindgen_is_undefined_be5b34249ff1fc15: () => __wbg___wbindgen_is_undefined_be5b34249ff1fc15,
+  __wbg___wbindgen_number_get_934b640d0889af78: () => __wbg___wbindgen_number_get_934b640d0889af78,
+  __wbg___wbindgen_string_get_7ce8eee7fd327545: () => __wbg___wbindgen_string_get_7ce8eee7fd327545,
+  __wbg___wbindgen_throw_4c88d8bf264fd984: () => __wbg___wbindgen_throw_4c88d8bf264fd984,
+  __wbg__wbg_cb_unref_09736879a3f67559: () => __wbg__wbg_cb_unref_09736879a3f67559,
+  __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
+  __wbg_cachePutBytes_6644ea6feb329c3a: () => __wbg_cachePutBytes_6644ea6feb329c3a,
+  __wbg_cachePutStream_74956cabbda787eb: () => __wbg_cachePutStream_74956cabbda787eb,
+  __wbg_call_a410eb4b59ed5965: () => __wbg_call_a410eb4b59ed5965,
+  __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
+  __wbg_fetch_a68fd55ae5a22a9e: () => __wbg_fetch_a68fd55ae5a22a9e,
+  __wbg_from_eac91875c8a5ffa4: () => __wbg_from_eac91875c8a5ffa4,
+  __wbg_get_2080c49015e35254: () => __wbg_get_2080c49015e35254,
+  __wbg_get_d7176cfb76d71114: () => __wbg_get_d7176cfb76d71114,
+  __wbg_get_unchecked_e6325ad374eff861: () => __wbg_get_unchecked_e6325ad374eff861,
+  __wbg_instanceof_Error_74e3cca0c4a69161: () => __wbg_instanceof_Error_74e3cca0c4a69161,
+  __wbg_isArray_bcf1376d0d732d08: () => __wbg_isArray_bcf1376d0d732d08,
+  __wbg_length_186163212ffe79c3: () => __wbg_length_186163212ffe79c3,
+  __wbg_length_b03a0fabb109b1e9: () => __wbg_length_b03a0fabb109b1e9,
+  __wbg_log_6f8b89217665bacd: () => __wbg_log_6f8b89217665bacd,
+  __wbg_message_43d8c8f1d543a349: () => __wbg_message_43d8c8f1d543a349,
+  __wbg_new_13de428334042d26: () => __wbg_new_13de428334042d26,
+  __wbg_new_37eb45aaf5eeb820: () => __wbg_new_37eb45aaf5eeb820,
+  __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
+  __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
+  __wbg_new_typed_e09da9dae6ee5935: () => __wbg_new_typed_e09da9dae6ee5935,
+  __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
+  __wbg_of_e7ea0fcd535c1444: () => __wbg_of_e7ea0fcd535c1444,
+  __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
+  __wbg_push_c9f4893fc209f768: () => __wbg_push_c9f4893fc209f768,
+  __wbg_queueMicrotask_1e8503a8a690f0a3: () => __wbg_queueMicrotask_1e8503a8a690f0a3,
+  __wbg_queueMicrotask_4a1a4d8dd332373b: () => __wbg_queueMicrotask_4a1a4d8dd332373b,
+  __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
+  __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
+  __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
+  __wbg_set_2793479888329cb6: () => __wbg_set_2793479888329cb6,
+  __wbg_set_wasm: () => __wbg_set_wasm,
+  __wbg_slice_68528dfec3171b47: () => __wbg_slice_68528dfec3171b47,
+  __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: () => __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc,
+  __wbg_static_accessor_GLOBAL_e4293fb22cbe77da: () => __wbg_static_accessor_GLOBAL_e4293fb22cbe77da,
+  __wbg_static_accessor_SELF_53bb20457401453d: () => __wbg_static_accessor_SELF_53bb20457401453d,
+  __wbg_static_accessor_WINDOW_b5e0810bfecb7feb: () => __wbg_static_accessor_WINDOW_b5e0810bfecb7feb,
+  __wbg_then_656f253a5dd7d8ea: () => __wbg_then_656f253a5dd7d8ea,
+  __wbg_then_e3f7f2d365708be8: () => __wbg_then_e3f7f2d365708be8,
+  __wbg_toString_6b1cac73c93ef5d1: () => __wbg_toString_6b1cac73c93ef5d1,
+  __wbg_warn_b7f980d6cdd13ae1: () => __wbg_warn_b7f980d6cdd13ae1,
+  __wbindgen_generic_0000000000000001: () => __wbindgen_generic_0000000000000001,
+  __wbindgen_generic_0000000000000002: () => __wbindgen_generic_0000000000000002,
+  __wbindgen_generic_0000000000000003: () => __wbindgen_generic_0000000000000003,
+  __wbindgen_object_clone_ref: () => __wbindgen_object_clone_ref,
+  __wbindgen_object_drop_ref: () => __wbindgen_object_drop_ref,
+  handle: () => handle,
+  start: () => start
+});
+function handle(method, url, headers, body, config, platform) {
+  let ptr0, len0, ptr1, len1;
+  try {
+    ptr0 = passStringToWasm0(method, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+    len0 = WASM_VECTOR_LEN;
+    ptr1 = passStringToWasm0(url, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+    len1 = WASM_VECTOR_LEN;
+  } catch (e) {
+    if (ptr1) {
+      wasm.__wbindgen_export3(ptr1, len1 * 1, 1);
+    }
+    if (ptr0) {
+      wasm.__wbindgen_export3(ptr0, len0 * 1, 1);
+    }
+    throw e;
+  }
+  const ret = wasm.handle(ptr0, len0, ptr1, len1, addHeapObject(headers), addHeapObject(body), addHeapObject(config), addHeapObject(platform));
+  return takeObject(ret);
+}
+function start() {
+  wasm.start();
+}
+function __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144(arg0, arg1) {
+  globalThis.__edgeRegistryProxyPanic(getStringFromWasm0(arg0, arg1));
+}
+function __wbg___wbindgen_boolean_get_4f1baf9a00be3c74(arg0) {
+  const v = getObject(arg0);
+  const ret = typeof v === "boolean" ? v : void 0;
+  return isLikeNone(ret) ? 16777215 : ret ? 1 : 0;
+}
+function __wbg___wbindgen_is_function_741ff2bb612836f5(arg0) {
+  const ret = typeof getObject(arg0) === "function";
+  return ret;
+}
+function __wbg___wbindgen_is_null_c22311b1cc228e3a(arg0) {
+  const ret = getObject(arg0) === null;
+  return ret;
+}
+function __wbg___wbindgen_is_undefined_be5b34249ff1fc15(arg0) {
+  const ret = getObject(arg0) === void 0;
+  return ret;
+}
+function __wbg___wbindgen_number_get_934b640d0889af78(arg0, arg1) {
+  const obj = getObject(arg1);
+  const ret = typeof obj === "number" ? obj : void 0;
+  getDataViewMemory0().setFloat64((arg0 >>> 0) + 8 * 1, isLikeNone(ret) ? 0 : ret, true);
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, !isLikeNone(ret), true);
+}
+function __wbg___wbindgen_string_get_7ce8eee7fd327545(arg0, arg1) {
+  const obj = getObject(arg1);
+  const ret = typeof obj === "string" ? obj : void 0;
+  var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+  var len1 = WASM_VECTOR_LEN;
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+}
+function __wbg___wbindgen_throw_4c88d8bf264fd984(arg0, arg1) {
+  throw new Error(getStringFromWasm0(arg0, arg1));
+}
+function __wbg__wbg_cb_unref_09736879a3f67559(arg0) {
+  getObject(arg0)._wbg_cb_unref();
+}
+function __wbg_cacheGet_dfdc4cba2c794879() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = getObject(arg0).cacheGet(getStringFromWasm0(arg1, arg2));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_cachePutBytes_6644ea6feb329c3a(arg0, arg1, arg2, arg3, arg4, arg5) {
+  getObject(arg0).cachePutBytes(getStringFromWasm0(arg1, arg2), takeObject(arg3), getArrayU8FromWasm0(arg4, arg5));
+}
+function __wbg_cachePutStream_74956cabbda787eb(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
+  const ret = getObject(arg0).cachePutStream(getStringFromWasm0(arg1, arg2), takeObject(arg3), getObject(arg4), arg5, getStringFromWasm0(arg6, arg7), getStringFromWasm0(arg8, arg9));
+  return addHeapObject(ret);
+}
+function __wbg_call_a410eb4b59ed5965() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = getObject(arg0).call(getObject(arg1), getObject(arg2));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_error_22131e5d874a6ade(arg0, arg1) {
+  console.error(getStringFromWasm0(arg0, arg1));
+}
+function __wbg_fetch_a68fd55ae5a22a9e() {
+  return handleError(function(arg0, arg1, arg2, arg3, arg4, arg5) {
+    const ret = getObject(arg0).fetch(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), takeObject(arg5));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_from_eac91875c8a5ffa4(arg0) {
+  const ret = Array.from(getObject(arg0));
+  return addHeapObject(ret);
+}
+function __wbg_get_2080c49015e35254() {
+  return handleError(function(arg0, arg1) {
+    const ret = Reflect.get(getObject(arg0), getObject(arg1));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_get_d7176cfb76d71114(arg0, arg1) {
+  const ret = getObject(arg0)[arg1 >>> 0];
+  return addHeapObject(ret);
+}
+function __wbg_get_unchecked_e6325ad374eff861(arg0, arg1) {
+  const ret = getObject(arg0)[arg1 >>> 0];
+  return addHeapObject(ret);
+}
+function __wbg_instanceof_Error_74e3cca0c4a69161(arg0) {
+  let result;
+  try {
+    result = getObject(arg0) instanceof Error;
+  } catch (_) {
+    result = false;
+  }
+  const ret = result;
+  return ret;
+}
+function __wbg_isArray_bcf1376d0d732d08(arg0) {
+  const ret = Array.isArray(getObject(arg0));
+  return ret;
+}
+function __wbg_length_186163212ffe79c3(arg0) {
+  const ret = getObject(arg0).length;
+  return ret;
+}
+function __wbg_length_b03a0fabb109b1e9(arg0) {
+  const ret = getObject(arg0).length;
+  return ret;
+}
+function __wbg_log_6f8b89217665bacd(arg0, arg1, arg2) {
+  getObject(arg0).log(getStringFromWasm0(arg1, arg2));
+}
+function __wbg_message_43d8c8f1d543a349(arg0) {
+  const ret = getObject(arg0).message;
+  return addHeapObject(ret);
+}
+function __wbg_new_13de428334042d26(arg0) {
+  const ret = new Uint8Array(getObject(arg0));
+  return addHeapObject(ret);
+}
+function __wbg_new_37eb45aaf5eeb820() {
+  const ret = new Array();
+  return addHeapObject(ret);
+}
+function __wbg_new_cd4348290afae586() {
+  const ret = new Object();
+  return addHeapObject(ret);
+}
+function __wbg_new_from_slice_b8daf545a41c6aa0(arg0, arg1) {
+  const ret = new Uint8Array(getArrayU8FromWasm0(arg0, arg1));
+  return addHeapObject(ret);
+}
+function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
+  try {
+    var state0 = { a: arg0, b: arg1 };
+    var cb0 = (arg02, arg12) => {
+      const a = state0.a;
+      state0.a = 0;
+      try {
+        return __wasm_bindgen_func_elem_611(a, state0.b, arg02, arg12);
+      } finally {
+        state0.a = a;
+      }
+    };
+    const ret = new Promise(cb0);
+    return addHeapObject(ret);
+  } finally {
+    state0.a = 0;
+  }
+}
+function __wbg_now_463ac581d2fc7ea3() {
+  const ret = Date.now();
+  return ret;
+}
+function __wbg_of_e7ea0fcd535c1444(arg0, arg1) {
+  const ret = Array.of(getObject(arg0), getObject(arg1));
+  return addHeapObject(ret);
+}
+function __wbg_prototypesetcall_13162965d1fe7aa3(arg0, arg1, arg2) {
+  Uint8Array.prototype.set.call(getArrayU8FromWasm0(arg0, arg1), getObject(arg2));
+}
+function __wbg_push_c9f4893fc209f768(arg0, arg1) {
+  const ret = getObject(arg0).push(getObject(arg1));
+  return ret;
+}
+function __wbg_queueMicrotask_1e8503a8a690f0a3(arg0) {
+  const ret = getObject(arg0).queueMicrotask;
+  return addHeapObject(ret);
+}
+function __wbg_queueMicrotask_4a1a4d8dd332373b(arg0) {
+  queueMicrotask(getObject(arg0));
+}
+function __wbg_randomId_a4739910efc218ee(arg0, arg1) {
+  const ret = getObject(arg1).randomId();
+  const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+  const len1 = WASM_VECTOR_LEN;
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+}
+function __wbg_readBytes_6a3f17f247b3aca2() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = getObject(arg0).readBytes(getObject(arg1), arg2 >>> 0);
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_resolve_dbf78ab4942478b0(arg0) {
+  const ret = Promise.resolve(getObject(arg0));
+  return addHeapObject(ret);
+}
+function __wbg_set_2793479888329cb6() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = Reflect.set(getObject(arg0), getObject(arg1), getObject(arg2));
+    return ret;
+  }, arguments);
+}
+function __wbg_slice_68528dfec3171b47() {
+  return handleError(function(arg0, arg1, arg2, arg3) {
+    const ret = getObject(arg0).slice(getObject(arg1), arg2, arg3);
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc() {
+  const ret = typeof globalThis === "undefined" ? void 0 : globalThis;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_static_accessor_GLOBAL_e4293fb22cbe77da() {
+  const ret = typeof global === "undefined" ? void 0 : global;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_static_accessor_SELF_53bb20457401453d() {
+  const ret = typeof self === "undefined" ? void 0 : self;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_static_accessor_WINDOW_b5e0810bfecb7feb() {
+  const ret = typeof window === "undefined" ? void 0 : window;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_then_656f253a5dd7d8ea(arg0, arg1, arg2) {
+  const ret = getObject(arg0).then(getObject(arg1), getObject(arg2));
+  return addHeapObject(ret);
+}
+function __wbg_then_e3f7f2d365708be8(arg0, arg1) {
+  const ret = getObject(arg0).then(getObject(arg1));
+  return addHeapObject(ret);
+}
+function __wbg_toString_6b1cac73c93ef5d1() {
+  return handleError(function(arg0, arg1) {
+    const ret = getObject(arg0).toString(arg1);
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
+  console.warn(getStringFromWasm0(arg0, arg1));
+}
+function __wbindgen_generic_0000000000000001(arg0, arg1) {
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_609);
+  return addHeapObject(ret);
+}
+function __wbindgen_generic_0000000000000002(arg0) {
+  const ret = arg0;
+  return addHeapObject(ret);
+}
+function __wbindgen_generic_0000000000000003(arg0, arg1) {
+  const ret = getStringFromWasm0(arg0, arg1);
+  return addHeapObject(ret);
+}
+function __wbindgen_object_clone_ref(arg0) {
+  const ret = getObject(arg0);
+  return addHeapObject(ret);
+}
+function __wbindgen_object_drop_ref(arg0) {
+  takeObject(arg0);
+}
+function __wasm_bindgen_func_elem_611(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_611(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+}
+function __wasm_bindgen_func_elem_609(arg0, arg1, arg2) {
+  try {
+    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+    wasm.__wasm_bindgen_func_elem_609(retptr, arg0, arg1, addHeapObject(arg2));
+    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+    if (r1) {
+      throw takeObject(r0);
+    }
+  } finally {
+    wasm.__wbindgen_add_to_stack_pointer(16);
+  }
+}
+function addHeapObject(obj) {
+  if (heap_next === heap.length) heap.push(heap.length + 1);
+  const idx = heap_next;
+  heap_next = heap[idx];
+  heap[idx] = obj;
+  return idx;
+}
+var CLOSURE_DTORS = typeof FinalizationRegistry === "undefined" ? { register: () => {
+}, unregister: () => {
+} } : new FinalizationRegistry((state) => wasm.__wbindgen_export5(state.a, state.b));
+function dropObject(idx) {
+  if (idx < 1028) return;
+  heap[idx] = heap_next;
+  heap_next = idx;
+}
+function getArrayU8FromWasm0(ptr, len) {
+  ptr = ptr >>> 0;
+  return getUint8ArrayMemory0().subarray(ptr / 1, ptr / 1 + len);
+}
+var cachedDataViewMemory0 = null;
+function getDataViewMemory0() {
+  if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer !== wasm.memory.buffer) {
+    cachedDataViewMemory0 = new DataView(wasm.memory.buffer);
+  }
+  return cachedDataViewMemory0;
+}
+function getStringFromWasm0(ptr, len) {
+  ptr = ptr >>> 0;
+  return decodeText(getUint8ArrayMemory0().subarray(ptr, ptr + len));
+}
+var cachedUint8ArrayMemory0 = null;
+function getUint8ArrayMemory0() {
+  if (cachedUint8ArrayMemory0 === null || cachedUint8ArrayMemory0.buffer !== wasm.memory.buffer) {
+    cachedUint8ArrayMemory0 = new Uint8Array(wasm.memory.buffer);
+  }
+  return cachedUint8ArrayMemory0;
+}
+function getObject(idx) {
+  return heap[idx];
+}
+function handleError(f, args) {
+  try {
+    return f.apply(this, args);
+  } catch (e) {
+    wasm.__wbindgen_export4(addHeapObject(e));
+  }
+}
+var heap = new Array(1024).fill(void 0);
+heap.push(void 0, null, true, false);
+var heap_next = heap.length;
+function isLikeNone(x) {
+  return x === void 0 || x === null;
+}
+function makeMutClosure(arg0, arg1, f) {
+  const state = { a: arg0, b: arg1, cnt: 1 };
+  const real = (...args) => {
+    state.cnt++;
+    const a = state.a;
+    state.a = 0;
+    try {
+      return f(a, state.b, ...args);
+    } finally {
+      state.a = a;
+      real._wbg_cb_unref();
+    }
+  };
+  real._wbg_cb_unref = () => {
+    if (--state.cnt === 0) {
+      wasm.__wbindgen_export5(state.a, state.b);
+      state.a = 0;
+      CLOSURE_DTORS.unregister(state);
+    }
+  };
+  CLOSURE_DTORS.register(real, state, state);
+  return real;
+}
+function passStringToWasm0(arg, malloc, realloc) {
+  if (realloc === void 0) {
+    const buf = cachedTextEncoder.encode(arg);
+    const ptr2 = malloc(buf.length, 1) >>> 0;
+    getUint8ArrayMemory0().subarray(ptr2, ptr2 + buf.length).set(buf);
+    WASM_VECTOR_LEN = buf.length;
+    return ptr2;
+  }
+  let len = arg.length;
+  let ptr = malloc(len, 1) >>> 0;
+  const mem = getUint8ArrayMemory0();
+  let offset = 0;
+  for (; offset < len; offset++) {
+    const code = arg.charCodeAt(offset);
+    if (code > 127) break;
+    mem[ptr + offset] = code;
+  }
+  if (offset !== len) {
+    if (offset !== 0) {
+      arg = arg.slice(offset);
+    }
+    ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
+    const view = getUint8ArrayMemory0().subarray(ptr + offset, ptr + len);
+    const ret = cachedTextEncoder.encodeInto(arg, view);
+    offset += ret.written;
+    ptr = realloc(ptr, len, offset, 1) >>> 0;
+  }
+  WASM_VECTOR_LEN = offset;
+  return ptr;
+}
+function takeObject(idx) {
+  const ret = getObject(idx);
+  dropObject(idx);
+  return ret;
+}
+var cachedTextDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+cachedTextDecoder.decode();
+var MAX_SAFARI_DECODE_BYTES = 2146435072;
+var numBytesDecoded = 0;
+function decodeText(bytes) {
+  numBytesDecoded += bytes.length;
+  if (numBytesDecoded >= MAX_SAFARI_DECODE_BYTES) {
+    cachedTextDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+    cachedTextDecoder.decode();
+    numBytesDecoded = bytes.length;
+  }
+  return cachedTextDecoder.decode(bytes);
+}
+var cachedTextEncoder = new TextEncoder();
+if (!("encodeInto" in cachedTextEncoder)) {
+  cachedTextEncoder.encodeInto = function(arg, view) {
+    const buf = cachedTextEncoder.encode(arg);
+    view.set(buf);
+    return {
+      read: arg.length,
+      written: buf.length
+    };
+  };
+}
+var WASM_VECTOR_LEN = 0;
+var wasm;
+function __wbg_set_wasm(val) {
+  wasm = val;
+}
+
+// js-shim/platform.js
+var hasStreams = () => typeof TransformStream === "function";
+function randomHex() {
+  const bytes = new Uint8Array(16);
+  if (typeof crypto === "object" && crypto && typeof crypto.getRandomValues === "function") crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+function makePlatform({ fetchImpl, cache, waitUntil }) {
+  const background = (promise, what) => {
+    const p = Promise.resolve(promise).catch((e) => console.log(`cache: ${what} failed: ${e && e.message}`));
+    if (waitUntil) {
+      try {
+        waitUntil(p);
+      } catch (e) {
+        console.log(`cache: waitUntil refused: ${e && e.message}`);
+      }
+    }
+  };
+  return {
+    async fetch(method, url, headers) {
+      const resp = await fetchImpl(url, { method, headers, redirect: "manual" });
+      return { status: resp.status, headers: [...resp.headers], body: resp };
+    },
+    // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
+    async readBytes(handle3, limit) {
+      if (!handle3.body) return new Uint8Array(0);
+      const reader = handle3.body.getReader();
+      const chunks = [];
+      let size = 0;
+      for (; ; ) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel();
+          throw new Error(`body larger than ${limit} bytes`);
+        }
+        chunks.push(value);
+      }
+      const all = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        all.set(c, at);
+        at += c.byteLength;
+      }
+      return all;
+    },
+    async cacheGet(key) {
+      if (!cache) return null;
+      try {
+        const hit = await cache.get(key);
+        return hit ? { status: hit.status, headers: [...hit.headers], body: hit } : null;
+      } catch (e) {
+        console.log(`cache: get failed: ${e && e.message}`);
+        return null;
+      }
+    },
+    cachePutBytes(key, headers, bytes) {
+      if (!cache) return;
+      try {
+        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers })), "put");
+      } catch (e) {
+        console.log(`cache: put failed: ${e && e.message}`);
+      }
+    },
+    cachePutStream(key, headers, handle3, expectedLen, commitKey, commitValue) {
+      if (!cache || !handle3.body || !hasStreams() || typeof handle3.body.tee !== "function") return handle3;
+      try {
+        return putStream(key, headers, handle3, expectedLen, commitKey, commitValue);
+      } catch (e) {
+        console.log(`cache: layer not stored: ${e && e.message}`);
+        return handle3.body.locked ? { body: null } : handle3;
+      }
+    },
+    randomId() {
+      try {
+        if (typeof crypto === "object" && crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+      } catch {
+      }
+      return randomHex();
+    },
+    // Bytes first..=last of a stored body, as a stream; null where the runtime cannot cut
+    // streams (the core then asks the upstream for the range).
+    slice(handle3, first, last) {
+      if (!hasStreams() || !handle3.body) return null;
+      try {
+        let pos = 0;
+        const cut = new TransformStream({
+          transform(chunk, ctl) {
+            const start2 = pos;
+            pos += chunk.byteLength;
+            if (pos <= first || start2 > last) return;
+            ctl.enqueue(chunk.subarray(Math.max(first - start2, 0), Math.min(last + 1 - start2, chunk.byteLength)));
+          }
+        });
+        return { body: handle3.body.pipeThrough(cut) };
+      } catch (e) {
+        console.log(`cache: range not cut: ${e && e.message}`);
+        return null;
+      }
+    },
+    log(line) {
+      try {
+        console.log(line);
+      } catch {
+      }
+    }
+  };
+  function putStream(key, headers, handle3, expectedLen, commitKey, commitValue) {
+    const [toClient, toCache] = handle3.body.tee();
+    const { body: checked, whole } = exactly(toCache, expectedLen);
+    const markerHeaders = headers.filter(([k]) => k.toLowerCase() === "cache-control");
+    const put = cache.put(key, new Response(checked, { status: 200, headers })).then(async () => {
+      if (!await whole) throw new Error("body incomplete");
+      return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));
+    }).catch((e) => {
+      console.log(`cache: layer not stored: ${e && e.message}`);
+      return cache.delete ? cache.delete(key) : void 0;
+    });
+    background(put, "put");
+    return { body: toClient };
+  }
+}
+function exactly(body, len) {
+  if (typeof FixedLengthStream === "function") {
+    const fixed = new FixedLengthStream(len);
+    const whole2 = body.pipeTo(fixed.writable).then(
+      () => true,
+      () => false
+    );
+    return { body: fixed.readable, whole: whole2 };
+  }
+  let seen = 0;
+  let settle;
+  const whole = new Promise((r) => settle = r);
+  const counted = body.pipeThrough(
+    new TransformStream({
+      transform(chunk, ctl) {
+        seen += chunk.byteLength;
+        ctl.enqueue(chunk);
+      },
+      flush(ctl) {
+        settle(seen === len);
+        if (seen !== len) ctl.error(new Error(`incomplete body: ${seen} of ${len} bytes`));
+      }
+    })
+  );
+  return { body: counted, whole };
+}
+
+// js-shim/proxy.js
+var NULL_BODY = /* @__PURE__ */ new Set([101, 204, 205, 304]);
+function configPairs(...sources) {
+  const pairs = [];
+  for (const src of sources) {
+    if (!src || typeof src !== "object") continue;
+    for (const [k, v] of Object.entries(src)) pairs.push([k, v]);
+  }
+  return pairs;
+}
+function errorResponse(status, code, message) {
+  return new Response(JSON.stringify({ errors: [{ code, message }] }), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "docker-distribution-api-version": "registry/2.0"
+    }
+  });
+}
+function toResponse(out) {
+  let body = out.body;
+  if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) body = body.body;
+  if (NULL_BODY.has(out.status)) body = null;
+  return new Response(body, { status: out.status, headers: out.headers });
+}
+function createProxy(instantiate) {
+  let engine = null;
+  const inflight = /* @__PURE__ */ new Set();
+  globalThis.__edgeRegistryProxyPanic = (message) => {
+    engine = null;
+    const failing = [...inflight];
+    inflight.clear();
+    for (const fail of failing) fail(new Error(message));
+  };
+  function ensureInstance() {
+    if (engine) return;
+    const made = instantiate({ "./proxy_bg.js": proxy_bg_exports });
+    __wbg_set_wasm(made.exports);
+    made.exports.__wbindgen_start();
+    engine = made.engine;
+  }
+  try {
+    ensureInstance();
+  } catch (e) {
+    console.error("edge-registry-proxy: instantiation at load failed, retrying per request:", e && e.message);
+  }
+  async function handle3(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
+    try {
+      ensureInstance();
+      const body = request.method === "POST" ? request : null;
+      const out = await new Promise((resolve, reject) => {
+        inflight.add(reject);
+        handle(
+          request.method,
+          request.url,
+          [...request.headers],
+          body,
+          configPairs(...configSources),
+          makePlatform({ fetchImpl, cache, waitUntil })
+        ).then(resolve, reject).finally(() => inflight.delete(reject));
+      });
+      const resp = toResponse(out);
+      if (new URL(request.url).pathname === "/version") resp.headers.set("x-proxy-engine", engine);
+      return resp;
+    } catch (e) {
+      console.error("edge-registry-proxy: request failed:", e && e.stack ? e.stack : e);
+      engine = null;
+      return errorResponse(500, "UNKNOWN", "internal error in the registry proxy");
+    }
+  }
+  return handle3;
+}
+var WARM_UP = "https://warm-up.invalid";
+var WARM_UP_CHALLENGE = `Bearer realm="${WARM_UP}/token",service="warm-up"`;
+
+// cloudflare/worker.js
+var handle2 = createProxy((imports) => ({
+  exports: new WebAssembly.Instance(wasmModule, imports).exports,
+  engine: "wasm"
+}));
+function zoneCache(request) {
+  if (typeof caches === "undefined" || !caches.default) return null;
+  const base = `${new URL(request.url).origin}/.edge-registry-proxy-cache`;
+  const at = (key) => {
+    const k = new URL(key);
+    return base + k.pathname + k.search;
+  };
+  return {
+    get: (key) => caches.default.match(at(key)),
+    put: (key, response) => caches.default.put(at(key), response),
+    delete: (key) => caches.default.delete(at(key))
+  };
+}
+var worker_default = {
+  fetch(request, env, ctx) {
+    return handle2(request, [env], { cache: zoneCache(request), waitUntil: (p) => ctx.waitUntil(p) });
+  }
+};
+export {
+  worker_default as default
+};
