@@ -69,6 +69,7 @@ test: lint test-native test-e2e
 
 lint: setup
 	node scripts/release.mjs --check
+	node scripts/lint-workflows.mjs
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
