@@ -9,15 +9,23 @@ export WRANGLER_SEND_METRICS := false
 DEV_PORT ?= 8787
 ESA_PORT ?= 18080
 
-# wasm32: Debian's rustc-web with std built from source, as plain MVP wasm so that wasm2js can
-# translate the same module for runtimes that refuse to compile wasm from bytes.
-# ERP_SOURCE: the hash of every build input (scripts/source-hash.mjs), shown by /version.
-WASM_ENV = PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp" ERP_SOURCE=$$(node scripts/source-hash.mjs)
+# wasm32 as plain MVP wasm, so that wasm2js can translate the same module for runtimes that
+# refuse to compile wasm from bytes: rustup's wasm32-unknown-unknown target where it is
+# installed (stable, no build-std; wasm-opt lowers what its prebuilt std uses beyond MVP), else
+# Debian's rustc-web with std built from source for MVP. ERP_SOURCE: the hash of every build
+# input (scripts/source-hash.mjs), shown by /version.
+RUSTUP_WASM := $(shell rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && echo yes)
+ifeq ($(RUSTUP_WASM),yes)
+WASM_CARGO = RUSTFLAGS="-C target-cpu=mvp" ERP_SOURCE=$$(node scripts/source-hash.mjs) cargo build --release --target wasm32-unknown-unknown
+WASM_LOWER := --signext-lowering --llvm-nontrapping-fptoint-lowering --llvm-memory-copy-fill-lowering
+else
+WASM_CARGO = PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp" ERP_SOURCE=$$(node scripts/source-hash.mjs) /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
+endif
 WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
 
-.PHONY: help setup build release dev esa-dev test test-native test-e2e lint bench fuzz clean
+.PHONY: help setup setup-build build release dev esa-dev test test-native test-e2e lint bench fuzz clean
 
 help:
 	@echo "make setup    install toolchains, npm tools and test peers (idempotent)"
@@ -32,17 +40,20 @@ help:
 setup:
 	@scripts/setup.sh
 
+setup-build:
+	@scripts/setup.sh build
+
 # JS inputs too: the hash embedded in the wasm covers them.
 dist/wasm/proxy_bg.wasm: $(RUST_SRC) $(JS_SRC) package-lock.json
-	$(WASM_ENV) /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
+	$(WASM_CARGO)
 	rm -rf dist/wasm
 	wasm-bindgen --target bundler --out-dir dist/wasm --out-name proxy $(WASM_RAW)
-	node node_modules/binaryen/bin/wasm-opt -Oz dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
+	node node_modules/binaryen/bin/wasm-opt $(WASM_LOWER) -Oz dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
 
 dist/esa/index.js: dist/wasm/proxy_bg.wasm $(JS_SRC)
 	node scripts/bundle.mjs
 
-build: setup
+build: setup-build
 	@$(MAKE) --no-print-directory dist/esa/index.js
 
 # The committed files for people who deploy with a browser (release/README.md).

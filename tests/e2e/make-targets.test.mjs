@@ -1,12 +1,12 @@
 // `make dev` and `make esa-dev` as a user runs them: config from the environment, then a real
 // pull through each.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { seedImages } from './harness/images.mjs';
 import { byName, hostsSpec } from './harness/names.mjs';
-import { freePort, runAsync, start, tempDir, waitForHttp } from './harness/procs.mjs';
+import { freePort, run, runAsync, start, tempDir, waitForHttp } from './harness/procs.mjs';
 import { startUpstream } from './harness/upstream.mjs';
 
 let up;
@@ -43,3 +43,17 @@ for (const [target, portVar] of [['dev', 'DEV_PORT'], ['esa-dev', 'ESA_PORT']]) 
     await proc.stop();
   });
 }
+
+test('setup off Debian says exactly what is missing instead of failing inside apt', async () => {
+  // A PATH with the shell tools setup.sh uses, but no apt-get, dpkg-query, rustup or npm.
+  const bin = tempDir('no-debian');
+  for (const t of ['bash', 'env', 'dirname', 'grep', 'sed', 'awk', 'cat', 'printf']) {
+    const found = run('bash', ['-c', `command -v ${t}`]).stdout.trim();
+    if (found) symlinkSync(found, join(bin, t));
+  }
+  const r = run(join(bin, 'bash'), ['scripts/setup.sh', 'build'], { env: { PATH: bin, HOME: tempDir('no-debian-home') } });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /not a Debian system/);
+  assert.match(r.stderr, /rustup target add wasm32-unknown-unknown/);
+  assert.match(r.stderr, /npm/);
+});

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { check, RELEASE } from '../../scripts/release.mjs';
 import { skopeoPull } from './harness/engines.mjs';
 import { seedImages } from './harness/images.mjs';
-import { tempDir } from './harness/procs.mjs';
+import { ROOT, tempDir } from './harness/procs.mjs';
 import { startEsaHost, startPages, startWorkerd } from './harness/runtimes.mjs';
 import { USERS, startUpstream } from './harness/upstream.mjs';
 
@@ -44,6 +44,21 @@ describe('release files are current and intact', () => {
     const m = JSON.parse(readFileSync(join(dir, 'MANIFEST.json'), 'utf8'));
     writeFileSync(join(dir, 'MANIFEST.json'), JSON.stringify({ ...m, source: '0000000000000000' }));
     assert.match(check(dir).join('\n'), /run `make release`/);
+  });
+
+  test('reproducible: this tree builds exactly the committed release files', () => {
+    // dist/ is what `make build` (a prerequisite of the e2e suite) just made from this tree
+    // with the Debian recipe, the one release files come from.
+    const map = {
+      'dist/esa/index.js': 'esa/index.js',
+      'dist/cloudflare/worker.js': 'cloudflare/worker.js',
+      'dist/cloudflare/proxy_bg.wasm': 'cloudflare/proxy_bg.wasm',
+      'dist/pages/_worker.js/index.js': 'pages/_worker.js/index.js',
+      'dist/pages/_worker.js/proxy_bg.wasm': 'pages/_worker.js/proxy_bg.wasm',
+    };
+    for (const [built, released] of Object.entries(map)) {
+      assert.ok(readFileSync(join(ROOT, built)).equals(readFileSync(join(RELEASE, released))), `${built} != release/${released}: run make release`);
+    }
   });
 
   test('every bundle names its version and source, as /version does', () => {
