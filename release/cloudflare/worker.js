@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 48fc783bd27f1397 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 7c1a9081d5cee03c (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
