@@ -46,7 +46,10 @@ pub async fn handle<P: Platform>(
     resp.headers
         .set("docker-distribution-api-version", "registry/2.0");
     let cache_label = resp.headers.get(CacheStatus::HEADER);
-    let notable = resp.status >= 400 || cache_label.is_some_and(CacheStatus::notable);
+    // Every pull starts with a ping answered 401 (the challenge): expected, not an error.
+    let ping_challenge = resp.status == 401 && (path == "/v2/" || path == "/v2");
+    let notable =
+        (resp.status >= 400 && !ping_challenge) || cache_label.is_some_and(CacheStatus::notable);
     let level = if notable {
         LogLevel::Errors
     } else {

@@ -1318,3 +1318,40 @@ fn a_body_fetch_decoded_never_carries_the_encoded_length() {
         assert!(r.headers.get("content-encoding").is_none());
     }
 }
+
+#[test]
+fn the_ping_challenge_is_not_an_error_line_but_refused_tokens_are() {
+    let fake = Fake::new(|r| {
+        if r.url.ends_with("/v2/") {
+            let c = vec![("www-authenticate", HUB_CHALLENGE.into())];
+            return Ok((401, c, String::new()));
+        }
+        Ok((404, vec![], String::new()))
+    });
+    let state = State::default();
+    let cfg = config(&[("CACHE", "on"), ("TOKEN_SECRET", SECRET)]); // LOG=errors, the default
+    let ping = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", "https://m.example/v2/", &[]),
+    );
+    assert_eq!(ping.status, 401);
+    assert!(fake.logs.borrow().is_empty(), "{:?}", fake.logs.borrow());
+    let forged = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/v2/tiny/manifests/latest",
+            &[("authorization", "Bearer erp1.forged.token")],
+        ),
+    );
+    assert_eq!(forged.status, 401);
+    assert!(
+        fake.logs.borrow().iter().any(|l| l.contains("-> 401")),
+        "{:?}",
+        fake.logs.borrow()
+    );
+}

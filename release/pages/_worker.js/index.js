@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 7c1a9081d5cee03c (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 18509d890ae1577c (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -670,6 +670,12 @@ function errorResponse(status, code, message) {
     }
   });
 }
+function pathOf(url) {
+  const start2 = url.indexOf("/", url.indexOf("//") + 2);
+  if (start2 < 0) return "/";
+  const end = url.slice(start2).search(/[?#]/);
+  return end < 0 ? url.slice(start2) : url.slice(start2, start2 + end);
+}
 function toResponse(out) {
   let body = out.body;
   if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) body = body.body;
@@ -713,7 +719,7 @@ function createProxy(instantiate) {
         ).then(resolve, reject).finally(() => inflight.delete(reject));
       });
       const resp = toResponse(out);
-      if (new URL(request.url).pathname === "/version") resp.headers.set("x-proxy-engine", engine);
+      if (pathOf(request.url) === "/version") resp.headers.set("x-proxy-engine", engine);
       return resp;
     } catch (e) {
       console.error("edge-registry-proxy: request failed:", e && e.stack ? e.stack : e);
