@@ -66,6 +66,17 @@ export function createProxy(instantiate) {
     bg.__wbg_set_wasm(made.exports);
     made.exports.__wbindgen_start();
     engine = made.engine;
+    lastSources = null; // a fresh instance has no configuration yet
+  }
+
+  // The configuration crosses into wasm only when its sources change (runtimes hand the same
+  // env object to every request): otherwise null, and the instance uses what it parsed last.
+  let lastSources = null;
+  function configFor(sources) {
+    const same = lastSources && lastSources.length === sources.length && sources.every((s, i) => s === lastSources[i]);
+    if (same) return null;
+    lastSources = sources;
+    return configPairs(...sources);
   }
   try {
     ensureInstance();
@@ -86,7 +97,7 @@ export function createProxy(instantiate) {
           request.url,
           [...request.headers],
           body,
-          configPairs(...configSources),
+          configFor(configSources),
           makePlatform({ fetchImpl, cache, waitUntil }),
         )
           .then(resolve, reject)

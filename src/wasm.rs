@@ -263,7 +263,8 @@ fn response_to_js(r: Response<JsValue>) -> JsValue {
     out.into()
 }
 
-/// Handles one request. `config` is `[[key, value], ...]` (`config_values`); `body` is the runtime's
+/// Handles one request. `config` is `[[key, value], ...]` (`config_values`), or null for "the
+/// same as last time" (the shim sends it only when its sources change); `body` is the runtime's
 /// Request (read only for `POST /token`) or null. Resolves to `{status, headers, body}` where body
 /// is null, a string, or a handle the platform returned from `fetch`.
 #[wasm_bindgen]
@@ -273,10 +274,18 @@ pub fn handle(
     url: String,
     headers: Array,
     body: JsValue,
-    config: Array,
+    config: JsValue,
     platform: JsPlatform,
 ) -> Promise {
-    let config = config_from(config_values(&config.into()));
+    let config = if config.is_null() || config.is_undefined() {
+        match CONFIG.with(|c| c.borrow().as_ref().map(|(_, parsed)| parsed.clone())) {
+            Some(parsed) => parsed,
+            // The shim resends after a fresh instance; failing makes it start over.
+            None => return Promise::reject(&"no configuration yet".into()),
+        }
+    } else {
+        config_from(config_values(&config))
+    };
     let state = STATE.with(Rc::clone);
     let req = Request {
         method: method.into(),

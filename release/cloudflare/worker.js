@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 18509d890ae1577c (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source eb012a15565a0d88 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -49,6 +49,7 @@ __export(proxy_bg_exports, {
   __wbg_queueMicrotask_4a1a4d8dd332373b: () => __wbg_queueMicrotask_4a1a4d8dd332373b,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
+  __wbg_reject_334b730b3c00849b: () => __wbg_reject_334b730b3c00849b,
   __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
   __wbg_set_2793479888329cb6: () => __wbg_set_2793479888329cb6,
   __wbg_set_wasm: () => __wbg_set_wasm,
@@ -229,7 +230,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_611(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_613(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -274,6 +275,10 @@ function __wbg_readBytes_6a3f17f247b3aca2() {
     const ret = getObject(arg0).readBytes(getObject(arg1), arg2 >>> 0);
     return addHeapObject(ret);
   }, arguments);
+}
+function __wbg_reject_334b730b3c00849b(arg0) {
+  const ret = Promise.reject(getObject(arg0));
+  return addHeapObject(ret);
 }
 function __wbg_resolve_dbf78ab4942478b0(arg0) {
   const ret = Promise.resolve(getObject(arg0));
@@ -325,7 +330,7 @@ function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_609);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_611);
   return addHeapObject(ret);
 }
 function __wbindgen_generic_0000000000000002(arg0) {
@@ -343,13 +348,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_611(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_611(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_613(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_613(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_609(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_611(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_609(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_611(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {
@@ -697,6 +702,14 @@ function createProxy(instantiate) {
     __wbg_set_wasm(made.exports);
     made.exports.__wbindgen_start();
     engine = made.engine;
+    lastSources = null;
+  }
+  let lastSources = null;
+  function configFor(sources) {
+    const same = lastSources && lastSources.length === sources.length && sources.every((s, i) => s === lastSources[i]);
+    if (same) return null;
+    lastSources = sources;
+    return configPairs(...sources);
   }
   try {
     ensureInstance();
@@ -714,7 +727,7 @@ function createProxy(instantiate) {
           request.url,
           [...request.headers],
           body,
-          configPairs(...configSources),
+          configFor(configSources),
           makePlatform({ fetchImpl, cache, waitUntil })
         ).then(resolve, reject).finally(() => inflight.delete(reject));
       });
