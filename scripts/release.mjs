@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const RELEASE = join(root, 'release');
 
 /** dist path -> release path */
-const FILES = {
+export const FILES = {
   'dist/esa/index.js': 'esa/index.js',
   'dist/cloudflare/worker.js': 'cloudflare/worker.js',
   'dist/cloudflare/proxy_bg.wasm': 'cloudflare/proxy_bg.wasm',

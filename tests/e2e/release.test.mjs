@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { check, RELEASE } from '../../scripts/release.mjs';
+import { FILES, check, RELEASE } from '../../scripts/release.mjs';
 import { skopeoPull } from './harness/engines.mjs';
 import { seedImages } from './harness/images.mjs';
 import { ROOT, tempDir } from './harness/procs.mjs';
@@ -49,14 +49,7 @@ describe('release files are current and intact', () => {
   test('reproducible: this tree builds exactly the committed release files', () => {
     // dist/ is what `make build` (a prerequisite of the e2e suite) just made from this tree
     // with the Debian recipe, the one release files come from.
-    const map = {
-      'dist/esa/index.js': 'esa/index.js',
-      'dist/cloudflare/worker.js': 'cloudflare/worker.js',
-      'dist/cloudflare/proxy_bg.wasm': 'cloudflare/proxy_bg.wasm',
-      'dist/pages/_worker.js/index.js': 'pages/_worker.js/index.js',
-      'dist/pages/_worker.js/proxy_bg.wasm': 'pages/_worker.js/proxy_bg.wasm',
-    };
-    for (const [built, released] of Object.entries(map)) {
+    for (const [built, released] of Object.entries(FILES)) {
       assert.ok(readFileSync(join(ROOT, built)).equals(readFileSync(join(RELEASE, released))), `${built} != release/${released}: run make release`);
     }
   });

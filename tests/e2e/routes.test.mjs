@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
+import { HEADLESS } from './harness/browser.mjs';
 import { hostsDir, startContainerd } from './harness/containerd.mjs';
 import { seedImages } from './harness/images.mjs';
 import { startHostProxy } from './harness/hostproxy.mjs';
@@ -99,14 +100,7 @@ for (const name of ['workerd', 'esa']) {
 describe('landing page', () => {
   const chromium = (args) =>
     runAsync('chromium', [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...HEADLESS,
       `--user-data-dir=${tempDir('chromium')}`,
       `--proxy-server=${hostProxy.url}`,
       ...args,

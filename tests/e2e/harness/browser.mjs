@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, start, tempDir } from './procs.mjs';
 
-const FLAGS = [
+/** Headless Chromium that stays off this machine's closed network (no background requests). */
+export const HEADLESS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -14,13 +15,12 @@ const FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  '--remote-debugging-port=0',
 ];
 
 /** Opens `url` in Chromium and hands `use(evaluate)` a function running JS in the page. */
 export async function withPage(url, use) {
   const dataDir = tempDir('chromium-cdp');
-  const proc = start('chromium-cdp', 'chromium', [...FLAGS, `--user-data-dir=${dataDir}`, 'about:blank']);
+  const proc = start('chromium-cdp', 'chromium', [...HEADLESS, '--remote-debugging-port=0', `--user-data-dir=${dataDir}`, 'about:blank']);
   let ws;
   try {
     const portFile = join(dataDir, 'DevToolsActivePort');
