@@ -25,7 +25,7 @@ WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
 
-.PHONY: help setup setup-build build release dev esa-dev test test-native test-e2e lint bench fuzz clean
+.PHONY: help setup setup-build build release dev esa-dev test test-native test-e2e lint ci-fresh bench fuzz clean
 
 help:
 	@echo "make setup    install toolchains, npm tools and test peers (idempotent)"
@@ -34,6 +34,7 @@ help:
 	@echo "make dev      the Cloudflare worker in workerd on 127.0.0.1:\$$DEV_PORT (config from env)"
 	@echo "make esa-dev  the ESA bundle in the local ESA host on 127.0.0.1:\$$ESA_PORT"
 	@echo "make test     native tests + end-to-end tests with real registry, workerd, skopeo, containerd"
+	@echo "make ci-fresh .ci/run in a fresh clone of HEAD, as CI runs it (commit first)"
 	@echo "make bench    proxy vs direct vs a plain-JS proxy -> bench/results.md (BENCH_BASELINE=worker.js)"
 	@echo "make fuzz     every parser under libFuzzer for FUZZ_SECONDS each (nightly toolchain)"
 
@@ -73,8 +74,10 @@ esa-dev: build
 test-native: setup
 	cargo test --all-targets
 
+# --test-force-exit: a file whose setup failed half-way must not wait on what it started (its
+# exit handler kills those by PID). timeout: CI has 90 min; a hang fails the run well before.
 test-e2e: build
-	node --test --test-concurrency=1 --test-timeout=900000 'tests/e2e/*.test.mjs'
+	timeout --kill-after=30 2400 node --test --test-force-exit --test-concurrency=1 --test-timeout=600000 'tests/e2e/*.test.mjs'
 
 test: lint test-native test-e2e
 
@@ -83,6 +86,10 @@ lint: setup
 	node scripts/lint-workflows.mjs
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+
+# .ci/run in a fresh clone of HEAD, as CI runs it (commit first). Not part of `make test`.
+ci-fresh:
+	scripts/ci-fresh.sh
 
 # Not part of `make test`: measures, asserts nothing. Needs wrk (Debian).
 bench: build

@@ -2,7 +2,7 @@
 // workerd children outlive wrangler otherwise) and is killed by PID when the test process
 // ends, however it ends.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -56,7 +56,9 @@ export function freePort() {
 export function start(name, cmd, args, { env = {}, cwd = ROOT } = {}) {
   mkdirSync(OUT, { recursive: true });
   const logPath = join(OUT, `${name}.log`);
-  const log = createWriteStream(logPath);
+  // Opened (and truncated) now: a stream opens its file later, and until then a reader would see
+  // no file on a fresh clone, or the previous run's log (with another run's "ready" line) here.
+  const log = createWriteStream(logPath, { fd: openSync(logPath, 'w') });
   const child = spawn(cmd, args, {
     cwd,
     env: { ...process.env, ...env },
@@ -72,7 +74,13 @@ export function start(name, cmd, args, { env = {}, cwd = ROOT } = {}) {
     name,
     pid: child.pid,
     logPath,
-    log: () => readFileSync(logPath, 'utf8'),
+    log: () => {
+      try {
+        return readFileSync(logPath, 'utf8');
+      } catch (e) {
+        return `(no log: ${e.message})`;
+      }
+    },
     exited: () => exited,
     async stop() {
       if (!groups.has(child.pid)) return;

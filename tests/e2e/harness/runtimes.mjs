@@ -20,12 +20,16 @@ async function onFreePort(launch, ready) {
     const port = await freePort();
     const started = launch(port);
     let failure = null;
+    let log = '';
     try {
       await ready(started, port);
+      log = started.proc.log();
     } catch (e) {
       failure = e;
+      // Whatever failed, the process is ours to stop: a live child keeps the test file running.
+      await started.proc.stop();
+      log = started.proc.log();
     }
-    const log = started.proc.log();
     const lost = /already in use|EADDRINUSE/i.test(log);
     if (!lost && !failure) return started;
     if (!lost) {
