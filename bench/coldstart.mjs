@@ -24,7 +24,7 @@ if (engine === 'wasm') {
 bg.__wbg_set_wasm(exports);
 exports.__wbindgen_start();
 const t1 = performance.now();
-const out = await bg.handle('GET', 'http://bench/version', [], null, [], { ...makePlatform({ fetchImpl: fetch, cache: null, waitUntil: null }), log() {} });
+const out = await bg.handle('GET', 'http://bench/version', '', null, [], { ...makePlatform({ fetchImpl: fetch, cache: null, waitUntil: null }), log() {} });
 const t2 = performance.now();
 if (out.status !== 200) throw new Error(`first request answered ${out.status}`);
 console.log(JSON.stringify({ instantiateMs: t1 - t0, firstRequestMs: t2 - t1 }));

@@ -16,6 +16,7 @@ import { seedImages } from '../tests/e2e/harness/images.mjs';
 import { NODE, ROOT, groupUsage, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
+import { workerAlone } from './worker-alone.mjs';
 
 const DURATION = process.env.BENCH_SECONDS || '5';
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB || 256);
@@ -95,6 +96,15 @@ async function main() {
   const hubVars = { UPSTREAM: `docker.io@${up.url}`, LOG: 'errors' };
   const baselineVars = { UPSTREAM_URL: up.url, UPSTREAM_REALM: `${up.tokenUrl}/token`, UPSTREAM_SERVICE: 'test-registry' };
   const cacheVars = { ...hubVars, CACHE: 'on', TOKEN_SECRET: SECRET };
+  if (process.env.BENCH_ONLY === 'alone') {
+    // Only the worker-alone table, printed (results.md is left as it is).
+    try {
+      console.log(await workerAlone(up, { hub: hubVars, baseline: baselineVars }));
+    } finally {
+      await up.stop();
+    }
+    return;
+  }
   if (process.env.BENCH_ONLY === 'esa-cpu') {
     // Only the ESA CPU table, printed (results.md is left as it is).
     try {

@@ -1,12 +1,16 @@
 // Cloudflare Workers / Pages entry. Cloudflare (and workerd) refuse to compile wasm from bytes,
 // so the module is imported; config is `env` ([vars] and secrets); the cache is caches.default.
 import wasmModule from './proxy_bg.wasm';
-import { createProxy } from '../js-shim/proxy.js';
+import { createProxy, warmUp } from '../js-shim/proxy.js';
 
 const handle = createProxy((imports) => ({
   exports: new WebAssembly.Instance(wasmModule, imports).exports,
   engine: 'wasm',
 }));
+
+// At load, not in the first request: V8 compiles wasm and JS lazily, on first call (the first
+// request after start cost ~3x the plain-JS peer's). The global scope may not read bodies here.
+warmUp(handle, { bodies: false });
 
 // The core's keys (an origin of its own, then registry/repository/...) are stored under the
 // zone's own host, as Cloudflare's cache is per zone. (It does nothing on *.workers.dev.)

@@ -8,7 +8,8 @@
 //                 Workers order) or `addEventListener('fetch')`. ESA_CONTEXT: `waituntil`
 //                 (default: waitUntil + requestId), `fields` (requestId and other strings, no
 //                 waitUntil), `empty` ({}).
-//   config        environment variables named like the bundle's CONFIG keys arrive in `env`.
+//   config        environment variables named like the bundle's CONFIG keys arrive in `env`;
+//                 ESA_VARS=A,B adds keys (for a bundle without a CONFIG block, e.g. a baseline).
 //   CPU           ESA_CPU_MS (5; 50 or 100 in the console) per request, ESA_INIT_MS (50) for
 //                 loading the bundle. Counted as the time each callback that belongs to the
 //                 request holds the thread (an upper bound), until its response headers are ready
@@ -145,7 +146,7 @@ async function runHost() {
   const realFetch = globalThis.fetch;
   const names = domainNames();
   globalThis.fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input && input.url;
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input && input.url;
     return subrequest('fetch', url, () => (names ? names.fetch(realFetch, url, init) : realFetch(input, init)));
   };
   globalThis.cache = new EsaCache(subrequest);
@@ -387,6 +388,7 @@ function configEnv(bundlePath) {
   const configBlock = /const CONFIG = \{([\s\S]*?)\n\};/.exec(readFileSync(bundlePath, 'utf8'));
   if (configBlock) for (const m of configBlock[1].matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm)) configKeys.add(m[1]);
   configKeys.add('WHITE_LIST'); // documented alias of USER_WHITELIST
+  for (const k of (process.env.ESA_VARS || '').split(',')) if (k.trim()) configKeys.add(k.trim());
   const env = {};
   for (const k of configKeys) if (process.env[k] !== undefined) env[k] = process.env[k];
   return env;

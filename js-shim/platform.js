@@ -5,6 +5,8 @@
 // Body handles are objects with a `.body` stream (a Response, or { body } made here): the core
 // passes them around untouched and toResponse() streams `.body` to the client.
 
+import { headerText, headersFromText } from './headers.js';
+
 // Methods the core calls synchronously must never throw: an exception thrown through wasm
 // unwinds a microtask nobody awaits, and the request would hang instead of answering. Where a
 // runtime lacks an API (TransformStream, tee, crypto.randomUUID), they degrade: no cache write,
@@ -34,8 +36,8 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
 
   return {
     async fetch(method, url, headers) {
-      const resp = await fetchImpl(url, { method, headers, redirect: 'manual' });
-      return { status: resp.status, headers: [...resp.headers], body: resp };
+      const resp = await fetchImpl(url, { method, headers: headersFromText(headers), redirect: 'manual' });
+      return { status: resp.status, headers: headerText(resp.headers), body: resp };
     },
 
     // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
@@ -67,7 +69,7 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
       if (!cache) return null;
       try {
         const hit = await cache.get(key);
-        return hit ? { status: hit.status, headers: [...hit.headers], body: hit } : null;
+        return hit ? { status: hit.status, headers: headerText(hit.headers), body: hit } : null;
       } catch (e) {
         console.log(`cache: get failed: ${e && e.message}`);
         return null;
@@ -77,7 +79,7 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
     cachePutBytes(key, headers, bytes) {
       if (!cache) return;
       try {
-        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers })), 'put');
+        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers: headersFromText(headers) })), 'put');
       } catch (e) {
         console.log(`cache: put failed: ${e && e.message}`);
       }
@@ -136,9 +138,10 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
   function putStream(key, headers, handle, expectedLen, commitKey, commitValue) {
     const [toClient, toCache] = handle.body.tee();
     const { body: checked, whole } = exactly(toCache, expectedLen);
-    const markerHeaders = headers.filter(([k]) => k.toLowerCase() === 'cache-control');
+    const stored = headersFromText(headers);
+    const markerHeaders = stored.filter(([k]) => k === 'cache-control');
     const put = cache
-      .put(key, new Response(checked, { status: 200, headers }))
+      .put(key, new Response(checked, { status: 200, headers: stored }))
       .then(async () => {
         if (!(await whole)) throw new Error('body incomplete');
         return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));

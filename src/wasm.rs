@@ -24,7 +24,7 @@ extern "C" {
         this: &JsPlatform,
         method: &str,
         url: &str,
-        headers: Array,
+        headers: String,
     ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = readBytes)]
@@ -34,13 +34,13 @@ extern "C" {
     fn cache_get(this: &JsPlatform, key: &str) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, js_name = cachePutBytes)]
-    fn cache_put_bytes(this: &JsPlatform, key: &str, headers: Array, body: &[u8]);
+    fn cache_put_bytes(this: &JsPlatform, key: &str, headers: String, body: &[u8]);
 
     #[wasm_bindgen(method, js_name = cachePutStream)]
     fn cache_put_stream(
         this: &JsPlatform,
         key: &str,
-        headers: Array,
+        headers: String,
         body: &JsValue,
         expected_len: f64,
         commit_key: &str,
@@ -78,25 +78,11 @@ fn js_error(e: JsValue) -> FetchError {
     )
 }
 
-fn headers_to_js(h: &Headers) -> Array {
-    h.iter()
-        .map(|(k, v)| Array::of2(&k.into(), &v.into()))
-        .collect()
-}
-
-/// `[[string, string], ...]` from JS (headers, config); anything else in it is skipped.
-fn string_pairs(v: &JsValue) -> Vec<(String, String)> {
-    Array::from(v)
-        .iter()
-        .filter_map(|pair| {
-            let pair = Array::from(&pair);
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect()
-}
-
+/// Headers from the shim: one `name:value\n` text (`Headers::from_text`); not text = none.
 fn headers_from_js(v: &JsValue) -> Headers {
-    string_pairs(v).into_iter().collect()
+    v.as_string()
+        .map(|t| Headers::from_text(&t))
+        .unwrap_or_default()
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -118,7 +104,7 @@ impl Platform for Binding {
     async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
         let promise = self
             .0
-            .fetch(req.method.as_str(), &req.url, headers_to_js(&req.headers))
+            .fetch(req.method.as_str(), &req.url, req.headers.to_text())
             .map_err(js_error)?;
         let v = JsFuture::from(promise).await.map_err(js_error)?;
         Ok(upstream_response(&v))
@@ -142,7 +128,7 @@ impl Platform for Binding {
     }
 
     fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
-        self.0.cache_put_bytes(key, headers_to_js(headers), body);
+        self.0.cache_put_bytes(key, headers.to_text(), body);
     }
 
     fn cache_put_stream(
@@ -155,7 +141,7 @@ impl Platform for Binding {
     ) -> JsValue {
         self.0.cache_put_stream(
             key,
-            headers_to_js(headers),
+            headers.to_text(),
             &body,
             expected_len as f64,
             commit.0,
@@ -258,7 +244,7 @@ fn response_to_js(r: Response<JsValue>) -> JsValue {
         Body::Stream(handle) => handle,
     };
     let _ = Reflect::set(&out, &"status".into(), &r.status.into());
-    let _ = Reflect::set(&out, &"headers".into(), &headers_to_js(&r.headers));
+    let _ = Reflect::set(&out, &"headers".into(), &r.headers.to_text().into());
     let _ = Reflect::set(&out, &"body".into(), &body);
     out.into()
 }
@@ -272,7 +258,7 @@ fn response_to_js(r: Response<JsValue>) -> JsValue {
 pub fn handle(
     method: String,
     url: String,
-    headers: Array,
+    headers: String,
     body: JsValue,
     config: JsValue,
     platform: JsPlatform,
@@ -290,7 +276,7 @@ pub fn handle(
     let req = Request {
         method: method.into(),
         url,
-        headers: headers_from_js(&headers.into()),
+        headers: Headers::from_text(&headers),
         body: if body.is_null() || body.is_undefined() {
             None
         } else {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source eb012a15565a0d88 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source bbdefddbecca8ae4 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -21,11 +21,11 @@ __export(proxy_bg_exports, {
   __wbg___wbindgen_throw_4c88d8bf264fd984: () => __wbg___wbindgen_throw_4c88d8bf264fd984,
   __wbg__wbg_cb_unref_09736879a3f67559: () => __wbg__wbg_cb_unref_09736879a3f67559,
   __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
-  __wbg_cachePutBytes_6644ea6feb329c3a: () => __wbg_cachePutBytes_6644ea6feb329c3a,
-  __wbg_cachePutStream_74956cabbda787eb: () => __wbg_cachePutStream_74956cabbda787eb,
+  __wbg_cachePutBytes_af848f48d5b9c888: () => __wbg_cachePutBytes_af848f48d5b9c888,
+  __wbg_cachePutStream_c6732fbc20fc3385: () => __wbg_cachePutStream_c6732fbc20fc3385,
   __wbg_call_a410eb4b59ed5965: () => __wbg_call_a410eb4b59ed5965,
   __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
-  __wbg_fetch_a68fd55ae5a22a9e: () => __wbg_fetch_a68fd55ae5a22a9e,
+  __wbg_fetch_b217cb8eb731a01c: () => __wbg_fetch_b217cb8eb731a01c,
   __wbg_from_eac91875c8a5ffa4: () => __wbg_from_eac91875c8a5ffa4,
   __wbg_get_2080c49015e35254: () => __wbg_get_2080c49015e35254,
   __wbg_get_d7176cfb76d71114: () => __wbg_get_d7176cfb76d71114,
@@ -37,14 +37,11 @@ __export(proxy_bg_exports, {
   __wbg_log_6f8b89217665bacd: () => __wbg_log_6f8b89217665bacd,
   __wbg_message_43d8c8f1d543a349: () => __wbg_message_43d8c8f1d543a349,
   __wbg_new_13de428334042d26: () => __wbg_new_13de428334042d26,
-  __wbg_new_37eb45aaf5eeb820: () => __wbg_new_37eb45aaf5eeb820,
   __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
   __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
   __wbg_new_typed_e09da9dae6ee5935: () => __wbg_new_typed_e09da9dae6ee5935,
   __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
-  __wbg_of_e7ea0fcd535c1444: () => __wbg_of_e7ea0fcd535c1444,
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
-  __wbg_push_c9f4893fc209f768: () => __wbg_push_c9f4893fc209f768,
   __wbg_queueMicrotask_1e8503a8a690f0a3: () => __wbg_queueMicrotask_1e8503a8a690f0a3,
   __wbg_queueMicrotask_4a1a4d8dd332373b: () => __wbg_queueMicrotask_4a1a4d8dd332373b,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
@@ -71,13 +68,18 @@ __export(proxy_bg_exports, {
   start: () => start
 });
 function handle(method, url, headers, body, config, platform) {
-  let ptr0, len0, ptr1, len1;
+  let ptr0, len0, ptr1, len1, ptr2, len2;
   try {
     ptr0 = passStringToWasm0(method, wasm.__wbindgen_export, wasm.__wbindgen_export2);
     len0 = WASM_VECTOR_LEN;
     ptr1 = passStringToWasm0(url, wasm.__wbindgen_export, wasm.__wbindgen_export2);
     len1 = WASM_VECTOR_LEN;
+    ptr2 = passStringToWasm0(headers, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+    len2 = WASM_VECTOR_LEN;
   } catch (e) {
+    if (ptr2) {
+      wasm.__wbindgen_export3(ptr2, len2 * 1, 1);
+    }
     if (ptr1) {
       wasm.__wbindgen_export3(ptr1, len1 * 1, 1);
     }
@@ -86,7 +88,7 @@ function handle(method, url, headers, body, config, platform) {
     }
     throw e;
   }
-  const ret = wasm.handle(ptr0, len0, ptr1, len1, addHeapObject(headers), addHeapObject(body), addHeapObject(config), addHeapObject(platform));
+  const ret = wasm.handle(ptr0, len0, ptr1, len1, ptr2, len2, addHeapObject(body), addHeapObject(config), addHeapObject(platform));
   return takeObject(ret);
 }
 function start() {
@@ -138,12 +140,28 @@ function __wbg_cacheGet_dfdc4cba2c794879() {
     return addHeapObject(ret);
   }, arguments);
 }
-function __wbg_cachePutBytes_6644ea6feb329c3a(arg0, arg1, arg2, arg3, arg4, arg5) {
-  getObject(arg0).cachePutBytes(getStringFromWasm0(arg1, arg2), takeObject(arg3), getArrayU8FromWasm0(arg4, arg5));
+function __wbg_cachePutBytes_af848f48d5b9c888(arg0, arg1, arg2, arg3, arg4, arg5, arg6) {
+  let deferred0_0;
+  let deferred0_1;
+  try {
+    deferred0_0 = arg3;
+    deferred0_1 = arg4;
+    getObject(arg0).cachePutBytes(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), getArrayU8FromWasm0(arg5, arg6));
+  } finally {
+    wasm.__wbindgen_export3(deferred0_0, deferred0_1, 1);
+  }
 }
-function __wbg_cachePutStream_74956cabbda787eb(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
-  const ret = getObject(arg0).cachePutStream(getStringFromWasm0(arg1, arg2), takeObject(arg3), getObject(arg4), arg5, getStringFromWasm0(arg6, arg7), getStringFromWasm0(arg8, arg9));
-  return addHeapObject(ret);
+function __wbg_cachePutStream_c6732fbc20fc3385(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10) {
+  let deferred0_0;
+  let deferred0_1;
+  try {
+    deferred0_0 = arg3;
+    deferred0_1 = arg4;
+    const ret = getObject(arg0).cachePutStream(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), getObject(arg5), arg6, getStringFromWasm0(arg7, arg8), getStringFromWasm0(arg9, arg10));
+    return addHeapObject(ret);
+  } finally {
+    wasm.__wbindgen_export3(deferred0_0, deferred0_1, 1);
+  }
 }
 function __wbg_call_a410eb4b59ed5965() {
   return handleError(function(arg0, arg1, arg2) {
@@ -154,10 +172,18 @@ function __wbg_call_a410eb4b59ed5965() {
 function __wbg_error_22131e5d874a6ade(arg0, arg1) {
   console.error(getStringFromWasm0(arg0, arg1));
 }
-function __wbg_fetch_a68fd55ae5a22a9e() {
-  return handleError(function(arg0, arg1, arg2, arg3, arg4, arg5) {
-    const ret = getObject(arg0).fetch(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), takeObject(arg5));
-    return addHeapObject(ret);
+function __wbg_fetch_b217cb8eb731a01c() {
+  return handleError(function(arg0, arg1, arg2, arg3, arg4, arg5, arg6) {
+    let deferred0_0;
+    let deferred0_1;
+    try {
+      deferred0_0 = arg5;
+      deferred0_1 = arg6;
+      const ret = getObject(arg0).fetch(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), getStringFromWasm0(arg5, arg6));
+      return addHeapObject(ret);
+    } finally {
+      wasm.__wbindgen_export3(deferred0_0, deferred0_1, 1);
+    }
   }, arguments);
 }
 function __wbg_from_eac91875c8a5ffa4(arg0) {
@@ -211,10 +237,6 @@ function __wbg_new_13de428334042d26(arg0) {
   const ret = new Uint8Array(getObject(arg0));
   return addHeapObject(ret);
 }
-function __wbg_new_37eb45aaf5eeb820() {
-  const ret = new Array();
-  return addHeapObject(ret);
-}
 function __wbg_new_cd4348290afae586() {
   const ret = new Object();
   return addHeapObject(ret);
@@ -230,7 +252,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_613(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_605(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -245,23 +267,15 @@ function __wbg_now_463ac581d2fc7ea3() {
   const ret = Date.now();
   return ret;
 }
-function __wbg_of_e7ea0fcd535c1444(arg0, arg1) {
-  const ret = Array.of(getObject(arg0), getObject(arg1));
-  return addHeapObject(ret);
-}
 function __wbg_prototypesetcall_13162965d1fe7aa3(arg0, arg1, arg2) {
   Uint8Array.prototype.set.call(getArrayU8FromWasm0(arg0, arg1), getObject(arg2));
-}
-function __wbg_push_c9f4893fc209f768(arg0, arg1) {
-  const ret = getObject(arg0).push(getObject(arg1));
-  return ret;
 }
 function __wbg_queueMicrotask_1e8503a8a690f0a3(arg0) {
   const ret = getObject(arg0).queueMicrotask;
   return addHeapObject(ret);
 }
 function __wbg_queueMicrotask_4a1a4d8dd332373b(arg0) {
-  queueMicrotask(getObject(arg0));
+  RESOLVED.then(getObject(arg0));
 }
 function __wbg_randomId_a4739910efc218ee(arg0, arg1) {
   const ret = getObject(arg1).randomId();
@@ -330,7 +344,7 @@ function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_611);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_603);
   return addHeapObject(ret);
 }
 function __wbindgen_generic_0000000000000002(arg0) {
@@ -348,13 +362,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_613(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_613(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_605(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_605(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_611(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_603(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_611(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_603(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {
@@ -504,6 +518,26 @@ var wasm;
 function __wbg_set_wasm(val) {
   wasm = val;
 }
+var RESOLVED = Promise.resolve();
+
+// js-shim/headers.js
+function headerText(headers) {
+  let text = "";
+  for (const [k, v] of headers) text += `${k}:${v}
+`;
+  return text;
+}
+function headersFromText(text) {
+  const pairs = [];
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon > at && colon < end) pairs.push([text.slice(at, colon), text.slice(colon + 1, end)]);
+    at = end + 1;
+  }
+  return pairs;
+}
 
 // js-shim/platform.js
 var hasStreams = () => typeof TransformStream === "function";
@@ -526,8 +560,8 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
   };
   return {
     async fetch(method, url, headers) {
-      const resp = await fetchImpl(url, { method, headers, redirect: "manual" });
-      return { status: resp.status, headers: [...resp.headers], body: resp };
+      const resp = await fetchImpl(url, { method, headers: headersFromText(headers), redirect: "manual" });
+      return { status: resp.status, headers: headerText(resp.headers), body: resp };
     },
     // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
     async readBytes(handle3, limit) {
@@ -557,7 +591,7 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
       if (!cache) return null;
       try {
         const hit = await cache.get(key);
-        return hit ? { status: hit.status, headers: [...hit.headers], body: hit } : null;
+        return hit ? { status: hit.status, headers: headerText(hit.headers), body: hit } : null;
       } catch (e) {
         console.log(`cache: get failed: ${e && e.message}`);
         return null;
@@ -566,7 +600,7 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
     cachePutBytes(key, headers, bytes) {
       if (!cache) return;
       try {
-        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers })), "put");
+        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers: headersFromText(headers) })), "put");
       } catch (e) {
         console.log(`cache: put failed: ${e && e.message}`);
       }
@@ -617,8 +651,9 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
   function putStream(key, headers, handle3, expectedLen, commitKey, commitValue) {
     const [toClient, toCache] = handle3.body.tee();
     const { body: checked, whole } = exactly(toCache, expectedLen);
-    const markerHeaders = headers.filter(([k]) => k.toLowerCase() === "cache-control");
-    const put = cache.put(key, new Response(checked, { status: 200, headers })).then(async () => {
+    const stored = headersFromText(headers);
+    const markerHeaders = stored.filter(([k]) => k === "cache-control");
+    const put = cache.put(key, new Response(checked, { status: 200, headers: stored })).then(async () => {
       if (!await whole) throw new Error("body incomplete");
       return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));
     }).catch((e) => {
@@ -681,11 +716,11 @@ function pathOf(url) {
   const end = url.slice(start2).search(/[?#]/);
   return end < 0 ? url.slice(start2) : url.slice(start2, start2 + end);
 }
-function toResponse(out) {
+function toResponse(out, method) {
   let body = out.body;
   if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) body = body.body;
-  if (NULL_BODY.has(out.status)) body = null;
-  return new Response(body, { status: out.status, headers: out.headers });
+  if (NULL_BODY.has(out.status) || method === "HEAD") body = null;
+  return new Response(body, { status: out.status, headers: headersFromText(out.headers) });
 }
 function createProxy(instantiate) {
   let engine = null;
@@ -725,13 +760,13 @@ function createProxy(instantiate) {
         handle(
           request.method,
           request.url,
-          [...request.headers],
+          headerText(request.headers),
           body,
           configFor(configSources),
           makePlatform({ fetchImpl, cache, waitUntil })
         ).then(resolve, reject).finally(() => inflight.delete(reject));
       });
-      const resp = toResponse(out);
+      const resp = toResponse(out, request.method);
       if (pathOf(request.url) === "/version") resp.headers.set("x-proxy-engine", engine);
       return resp;
     } catch (e) {
@@ -744,12 +779,40 @@ function createProxy(instantiate) {
 }
 var WARM_UP = "https://warm-up.invalid";
 var WARM_UP_CHALLENGE = `Bearer realm="${WARM_UP}/token",service="warm-up"`;
+async function warmUpFetch(url, { bodies = true } = {}) {
+  const json = (status, body, headers = {}) => new Response(bodies ? JSON.stringify(body) : null, { status, headers: { "content-type": "application/json", ...headers } });
+  if (url.endsWith("/v2/")) return json(401, { errors: [] }, { "www-authenticate": WARM_UP_CHALLENGE });
+  if (url.includes("/token")) return json(200, { token: "warm-up", expires_in: 60 });
+  return json(200, { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] }, { "content-type": "application/vnd.oci.image.index.v1+json" });
+}
+async function warmUp(handle3, { bodies = true } = {}) {
+  const config = [{ UPSTREAM: WARM_UP.slice(8), LOG: "off", ...bodies ? { TOKEN_SECRET: "warm-up-secret-0123456789abcdef0" } : {} }];
+  const fetchImpl = (url) => warmUpFetch(url, { bodies });
+  const ask = (path, headers = {}) => handle3(new Request(`http://warm-up.local${path}`, { headers }), config, { fetchImpl });
+  const accept = "application/vnd.oci.image.index.v1+json";
+  try {
+    if (!bodies) {
+      const auth2 = { authorization: "Bearer warm-up", accept };
+      for (const [method, path, headers] of [["HEAD", "/v2/", {}], ["HEAD", "/v2/library/warm/manifests/latest", auth2], ["GET", "/v2/library/warm/manifests/latest", auth2]]) {
+        const r = await handle3(new Request(`http://warm-up.local${path}`, { method, headers }), config, { fetchImpl });
+        if (r.status >= 500) throw new Error(`${method} ${path}: ${r.status}`);
+      }
+      return;
+    }
+    const t = await (await ask("/token?scope=repository:library/warm:pull")).json();
+    const auth = { authorization: `Bearer ${t.token}`, accept };
+    await (await ask("/v2/library/warm/manifests/latest", auth)).arrayBuffer();
+  } catch (e) {
+    console.log(`edge-registry-proxy: warm-up skipped: ${e && e.message}`);
+  }
+}
 
 // cloudflare/worker.js
 var handle2 = createProxy((imports) => ({
   exports: new WebAssembly.Instance(wasmModule, imports).exports,
   engine: "wasm"
 }));
+warmUp(handle2, { bodies: false });
 function zoneCache(request) {
   if (typeof caches === "undefined" || !caches.default) return null;
   const base = `${new URL(request.url).origin}/.edge-registry-proxy-cache`;

@@ -1,0 +1,172 @@
+// The worker alone, against the plain-JS proxies it replaces: each in plain workerd (one process,
+// no wrangler) and on the ESA host, driven by a client that pulls the way docker does, in
+// repeated rounds. CPU is the runtime process's own (user + system), per pull and per manifest
+// GET; medians with the spread (min–max) over the rounds, because this 2-core machine is noisy.
+import { join } from 'node:path';
+import { groupUsage, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
+import { startEsaHost } from '../tests/e2e/harness/runtimes.mjs';
+import { startPlainWorkerd } from './plain-workerd.mjs';
+import { pull, pulls } from './pull-client.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const PULLS_C1 = Number(process.env.BENCH_PULLS || 40);
+const PULLS_C32 = PULLS_C1 * 4;
+const WRK_SECONDS = process.env.BENCH_SECONDS || '3';
+const ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+const BASELINE = join(import.meta.dirname, 'baseline-worker.js');
+
+const log = (...a) => console.log('[bench]', ...a);
+const cpuOf = (t) => groupUsage(t.pgid).cpuSeconds * 1000;
+
+/** The runtimes, each a `start()` giving `{ url, proc, stop }`; the registry itself is `direct`. */
+function targets(up, vars) {
+  const { hub, baseline } = vars;
+  const list = [
+    { name: 'worker · workerd', start: () => startPlainWorkerd('bench-alone-worker', hub) },
+    { name: 'js-baseline · workerd', start: () => startPlainWorkerd('bench-alone-baseline', baseline, { script: BASELINE }), baseline: true },
+    { name: 'worker · esa host', start: () => startEsaHost('bench-alone-esa', hub), esa: true },
+    { name: 'js-baseline · esa host', start: () => startEsaHost('bench-alone-esa-baseline', baseline, { bundle: BASELINE, call: 'env-first', env: { ESA_VARS: Object.keys(baseline).join(',') } }), esa: true, baseline: true },
+  ];
+  if (process.env.BENCH_BASELINE) {
+    const script = process.env.BENCH_BASELINE;
+    list.push({ name: 'extra-baseline · workerd', start: () => startPlainWorkerd('bench-alone-extra', { ...hub, ...baseline }, { script }), baseline: true });
+  }
+  const all = [{ name: 'direct (registry)', direct: true, start: async () => ({ url: up.url, proc: up.proc, stop: async () => {} }) }, ...list];
+  // BENCH_TARGETS=worker,js: only targets whose name contains one of these (quick A/B runs).
+  const only = (process.env.BENCH_TARGETS || '').split(',').filter(Boolean);
+  return only.length ? all.filter((t) => only.some((o) => t.name.includes(o))) : all;
+}
+
+/** Runs `work` and returns its result with the target's CPU ms over it. */
+async function withCpu(t, work) {
+  const before = cpuOf(t);
+  const result = await work();
+  return { result, cpuMs: cpuOf(t) - before };
+}
+
+async function tokenFor(t, up, repo) {
+  if (t.direct) return up.upstreamToken(`repository:${repo}:pull`);
+  const r = await fetch(`${t.url}/token?service=x&scope=${encodeURIComponent(`repository:${repo}:pull`)}`);
+  if (r.status !== 200) throw new Error(`${t.name}: token ${r.status}`);
+  return (await r.json()).token;
+}
+
+async function wrkCpuPerRequest(t, token) {
+  const args = ['-t', '2', '-c', '32', '-d', `${WRK_SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${ACCEPT}`];
+  const { result: r, cpuMs } = await withCpu(t, () => runAsync('wrk', [...args, `${t.url}/v2/library/tiny/manifests/latest`], { timeout: 60000 }));
+  const requests = Number((/(\d+) requests in/.exec(r.stdout) || [])[1]);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
+  if (!requests || non2xx) throw new Error(`${t.name}: wrk: ${r.stdout}${r.stderr}`);
+  return { cpuMs: cpuMs / requests, rps: Number((/Requests\/sec:\s+([\d.]+)/.exec(r.stdout) || [])[1]) };
+}
+
+/** One round on a running target: pulls at c=1 and c=32, then the manifest-GET loop. */
+async function round(t, up) {
+  const c1 = await withCpu(t, async () => {
+    const walls = [];
+    for (let i = 0; i < PULLS_C1; i++) {
+      const t0 = performance.now();
+      await pull(t.url, 'library/tiny', 'latest');
+      walls.push(performance.now() - t0);
+    }
+    return walls.sort((a, b) => a - b)[walls.length >> 1];
+  });
+  const c32 = await withCpu(t, () => pulls(t.url, 'library/tiny', 'latest', { count: PULLS_C32, conns: 32 }));
+  const manifest = await wrkCpuPerRequest(t, await tokenFor(t, up, 'library/tiny'));
+  return {
+    pullCpuC1: c1.cpuMs / PULLS_C1,
+    pullWallC1: c1.result,
+    pullCpuC32: c32.cpuMs / PULLS_C32,
+    manifestCpu: manifest.cpuMs,
+    manifestRps: manifest.rps,
+  };
+}
+
+/** The first request after start (docker's ping): wall and CPU ms, on a fresh process each time. */
+async function firstRequest(t) {
+  const r = await t.start();
+  try {
+    await sleep(300); // start-up work settles; what follows is the request's own
+    const t0 = performance.now();
+    await (await fetch(`${r.url}/v2/`)).arrayBuffer();
+    return { wallMs: performance.now() - t0 };
+  } finally {
+    await r.stop();
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const spread = (xs, d) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+
+/**
+ * Measures every target; returns markdown. Rounds interleave the targets (round 1 of each, then
+ * round 2...) so a burst of noise on the machine falls on all of them rather than on one.
+ */
+export async function workerAlone(up, vars) {
+  const all = targets(up, vars);
+  const running = [];
+  try {
+    for (const t of all) {
+      const r = await t.start();
+      running.push(r);
+      Object.assign(t, { url: r.url, pgid: r.proc.pid, rounds: [] });
+      await pulls(t.url, 'library/tiny', 'latest', { count: 20, conns: 4 }); // warm up
+    }
+    for (let i = 1; i <= ROUNDS; i++) {
+      for (const t of all) {
+        log(`worker alone: round ${i}/${ROUNDS}: ${t.name}`);
+        t.rounds.push(await round(t, up));
+      }
+    }
+  } finally {
+    await Promise.all(running.map((r) => r.stop()));
+  }
+  for (const t of all.filter((x) => !x.direct)) {
+    log(`worker alone: first request after start: ${t.name}`);
+    t.first = [];
+    for (let i = 0; i < ROUNDS; i++) t.first.push(await firstRequest(t));
+  }
+  return report(all);
+}
+
+function report(all) {
+  const col = (t, k) => t.rounds.map((r) => r[k]);
+  const peer = (t) => all.find((x) => x.baseline && !!x.esa === !!t.esa && x.name.startsWith('js-baseline'));
+  const vs = (t, k) => {
+    const p = peer(t);
+    return t.direct || t.baseline || !p ? '–' : `${(median(col(t, k)) / median(col(p, k))).toFixed(2)}×`;
+  };
+  const rows = all.map(
+    (t) =>
+      `| ${t.name} | ${spread(col(t, 'pullCpuC1'), 2)} | ${vs(t, 'pullCpuC1')} | ${spread(col(t, 'pullCpuC32'), 2)} | ${vs(t, 'pullCpuC32')} | ${spread(col(t, 'manifestCpu'), 3)} | ${vs(t, 'manifestCpu')} | ${spread(col(t, 'manifestRps'), 0)} | ${spread(col(t, 'pullWallC1'), 1)} |`,
+  );
+  const firstRows = all
+    .filter((t) => t.first)
+    .map((t) => {
+      const p = peer(t);
+      const ratio = t.baseline || !p ? '–' : `${(median(t.first.map((f) => f.wallMs)) / median(p.first.map((f) => f.wallMs))).toFixed(2)}×`;
+      return `| ${t.name} | ${spread(t.first.map((f) => f.wallMs), 1)} | ${ratio} |`;
+    });
+  return `## The worker alone: docker-like pulls in plain workerd and on the ESA host
+
+${ROUNDS} rounds, targets interleaved; each figure is the median over the rounds with (min–max).
+A *pull* is what docker does for \`library/tiny:latest\`: ping, 401, token from the challenge's
+realm, HEAD the tag, GET the manifest by digest, GET the config and the layer (a blob redirect
+followed without Authorization). ${PULLS_C1} pulls one at a time, then ${PULLS_C32} by 32 clients
+at once; then wrk GETs the manifest for ${WRK_SECONDS} s at c=32. CPU is the runtime process's own
+(workerd: the one process, no wrangler; ESA host: its Node process, whose fetch and streams are
+native code on ESA). *direct* is the registry itself (distribution's CPU). Ratios are against the
+plain-JS proxy (\`bench/baseline-worker.js\`) in the same runtime.
+
+| target | CPU ms / pull, c=1 | vs JS | CPU ms / pull, c=32 | vs JS | CPU ms / manifest GET | vs JS | manifest GET req/s | pull wall ms, c=1 |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+First request after start (docker's ping \`GET /v2/\`, which goes upstream), a fresh process each
+of ${ROUNDS} times; wall time (its CPU is below /proc's 10 ms tick):
+
+| target | wall ms | vs JS |
+|---|---|---|
+${firstRows.join('\n')}
+`;
+}

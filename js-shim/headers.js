@@ -1,0 +1,24 @@
+// Headers cross the wasm boundary as one text, `name:value` lines each ended by `\n` (the core's
+// `Headers::to_text`/`from_text`): one string per direction instead of an array and two strings
+// per header. Runtimes' Headers hold no newline in a name or value, and no colon in a name.
+
+export function headerText(headers) {
+  let text = '';
+  for (const [k, v] of headers) text += `${k}:${v}\n`;
+  return text;
+}
+
+// `[[name, value], ...]`, for a Headers, Request or Response constructor: built in JS, then
+// handed to the runtime in one call (an append per header is one call into the runtime each,
+// which costs more in workerd than the whole array).
+export function headersFromText(text) {
+  const pairs = [];
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', at);
+    if (colon > at && colon < end) pairs.push([text.slice(at, colon), text.slice(colon + 1, end)]);
+    at = end + 1;
+  }
+  return pairs;
+}
