@@ -22,6 +22,7 @@ if (engine === 'wasm') {
   exports = instantiateAsm(imports);
 }
 bg.__wbg_set_wasm(exports);
+bg.__erpNewInstance(engine === 'wasm2js');
 exports.__wbindgen_start();
 const t1 = performance.now();
 const out = await bg.handle('GET', 'http://bench/version', '', null, [], { ...makePlatform({ fetchImpl: fetch, cache: null, waitUntil: null }), log() {} });

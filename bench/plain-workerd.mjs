@@ -1,7 +1,7 @@
 // A worker in plain workerd, no wrangler: one process whose CPU is the worker's and workerd's
 // own, nothing else (wrangler dev adds its Node process, a proxying workerd and a logging
 // wrapper, ~2 ms per request, which hides differences of a tenth of that).
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { ROOT, freePort, sleep, start, tempDir } from '../tests/e2e/harness/procs.mjs';
@@ -20,6 +20,9 @@ export async function startPlainWorkerd(name, vars, { script = join(ROOT, 'dist'
   const dir = tempDir(`${name}-workerd`);
   const modules = [`(name = "worker.js", esModule = embed "worker.js")`];
   copyFileSync(script, join(dir, 'worker.js'));
+  // Many pasted proxies are service-worker scripts (addEventListener('fetch'), vars as globals).
+  const source = readFileSync(script, 'utf8');
+  const serviceWorker = !/^\s*export\s+default\b/m.test(source) && /addEventListener\(\s*['"]fetch['"]/.test(source);
   const wasm = join(dirname(script), 'proxy_bg.wasm');
   if (existsSync(wasm)) {
     copyFileSync(wasm, join(dir, 'proxy_bg.wasm'));
@@ -38,7 +41,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
-  modules = [${modules.join(', ')}],
+  ${serviceWorker ? 'serviceWorkerScript = embed "worker.js"' : `modules = [${modules.join(', ')}]`},
   compatibilityDate = "${COMPAT_DATE}",
   bindings = [${bindings.join(', ')}],
   globalOutbound = "internet",

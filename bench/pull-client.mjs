@@ -34,18 +34,23 @@ async function blob(base, repo, digest, auth) {
   return expect(r, 200, `blob ${digest}`);
 }
 
-/** One whole pull of `repo:tag` from `base`; returns the number of HTTP requests it made. */
-export async function pull(base, repo, tag) {
-  let requests = 0;
-  const ask = (url, init) => (requests++, fetch(url, init));
+/** A pull token for `repo` the way docker gets one: ping, then the realm the 401 names. */
+export async function tokenFor(base, repo, ask = fetch) {
   const ping = await ask(`${base}/v2/`);
   await expect(ping, 401, 'ping');
   const c = challenge(ping.headers.get('www-authenticate'));
   const realm = new URL(c.realm);
   if (c.service) realm.searchParams.set('service', c.service);
   realm.searchParams.set('scope', `repository:${repo}:pull`);
-  const { token } = JSON.parse(Buffer.from(await expect(await ask(realm), 200, 'token')).toString());
-  const auth = { authorization: `Bearer ${token}` };
+  const answer = JSON.parse(Buffer.from(await expect(await ask(realm), 200, 'token')).toString());
+  return answer.token ?? answer.access_token;
+}
+
+/** One whole pull of `repo:tag` from `base`; returns the number of HTTP requests it made. */
+export async function pull(base, repo, tag) {
+  let requests = 0;
+  const ask = (url, init) => (requests++, fetch(url, init));
+  const auth = { authorization: `Bearer ${await tokenFor(base, repo, ask)}` };
   const head = await ask(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { ...auth, accept: DOCKER_ACCEPT } });
   await expect(head, 200, 'HEAD tag');
   let digest = head.headers.get('docker-content-digest');

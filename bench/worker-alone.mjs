@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import { groupUsage, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost } from '../tests/e2e/harness/runtimes.mjs';
+import { layerMiBs } from './layer.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
-import { pull, pulls } from './pull-client.mjs';
+import { pull, pulls, tokenFor } from './pull-client.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const PULLS_C1 = Number(process.env.BENCH_PULLS || 40);
@@ -29,7 +30,12 @@ function targets(up, vars) {
   ];
   if (process.env.BENCH_BASELINE) {
     const script = process.env.BENCH_BASELINE;
-    list.push({ name: 'extra-baseline · workerd', start: () => startPlainWorkerd('bench-alone-extra', { ...hub, ...baseline }, { script }), baseline: true });
+    list.push({ name: 'extra-baseline · workerd', start: () => startPlainWorkerd('bench-alone-extra', extraBaselineVars(up, baseline), { script }), baseline: true });
+  }
+  if (process.env.BENCH_COMPARE) {
+    // Another build of ours (e.g. release/cloudflare/worker.js, the committed one): A/B in one run.
+    const script = process.env.BENCH_COMPARE;
+    list.push({ name: 'compare · workerd', start: () => startPlainWorkerd('bench-alone-compare', hub, { script }) });
   }
   const all = [{ name: 'direct (registry)', direct: true, start: async () => ({ url: up.url, proc: up.proc, stop: async () => {} }) }, ...list];
   // BENCH_TARGETS=worker,js: only targets whose name contains one of these (quick A/B runs).
@@ -37,18 +43,20 @@ function targets(up, vars) {
   return only.length ? all.filter((t) => only.some((o) => t.name.includes(o))) : all;
 }
 
+/**
+ * BENCH_BASELINE's vars: BENCH_BASELINE_VARS='{"MODE":"debug","TARGET_UPSTREAM":"{upstream}"}'
+ * ({upstream}: the local registry's URL), by default the built-in baseline's.
+ */
+export function extraBaselineVars(up, baseline) {
+  const own = process.env.BENCH_BASELINE_VARS;
+  return own ? JSON.parse(own.replaceAll('{upstream}', up.url)) : baseline;
+}
+
 /** Runs `work` and returns its result with the target's CPU ms over it. */
 async function withCpu(t, work) {
   const before = cpuOf(t);
   const result = await work();
   return { result, cpuMs: cpuOf(t) - before };
-}
-
-async function tokenFor(t, up, repo) {
-  if (t.direct) return up.upstreamToken(`repository:${repo}:pull`);
-  const r = await fetch(`${t.url}/token?service=x&scope=${encodeURIComponent(`repository:${repo}:pull`)}`);
-  if (r.status !== 200) throw new Error(`${t.name}: token ${r.status}`);
-  return (await r.json()).token;
 }
 
 async function wrkCpuPerRequest(t, token) {
@@ -72,7 +80,7 @@ async function round(t, up) {
     return walls.sort((a, b) => a - b)[walls.length >> 1];
   });
   const c32 = await withCpu(t, () => pulls(t.url, 'library/tiny', 'latest', { count: PULLS_C32, conns: 32 }));
-  const manifest = await wrkCpuPerRequest(t, await tokenFor(t, up, 'library/tiny'));
+  const manifest = await wrkCpuPerRequest(t, await tokenFor(t.url, 'library/tiny'));
   return {
     pullCpuC1: c1.cpuMs / PULLS_C1,
     pullWallC1: c1.result,
@@ -102,7 +110,7 @@ const spread = (xs, d) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d
  * Measures every target; returns markdown. Rounds interleave the targets (round 1 of each, then
  * round 2...) so a burst of noise on the machine falls on all of them rather than on one.
  */
-export async function workerAlone(up, vars) {
+export async function workerAlone(up, vars, layer = null) {
   const all = targets(up, vars);
   const running = [];
   try {
@@ -118,6 +126,12 @@ export async function workerAlone(up, vars) {
         t.rounds.push(await round(t, up));
       }
     }
+    if (layer) {
+      for (const t of all) {
+        log(`worker alone: ${layer.mib} MiB layer: ${t.name}`);
+        t.layer = await layerMiBs(t.url, `/v2/library/big/blobs/${layer.digest}`, await tokenFor(t.url, 'library/big'), layer.mib);
+      }
+    }
   } finally {
     await Promise.all(running.map((r) => r.stop()));
   }
@@ -126,25 +140,29 @@ export async function workerAlone(up, vars) {
     t.first = [];
     for (let i = 0; i < ROUNDS; i++) t.first.push(await firstRequest(t));
   }
-  return report(all);
+  return report(all, layer);
 }
 
-function report(all) {
+function report(all, layer) {
   const col = (t, k) => t.rounds.map((r) => r[k]);
   const peer = (t) => all.find((x) => x.baseline && !!x.esa === !!t.esa && x.name.startsWith('js-baseline'));
   const vs = (t, k) => {
     const p = peer(t);
-    return t.direct || t.baseline || !p ? '–' : `${(median(col(t, k)) / median(col(p, k))).toFixed(2)}×`;
+    return t.direct || t === p || !p ? '–' : `${(median(col(t, k)) / median(col(p, k))).toFixed(2)}×`;
   };
+  const direct = all.find((t) => t.direct);
+  const layerCells = (t) => (layer ? ` ${t.layer.toFixed(0)} | ${direct ? (t.layer / direct.layer).toFixed(2) : '–'}× |` : '');
   const rows = all.map(
     (t) =>
-      `| ${t.name} | ${spread(col(t, 'pullCpuC1'), 2)} | ${vs(t, 'pullCpuC1')} | ${spread(col(t, 'pullCpuC32'), 2)} | ${vs(t, 'pullCpuC32')} | ${spread(col(t, 'manifestCpu'), 3)} | ${vs(t, 'manifestCpu')} | ${spread(col(t, 'manifestRps'), 0)} | ${spread(col(t, 'pullWallC1'), 1)} |`,
+      `| ${t.name} | ${spread(col(t, 'pullCpuC1'), 2)} | ${vs(t, 'pullCpuC1')} | ${spread(col(t, 'pullCpuC32'), 2)} | ${vs(t, 'pullCpuC32')} | ${spread(col(t, 'manifestCpu'), 3)} | ${vs(t, 'manifestCpu')} | ${spread(col(t, 'manifestRps'), 0)} | ${spread(col(t, 'pullWallC1'), 1)} |${layerCells(t)}`,
   );
+  const layerHead = layer ? ` ${layer.mib} MiB layer MiB/s (best of 3) | vs direct |` : '';
+  const layerRule = layer ? '---|---|' : '';
   const firstRows = all
     .filter((t) => t.first)
     .map((t) => {
       const p = peer(t);
-      const ratio = t.baseline || !p ? '–' : `${(median(t.first.map((f) => f.wallMs)) / median(p.first.map((f) => f.wallMs))).toFixed(2)}×`;
+      const ratio = t === p || !p ? '–' : `${(median(t.first.map((f) => f.wallMs)) / median(p.first.map((f) => f.wallMs))).toFixed(2)}×`;
       return `| ${t.name} | ${spread(t.first.map((f) => f.wallMs), 1)} | ${ratio} |`;
     });
   return `## The worker alone: docker-like pulls in plain workerd and on the ESA host
@@ -158,8 +176,8 @@ at once; then wrk GETs the manifest for ${WRK_SECONDS} s at c=32. CPU is the run
 native code on ESA). *direct* is the registry itself (distribution's CPU). Ratios are against the
 plain-JS proxy (\`bench/baseline-worker.js\`) in the same runtime.
 
-| target | CPU ms / pull, c=1 | vs JS | CPU ms / pull, c=32 | vs JS | CPU ms / manifest GET | vs JS | manifest GET req/s | pull wall ms, c=1 |
-|---|---|---|---|---|---|---|---|---|
+| target | CPU ms / pull, c=1 | vs JS | CPU ms / pull, c=32 | vs JS | CPU ms / manifest GET | vs JS | manifest GET req/s | pull wall ms, c=1 |${layerHead}
+|---|---|---|---|---|---|---|---|---|${layerRule}
 ${rows.join('\n')}
 
 First request after start (docker's ping \`GET /v2/\`, which goes upstream), a fresh process each

@@ -8,6 +8,17 @@ export function headerText(headers) {
   return text;
 }
 
+// Only `names` (lowercase), each with one get: walking a runtime's Headers costs an entry array
+// per header (and a sort in Node's); the core reads a handful of a client's headers.
+export function namedHeaderText(headers, names) {
+  let text = '';
+  for (const name of names) {
+    const v = headers.get(name);
+    if (v !== null) text += `${name}:${v}\n`;
+  }
+  return text;
+}
+
 // `[[name, value], ...]`, for a Headers, Request or Response constructor: built in JS, then
 // handed to the runtime in one call (an append per header is one call into the runtime each,
 // which costs more in workerd than the whole array).

@@ -2,7 +2,7 @@
 // wasm instance is made (module import, bytes, or the wasm2js fallback), where the config comes
 // from and which fetch/cache the platform uses.
 import * as bg from '../dist/wasm/proxy_bg.js';
-import { headerText, headersFromText } from './headers.js';
+import { headersFromText, namedHeaderText } from './headers.js';
 import { makePlatform } from './platform.js';
 
 // Statuses whose responses must not carry a body (the Response constructor throws otherwise).
@@ -37,11 +37,11 @@ function pathOf(url) {
   return end < 0 ? url.slice(start) : url.slice(start, start + end);
 }
 
-function toResponse(out, method) {
+function toResponse(out) {
   let body = out.body;
   // null, a string, verified bytes, or a handle (an upstream Response or { body }): its stream
   if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) body = body.body;
-  if (NULL_BODY.has(out.status) || method === 'HEAD') body = null;
+  if (NULL_BODY.has(out.status)) body = null;
   return new Response(body, { status: out.status, headers: headersFromText(out.headers) });
 }
 
@@ -50,6 +50,7 @@ function toResponse(out, method) {
 // the entry compiled once and kept.
 export function createProxy(instantiate) {
   let engine = null;
+  let clientHeaders = []; // the request headers the core reads (http.rs CLIENT_HEADERS)
   // Requests in flight on the current instance: a panic traps in a microtask, out of reach of
   // any await, so the panic hook fails them all (the instance is dead) and the next request
   // instantiates afresh.
@@ -65,7 +66,9 @@ export function createProxy(instantiate) {
     if (engine) return;
     const made = instantiate({ './proxy_bg.js': bg });
     bg.__wbg_set_wasm(made.exports);
+    bg.__erpNewInstance(made.engine === 'wasm2js'); // scripts/bundle.mjs patchGlue
     made.exports.__wbindgen_start();
+    clientHeaders = bg.clientHeaderNames().split(',');
     engine = made.engine;
     lastSources = null; // a fresh instance has no configuration yet
   }
@@ -96,7 +99,7 @@ export function createProxy(instantiate) {
         bg.handle(
           request.method,
           request.url,
-          headerText(request.headers),
+          namedHeaderText(request.headers, clientHeaders),
           body,
           configFor(configSources),
           makePlatform({ fetchImpl, cache, waitUntil }),
@@ -104,7 +107,7 @@ export function createProxy(instantiate) {
           .then(resolve, reject)
           .finally(() => inflight.delete(reject));
       });
-      const resp = toResponse(out, request.method);
+      const resp = toResponse(out);
       if (pathOf(request.url) === '/version') resp.headers.set('x-proxy-engine', engine);
       return resp;
     } catch (e) {

@@ -37,21 +37,29 @@ function wasm2jsFactory() {
 // wasm-bindgen's glue refreshes its cached views of wasm memory when the old buffer reads as
 // detached (byteLength 0). A real wasm memory.grow detaches it; wasm2js's grow copies into a new
 // ArrayBuffer and leaves the old one intact, so the glue would keep writing into a stale copy
-// (seen as corrupted strings and traps under concurrent requests). Compare buffers instead.
+// (seen as corrupted strings and traps under concurrent requests). So under wasm2js the buffers
+// are compared; under real wasm the detached check stays (reading wasm.memory.buffer is a call
+// into the engine, paid on every string crossing). The shim calls `__erpNewInstance` after each
+// instantiation: it says which engine runs and drops the views of the previous instance's
+// memory (after a panic that memory is still alive, not detached).
 function patchGlue() {
   const glue = p('dist/wasm/proxy_bg.js');
   let js = readFileSync(glue, 'utf8');
   const views = [...js.matchAll(/if \((cached\w+Memory0) === null \|\| ([^)]*?\)?[^{]*?)\) \{/g)];
   let patched = 0;
   for (const [whole, name] of views) {
-    const fixed = `if (${name} === null || ${name}.buffer !== wasm.memory.buffer) {`;
+    const fixed = `if (${name} === null || ${name}.buffer.byteLength === 0 || (JS_MEMORY && ${name}.buffer !== wasm.memory.buffer)) {`;
     if (whole !== fixed) {
       js = js.replace(whole, fixed);
       patched++;
     }
   }
+  if (!js.includes('let JS_MEMORY = false;')) {
+    const drop = views.map(([, name]) => `    ${name} = null;\n`).join('');
+    js += `\nlet JS_MEMORY = false;\nexport function __erpNewInstance(jsMemory) {\n    JS_MEMORY = jsMemory;\n${drop}}\n`;
+  }
   const expected = (js.match(/let cached\w+Memory0 = null;/g) || []).length;
-  const ok = (js.match(/\.buffer !== wasm\.memory\.buffer\) \{/g) || []).length;
+  const ok = (js.match(/\(JS_MEMORY && cached\w+Memory0\.buffer !== wasm\.memory\.buffer\)\) \{/g) || []).length;
   if (expected === 0 || ok !== expected) {
     throw new Error(`glue memory views: ${ok} of ${expected} patched; update scripts/bundle.mjs`);
   }

@@ -61,6 +61,17 @@ pub(crate) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// The client request headers the pipeline reads; the rest never enters it (`flow::handle`
+/// drops them), so the binding may hand over just these (cheaper than walking them all).
+pub(crate) const CLIENT_HEADERS: &[&str] = &[
+    "authorization",
+    "accept",
+    "range",
+    "if-range",
+    "if-none-match",
+    "user-agent",
+];
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, String)>);
 
@@ -84,6 +95,12 @@ impl Headers {
 
     pub fn remove(&mut self, name: &str) {
         self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    }
+
+    /// Keeps only the headers named in `names` (lowercase).
+    pub fn keep_only(&mut self, names: &[&str]) {
+        self.0
+            .retain(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)));
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {

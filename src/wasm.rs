@@ -11,7 +11,9 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::config::{Config, ConfigError, ConfigValue};
 use crate::flow::{self, State};
-use crate::http::{Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse};
+use crate::http::{
+    Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse, CLIENT_HEADERS,
+};
 use crate::platform::{FetchError, Platform};
 
 #[wasm_bindgen]
@@ -294,6 +296,13 @@ pub fn handle(
         };
         Ok(response_to_js(resp))
     })
+}
+
+/// `CLIENT_HEADERS`, comma-separated: the shim reads just these from the client's request.
+#[wasm_bindgen(js_name = clientHeaderNames)]
+#[allow(unreachable_pub)] // exported to JS, not to Rust
+pub fn client_header_names() -> String {
+    CLIENT_HEADERS.join(",")
 }
 
 /// Installed once at instantiation. A panic aborts: the trap unwinds a microtask, where no

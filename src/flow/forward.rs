@@ -112,3 +112,19 @@ fn upstream_query<'q>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FORWARDED_REQUEST_HEADERS;
+    use crate::http::CLIENT_HEADERS;
+
+    #[test]
+    fn every_forwarded_header_is_one_the_pipeline_receives() {
+        for h in FORWARDED_REQUEST_HEADERS {
+            assert!(
+                CLIENT_HEADERS.contains(h),
+                "{h} is dropped before forwarding"
+            );
+        }
+    }
+}

@@ -20,7 +20,7 @@ pub use upstream_auth::State;
 use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Method, Request, Response};
+use crate::http::{Body, Method, Request, Response, CLIENT_HEADERS};
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, Local};
 use crate::url::RequestUrl;
@@ -30,8 +30,9 @@ pub async fn handle<P: Platform>(
     p: &P,
     state: &State,
     config: &Config,
-    req: Request<P::Body>,
+    mut req: Request<P::Body>,
 ) -> Response<P::Body> {
+    req.headers.keep_only(CLIENT_HEADERS);
     let method = req.method.clone();
     let path = RequestUrl::parse(&req.url)
         .map(|u| u.path.to_owned())

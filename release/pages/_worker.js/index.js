@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source bbdefddbecca8ae4 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 79d9a1c6da8114bb (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -11,6 +11,7 @@ import wasmModule from "./proxy_bg.wasm";
 // dist/wasm/proxy_bg.js
 var proxy_bg_exports = {};
 __export(proxy_bg_exports, {
+  __erpNewInstance: () => __erpNewInstance,
   __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144: () => __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144,
   __wbg___wbindgen_boolean_get_4f1baf9a00be3c74: () => __wbg___wbindgen_boolean_get_4f1baf9a00be3c74,
   __wbg___wbindgen_is_function_741ff2bb612836f5: () => __wbg___wbindgen_is_function_741ff2bb612836f5,
@@ -64,9 +65,26 @@ __export(proxy_bg_exports, {
   __wbindgen_generic_0000000000000003: () => __wbindgen_generic_0000000000000003,
   __wbindgen_object_clone_ref: () => __wbindgen_object_clone_ref,
   __wbindgen_object_drop_ref: () => __wbindgen_object_drop_ref,
+  clientHeaderNames: () => clientHeaderNames,
   handle: () => handle,
   start: () => start
 });
+function clientHeaderNames() {
+  let deferred1_0;
+  let deferred1_1;
+  try {
+    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+    wasm.clientHeaderNames(retptr);
+    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+    deferred1_0 = r0;
+    deferred1_1 = r1;
+    return getStringFromWasm0(r0, r1);
+  } finally {
+    wasm.__wbindgen_add_to_stack_pointer(16);
+    wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
+  }
+}
 function handle(method, url, headers, body, config, platform) {
   let ptr0, len0, ptr1, len1, ptr2, len2;
   try {
@@ -252,7 +270,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_605(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_608(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -344,7 +362,7 @@ function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_603);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_606);
   return addHeapObject(ret);
 }
 function __wbindgen_generic_0000000000000002(arg0) {
@@ -362,13 +380,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_605(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_605(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_608(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_608(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_603(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_606(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_603(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_606(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {
@@ -399,7 +417,7 @@ function getArrayU8FromWasm0(ptr, len) {
 }
 var cachedDataViewMemory0 = null;
 function getDataViewMemory0() {
-  if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer !== wasm.memory.buffer) {
+  if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer.byteLength === 0 || JS_MEMORY && cachedDataViewMemory0.buffer !== wasm.memory.buffer) {
     cachedDataViewMemory0 = new DataView(wasm.memory.buffer);
   }
   return cachedDataViewMemory0;
@@ -410,7 +428,7 @@ function getStringFromWasm0(ptr, len) {
 }
 var cachedUint8ArrayMemory0 = null;
 function getUint8ArrayMemory0() {
-  if (cachedUint8ArrayMemory0 === null || cachedUint8ArrayMemory0.buffer !== wasm.memory.buffer) {
+  if (cachedUint8ArrayMemory0 === null || cachedUint8ArrayMemory0.buffer.byteLength === 0 || JS_MEMORY && cachedUint8ArrayMemory0.buffer !== wasm.memory.buffer) {
     cachedUint8ArrayMemory0 = new Uint8Array(wasm.memory.buffer);
   }
   return cachedUint8ArrayMemory0;
@@ -518,6 +536,12 @@ var wasm;
 function __wbg_set_wasm(val) {
   wasm = val;
 }
+var JS_MEMORY = false;
+function __erpNewInstance(jsMemory) {
+  JS_MEMORY = jsMemory;
+  cachedDataViewMemory0 = null;
+  cachedUint8ArrayMemory0 = null;
+}
 var RESOLVED = Promise.resolve();
 
 // js-shim/headers.js
@@ -525,6 +549,15 @@ function headerText(headers) {
   let text = "";
   for (const [k, v] of headers) text += `${k}:${v}
 `;
+  return text;
+}
+function namedHeaderText(headers, names) {
+  let text = "";
+  for (const name of names) {
+    const v = headers.get(name);
+    if (v !== null) text += `${name}:${v}
+`;
+  }
   return text;
 }
 function headersFromText(text) {
@@ -716,14 +749,15 @@ function pathOf(url) {
   const end = url.slice(start2).search(/[?#]/);
   return end < 0 ? url.slice(start2) : url.slice(start2, start2 + end);
 }
-function toResponse(out, method) {
+function toResponse(out) {
   let body = out.body;
   if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) body = body.body;
-  if (NULL_BODY.has(out.status) || method === "HEAD") body = null;
+  if (NULL_BODY.has(out.status)) body = null;
   return new Response(body, { status: out.status, headers: headersFromText(out.headers) });
 }
 function createProxy(instantiate) {
   let engine = null;
+  let clientHeaders = [];
   const inflight = /* @__PURE__ */ new Set();
   globalThis.__edgeRegistryProxyPanic = (message) => {
     engine = null;
@@ -735,7 +769,9 @@ function createProxy(instantiate) {
     if (engine) return;
     const made = instantiate({ "./proxy_bg.js": proxy_bg_exports });
     __wbg_set_wasm(made.exports);
+    __erpNewInstance(made.engine === "wasm2js");
     made.exports.__wbindgen_start();
+    clientHeaders = clientHeaderNames().split(",");
     engine = made.engine;
     lastSources = null;
   }
@@ -760,13 +796,13 @@ function createProxy(instantiate) {
         handle(
           request.method,
           request.url,
-          headerText(request.headers),
+          namedHeaderText(request.headers, clientHeaders),
           body,
           configFor(configSources),
           makePlatform({ fetchImpl, cache, waitUntil })
         ).then(resolve, reject).finally(() => inflight.delete(reject));
       });
-      const resp = toResponse(out, request.method);
+      const resp = toResponse(out);
       if (pathOf(request.url) === "/version") resp.headers.set("x-proxy-engine", engine);
       return resp;
     } catch (e) {
@@ -815,8 +851,9 @@ var handle2 = createProxy((imports) => ({
 warmUp(handle2, { bodies: false });
 function zoneCache(request) {
   if (typeof caches === "undefined" || !caches.default) return null;
-  const base = `${new URL(request.url).origin}/.edge-registry-proxy-cache`;
+  let base = null;
   const at = (key) => {
+    base ??= `${new URL(request.url).origin}/.edge-registry-proxy-cache`;
     const k = new URL(key);
     return base + k.pathname + k.search;
   };
