@@ -8,7 +8,8 @@
 //   esa               our ESA bundle in the ESA host (Node), real wasm
 //   esa-wasm2js       the same bundle on its wasm2js fallback
 //   js-baseline       bench/baseline-worker.js, a plain-JS proxy, in the same workerd
-//   extra-baseline    BENCH_BASELINE=path/to/worker.js, if given (in both parts)
+//   extra-baseline    BENCH_BASELINE=path/to/worker.js, if given (in both parts; named by
+//                     BENCH_BASELINE_NAME, its vars BENCH_BASELINE_VARS)
 // then the ESA CPU table and sizes. Writes bench/results.md and bench/results.svg. Loops are
 // bounded (counts, wrk -d) and loopback only. BENCH_ONLY=alone|esa-cpu prints one part.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -122,7 +123,7 @@ async function main() {
     { name: 'esa-wasm2js', url: esaJs.url, pgid: esaJs.proc.pid },
     { name: 'js-baseline', url: baseline.url, pgid: baseline.proc.pid },
   ];
-  if (extra) targets.push({ name: 'extra-baseline', url: extra.url, pgid: extra.proc.pid });
+  if (extra) targets.push({ name: process.env.BENCH_BASELINE_NAME || 'extra-baseline', url: extra.url, pgid: extra.proc.pid, extra: true });
   try {
     for (const t of targets) {
       t.token ??= await tokenFor(t.url, 'library/tiny');
@@ -135,7 +136,7 @@ async function main() {
     }
     const layer = images['library/big'].layers[0];
     for (const t of targets) {
-      if (t.name === 'esa-wasm2js' || t.name === 'extra-baseline') continue;
+      if (t.name === 'esa-wasm2js' || t.extra) continue;
       log(`${t.name}: ${BLOB_MIB} MiB layer`);
       const token = t.name === 'direct' ? await up.upstreamToken('repository:library/big:pull') : await tokenFor(t.url, 'library/big');
       if (t.cached) await throughput(t.url, `/v2/library/big/blobs/${layer}`, token); // fill the cache
@@ -294,12 +295,12 @@ function svg(targets) {
       const y = y0 + 12 + i * (barH + 6);
       const w = Number.isFinite(it.v) ? ((W - 260) * it.v) / max : 0;
       out += `<text x="10" y="${y + 16}" font-size="13">${it.label}</text>`;
-      out += `<rect x="140" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${it.label.startsWith('js') || it.label.startsWith('extra') ? '#e8a33d' : it.label === 'direct' ? '#888' : '#3d7be8'}"/>`;
+      out += `<rect x="140" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${it.label.startsWith('js') || it.extra ? '#e8a33d' : it.label === 'direct' ? '#888' : '#3d7be8'}"/>`;
       out += `<text x="${(146 + w).toFixed(1)}" y="${y + 16}" font-size="13">${Number.isFinite(it.v) ? it.v.toFixed(0) : '–'} ${unit}</text>`;
     });
     return { out, height: 12 + items.length * (barH + 6) + 30 };
   };
-  const a = chart('Manifest GET, concurrency 32 (req/s, higher is better)', targets.map((t) => ({ label: t.name, v: t.c32.rps })), 24, 'req/s');
+  const a = chart('Manifest GET, concurrency 32 (req/s, higher is better)', targets.map((t) => ({ label: t.name, v: t.c32.rps, extra: t.extra })), 24, 'req/s');
   const blobs = targets.filter((t) => t.blob);
   const b = chart('Layer download (MiB/s, higher is better)', blobs.map((t) => ({ label: t.name, v: t.blob })), 24 + a.height, 'MiB/s');
   const H = 24 + a.height + b.height;

@@ -30,7 +30,7 @@ function targets(up, vars) {
   ];
   if (process.env.BENCH_BASELINE) {
     const script = process.env.BENCH_BASELINE;
-    list.push({ name: 'extra-baseline · workerd', start: () => startPlainWorkerd('bench-alone-extra', extraBaselineVars(up, baseline), { script }), baseline: true });
+    list.push({ name: `${process.env.BENCH_BASELINE_NAME || 'extra-baseline'} · workerd`, start: () => startPlainWorkerd('bench-alone-extra', extraBaselineVars(up, baseline), { script }), baseline: true });
   }
   if (process.env.BENCH_COMPARE) {
     // Another build of ours (e.g. release/cloudflare/worker.js, the committed one): A/B in one run.
