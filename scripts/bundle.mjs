@@ -66,10 +66,11 @@ function patchGlue() {
   // wasm-bindgen-futures runs each woken task through the global queueMicrotask: in workerd a
   // call into the runtime's C++ (~10 % of a manifest GET's CPU in a profile). A resolved
   // promise's then() queues the same microtask inside V8.
-  const queue = /queueMicrotask\(getObject\(arg0\)\);/g;
-  if (!js.includes('RESOLVED.then(getObject(arg0));')) {
+  // (The argument is `getObject(arg0)` with wasm-bindgen's heap, `arg0` with reference types.)
+  const queue = /\bqueueMicrotask\(((?:getObject\()?arg0\)?)\);/g;
+  if (!js.includes('const RESOLVED = Promise.resolve();')) {
     if ((js.match(queue) || []).length !== 1) throw new Error('glue: queueMicrotask call not found; update scripts/bundle.mjs');
-    js = js.replace(queue, 'RESOLVED.then(getObject(arg0));');
+    js = js.replace(queue, 'RESOLVED.then($1);');
     js += '\nconst RESOLVED = Promise.resolve();\n';
   }
   writeFileSync(glue, js);

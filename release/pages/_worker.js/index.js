@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 79d9a1c6da8114bb (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 730cff7a39da17eb (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
