@@ -25,7 +25,7 @@ bg.__wbg_set_wasm(exports);
 bg.__erpNewInstance(engine === 'wasm2js');
 exports.__wbindgen_start();
 const t1 = performance.now();
-const out = await bg.handle('GET', 'http://bench/version', '', null, [], { ...makePlatform({ fetchImpl: fetch, cache: null, waitUntil: null }), log() {} });
+const out = await bg.handle(new Request('http://bench/version'), [], { ...makePlatform({ fetchImpl: fetch, cache: null, waitUntil: null }), log() {} });
 const t2 = performance.now();
 if (out.status !== 200) throw new Error(`first request answered ${out.status}`);
 console.log(JSON.stringify({ instantiateMs: t1 - t0, firstRequestMs: t2 - t1 }));

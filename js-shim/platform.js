@@ -3,9 +3,7 @@
 // entries; `cache` is their adapter (or null), `waitUntil` keeps background puts alive.
 //
 // Body handles are objects with a `.body` stream (a Response, or { body } made here): the core
-// passes them around untouched and toResponse() streams `.body` to the client.
-
-import { headerText, headersFromText } from './headers.js';
+// passes them around untouched and streams `.body` to the client.
 
 // Methods the core calls synchronously must never throw: an exception thrown through wasm
 // unwinds a microtask nobody awaits, and the request would hang instead of answering. Where a
@@ -35,9 +33,9 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
   };
 
   return {
-    async fetch(method, url, headers) {
-      const resp = await fetchImpl(url, { method, headers: headersFromText(headers), redirect: 'manual' });
-      return { status: resp.status, headers: headerText(resp.headers), body: resp };
+    // `init` is made by the core (method, headers, redirect: 'manual'); the Response goes back.
+    fetch(url, init) {
+      return fetchImpl(url, init);
     },
 
     // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
@@ -69,17 +67,18 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
       if (!cache) return null;
       try {
         const hit = await cache.get(key);
-        return hit ? { status: hit.status, headers: headerText(hit.headers), body: hit } : null;
+        return hit || null;
       } catch (e) {
         console.log(`cache: get failed: ${e && e.message}`);
         return null;
       }
     },
 
-    cachePutBytes(key, headers, bytes) {
+    // A small, verified body the core made into a Response.
+    cachePut(key, response) {
       if (!cache) return;
       try {
-        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers: headersFromText(headers) })), 'put');
+        background(cache.put(key, response), 'put');
       } catch (e) {
         console.log(`cache: put failed: ${e && e.message}`);
       }
@@ -138,10 +137,10 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
   function putStream(key, headers, handle, expectedLen, commitKey, commitValue) {
     const [toClient, toCache] = handle.body.tee();
     const { body: checked, whole } = exactly(toCache, expectedLen);
-    const stored = headersFromText(headers);
-    const markerHeaders = stored.filter(([k]) => k === 'cache-control');
+    const marker = headers.get('cache-control');
+    const markerHeaders = marker === null ? {} : { 'cache-control': marker };
     const put = cache
-      .put(key, new Response(checked, { status: 200, headers: stored }))
+      .put(key, new Response(checked, { status: 200, headers }))
       .then(async () => {
         if (!(await whole)) throw new Error('body incomplete');
         return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));

@@ -2,11 +2,7 @@
 // wasm instance is made (module import, bytes, or the wasm2js fallback), where the config comes
 // from and which fetch/cache the platform uses.
 import * as bg from '../dist/wasm/proxy_bg.js';
-import { headersFromText, namedHeaderText } from './headers.js';
 import { makePlatform } from './platform.js';
-
-// Statuses whose responses must not carry a body (the Response constructor throws otherwise).
-const NULL_BODY = new Set([101, 204, 205, 304]);
 
 // `[[key, value], ...]` from config objects, later objects overriding earlier ones. Values go
 // as they are (text, numbers, lists, bindings): the core decides what is configuration.
@@ -37,20 +33,11 @@ function pathOf(url) {
   return end < 0 ? url.slice(start) : url.slice(start, start + end);
 }
 
-function toResponse(out) {
-  let body = out.body;
-  // null, a string, verified bytes, or a handle (an upstream Response or { body }): its stream
-  if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) body = body.body;
-  if (NULL_BODY.has(out.status)) body = null;
-  return new Response(body, { status: out.status, headers: headersFromText(out.headers) });
-}
-
 // `instantiate(imports)` returns `{ exports, engine }`. It runs at load (ESA allows 50 ms of CPU at
 // global scope but only a 5 ms slice per request) and again only after a panic, from the module
 // the entry compiled once and kept.
 export function createProxy(instantiate) {
   let engine = null;
-  let clientHeaders = []; // the request headers the core reads (http.rs CLIENT_HEADERS)
   // Requests in flight on the current instance: a panic traps in a microtask, out of reach of
   // any await, so the panic hook fails them all (the instance is dead) and the next request
   // instantiates afresh.
@@ -68,7 +55,6 @@ export function createProxy(instantiate) {
     bg.__wbg_set_wasm(made.exports);
     bg.__erpNewInstance(made.engine === 'wasm2js'); // scripts/bundle.mjs patchGlue
     made.exports.__wbindgen_start();
-    clientHeaders = bg.clientHeaderNames().split(',');
     engine = made.engine;
     lastSources = null; // a fresh instance has no configuration yet
   }
@@ -93,21 +79,12 @@ export function createProxy(instantiate) {
   async function handle(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
     try {
       ensureInstance();
-      const body = request.method === 'POST' ? request : null;
-      const out = await new Promise((resolve, reject) => {
+      const resp = await new Promise((resolve, reject) => {
         inflight.add(reject);
-        bg.handle(
-          request.method,
-          request.url,
-          namedHeaderText(request.headers, clientHeaders),
-          body,
-          configFor(configSources),
-          makePlatform({ fetchImpl, cache, waitUntil }),
-        )
+        bg.handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }))
           .then(resolve, reject)
           .finally(() => inflight.delete(reject));
       });
-      const resp = toResponse(out);
       if (pathOf(request.url) === '/version') resp.headers.set('x-proxy-engine', engine);
       return resp;
     } catch (e) {

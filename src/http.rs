@@ -107,33 +107,6 @@ impl Headers {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// The headers as one text, `name:value` lines each ended by `\n`: how they cross the wasm
-    /// boundary (one string instead of an array and two strings per header). A pair that cannot
-    /// be written so (a newline anywhere, a colon in the name) is left out: no runtime's Headers
-    /// would take it either.
-    pub fn to_text(&self) -> String {
-        let mut out =
-            String::with_capacity(self.0.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-        for (k, v) in &self.0 {
-            if k.is_empty() || k.contains([':', '\n', '\r']) || v.contains(['\n', '\r']) {
-                continue;
-            }
-            out.push_str(k);
-            out.push(':');
-            out.push_str(v);
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Reads `to_text`'s form (also what the JS shim writes); a line without a colon is skipped.
-    pub fn from_text(text: &str) -> Self {
-        text.lines()
-            .filter_map(|line| line.split_once(':'))
-            .filter(|(k, _)| !k.is_empty())
-            .collect()
-    }
-
     /// The body was sent with a Content-Encoding, which the runtime's fetch decodes by itself:
     /// the bytes a client gets are the decoded ones, and the upstream's Content-Length (of the
     /// encoded bytes) says nothing about them.
@@ -210,6 +183,11 @@ pub struct Response<B> {
 }
 
 impl<B> Response<B> {
+    /// Statuses whose responses carry no body (a runtime's Response constructor refuses one).
+    pub fn is_null_body_status(status: u16) -> bool {
+        matches!(status, 101 | 204 | 205 | 304)
+    }
+
     pub fn text(status: u16, content_type: &str, text: String) -> Self {
         let mut headers = Headers::new();
         headers.set("content-type", content_type);
@@ -230,50 +208,5 @@ impl<B> Response<B> {
             r.headers.set("retry-after", ra.as_str());
         }
         r
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Headers;
-
-    #[test]
-    fn header_text_round_trips_values_with_colons_and_spaces() {
-        let h: Headers = [
-            ("Content-Type", "application/json"),
-            (
-                "www-authenticate",
-                r#"Bearer realm="https://a.b:443/token",service="x""#,
-            ),
-            ("x-empty", ""),
-            ("x-spaced", "  kept as is "),
-        ]
-        .into_iter()
-        .collect();
-        let text = h.to_text();
-        assert_eq!(
-            text,
-            "content-type:application/json\nwww-authenticate:Bearer realm=\"https://a.b:443/token\",service=\"x\"\nx-empty:\nx-spaced:  kept as is \n"
-        );
-        assert_eq!(Headers::from_text(&text), h);
-    }
-
-    #[test]
-    fn header_text_leaves_out_what_would_split_a_line() {
-        let h: Headers = [
-            ("ok", "1"),
-            ("x-injected", "a\nset-cookie:evil"),
-            ("bad:name", "v"),
-            ("cr", "a\rb"),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(h.to_text(), "ok:1\n");
-    }
-
-    #[test]
-    fn header_text_skips_lines_without_a_name() {
-        let h = Headers::from_text("a:1\nno colon\n:anonymous\nB:2");
-        assert_eq!(h.iter().collect::<Vec<_>>(), vec![("a", "1"), ("b", "2")]);
     }
 }

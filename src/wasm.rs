@@ -1,18 +1,21 @@
-//! The edge binding: the only code that knows wasm-bindgen. It turns the JS shim's plain values
-//! into core types and back; bodies stay JS handles (the runtime's `Response`), so image bytes
-//! never enter wasm memory.
+//! The edge binding: the only code that knows wasm-bindgen. The web types are web-sys's: the
+//! client's `Request` is read here, upstream requests are a `RequestInit` (redirect manual)
+//! handed to the platform's fetch, answers are read as `web_sys::Response` and the client's
+//! `Response` is built here. Bodies stay the runtime's streams, so image bytes never enter wasm
+//! memory. The JS shim keeps what must be JS: instantiation, the cache adapter (tee, length
+//! checks, range cuts), bounded reads, panic recovery.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::config::{Config, ConfigError, ConfigValue};
 use crate::flow::{self, State};
 use crate::http::{
-    Body, Headers, Request, Response, UpstreamRequest, UpstreamResponse, CLIENT_HEADERS,
+    Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse, CLIENT_HEADERS,
 };
 use crate::platform::{FetchError, Platform};
 
@@ -21,13 +24,10 @@ extern "C" {
     /// The shim's platform object (js-shim/platform.js).
     pub type JsPlatform;
 
+    /// The runtime's fetch (or the ESA host's, or the warm-up's in-memory one).
     #[wasm_bindgen(method, catch)]
-    fn fetch(
-        this: &JsPlatform,
-        method: &str,
-        url: &str,
-        headers: String,
-    ) -> Result<Promise, JsValue>;
+    fn fetch(this: &JsPlatform, url: &str, init: &web_sys::RequestInit)
+        -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = readBytes)]
     fn read_bytes(this: &JsPlatform, body: &JsValue, limit: u32) -> Result<Promise, JsValue>;
@@ -35,14 +35,14 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = cacheGet)]
     fn cache_get(this: &JsPlatform, key: &str) -> Result<Promise, JsValue>;
 
-    #[wasm_bindgen(method, js_name = cachePutBytes)]
-    fn cache_put_bytes(this: &JsPlatform, key: &str, headers: String, body: &[u8]);
+    #[wasm_bindgen(method, js_name = cachePut)]
+    fn cache_put(this: &JsPlatform, key: &str, response: &web_sys::Response);
 
     #[wasm_bindgen(method, js_name = cachePutStream)]
     fn cache_put_stream(
         this: &JsPlatform,
         key: &str,
-        headers: String,
+        headers: &web_sys::Headers,
         body: &JsValue,
         expected_len: f64,
         commit_key: &str,
@@ -80,23 +80,37 @@ fn js_error(e: JsValue) -> FetchError {
     )
 }
 
-/// Headers from the shim: one `name:value\n` text (`Headers::from_text`); not text = none.
-fn headers_from_js(v: &JsValue) -> Headers {
-    v.as_string()
-        .map(|t| Headers::from_text(&t))
-        .unwrap_or_default()
+/// Every header of a runtime `Headers` (a runtime call per entry: measured as cheap as one joined
+/// text, see README "How it works").
+fn headers_from_web(h: &web_sys::Headers) -> Headers {
+    let mut out = Vec::new();
+    if let Ok(Some(entries)) = js_sys::try_iter(h) {
+        for entry in entries.flatten() {
+            let pair = Array::from(&entry);
+            if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                out.push((k, v));
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
+fn headers_to_web(h: &Headers) -> Result<web_sys::Headers, JsValue> {
+    let out = web_sys::Headers::new()?;
+    for (k, v) in h.iter() {
+        out.append(k, v)?;
+    }
+    Ok(out)
 }
 
-/// `{status, headers, body}` from the JS platform (a fetch or a cache hit).
-fn upstream_response(v: &JsValue) -> UpstreamResponse<JsValue> {
+/// A runtime `Response` (from fetch or the cache) as the core sees it; the object itself is the
+/// body handle.
+fn upstream_response(v: JsValue) -> UpstreamResponse<JsValue> {
+    let r: &web_sys::Response = v.unchecked_ref();
     UpstreamResponse {
-        status: get(v, "status").as_f64().unwrap_or(0.0) as u16,
-        headers: headers_from_js(&get(v, "headers")),
-        body: get(v, "body"),
+        status: r.status(),
+        headers: headers_from_web(&r.headers()),
+        body: v,
     }
 }
 
@@ -104,12 +118,13 @@ impl Platform for Binding {
     type Body = JsValue;
 
     async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
-        let promise = self
-            .0
-            .fetch(req.method.as_str(), &req.url, req.headers.to_text())
-            .map_err(js_error)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(req.method.as_str());
+        init.set_headers(&headers_to_web(&req.headers).map_err(js_error)?.into());
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        let promise = self.0.fetch(&req.url, &init).map_err(js_error)?;
         let v = JsFuture::from(promise).await.map_err(js_error)?;
-        Ok(upstream_response(&v))
+        Ok(upstream_response(v))
     }
 
     async fn read_bytes(&self, body: JsValue, limit: usize) -> Result<Vec<u8>, FetchError> {
@@ -126,11 +141,21 @@ impl Platform for Binding {
         if v.is_null() || v.is_undefined() {
             return None;
         }
-        Some(upstream_response(&v))
+        Some(upstream_response(v))
     }
 
     fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
-        self.0.cache_put_bytes(key, headers.to_text(), body);
+        // The Response copies the bytes out of wasm memory when it is made.
+        let made = headers_to_web(headers).and_then(|h| {
+            let init = web_sys::ResponseInit::new();
+            init.set_status(200);
+            init.set_headers(&h.into());
+            web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body.to_vec()), &init)
+        });
+        match made {
+            Ok(r) => self.0.cache_put(key, &r),
+            Err(e) => self.log(&format!("cache: put failed: {}", js_error(e).0)),
+        }
     }
 
     fn cache_put_stream(
@@ -141,9 +166,12 @@ impl Platform for Binding {
         expected_len: u64,
         commit: (&str, &str),
     ) -> JsValue {
+        let Ok(web_headers) = headers_to_web(headers) else {
+            return body; // not stored; the client still gets the body
+        };
         self.0.cache_put_stream(
             key,
-            headers.to_text(),
+            &web_headers,
             &body,
             expected_len as f64,
             commit.0,
@@ -237,34 +265,36 @@ fn config_from(values: Vec<(String, ConfigValue)>) -> Rc<Result<Config, ConfigEr
     })
 }
 
-fn response_to_js(r: Response<JsValue>) -> JsValue {
-    let out = Object::new();
-    let body = match r.body {
-        Body::Empty => JsValue::NULL,
-        Body::Text(t) => t.into(),
-        Body::Bytes(b) => js_sys::Uint8Array::from(b.as_slice()).into(),
-        Body::Stream(handle) => handle,
-    };
-    let _ = Reflect::set(&out, &"status".into(), &r.status.into());
-    let _ = Reflect::set(&out, &"headers".into(), &r.headers.to_text().into());
-    let _ = Reflect::set(&out, &"body".into(), &body);
-    out.into()
+/// The client's `Response`. A stream body is the handle's `body` (a runtime Response, or the
+/// `{ body }` the cache adapter made); statuses that carry no body get none.
+fn response_to_web(r: Response<JsValue>) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(r.status);
+    init.set_headers(&headers_to_web(&r.headers)?.into());
+    if Response::<JsValue>::is_null_body_status(r.status) {
+        return web_sys::Response::new_with_opt_str_and_init(None, &init);
+    }
+    match r.body {
+        Body::Empty => web_sys::Response::new_with_opt_str_and_init(None, &init),
+        Body::Text(t) => web_sys::Response::new_with_opt_str_and_init(Some(&t), &init),
+        Body::Bytes(mut b) => {
+            web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut b), &init)
+        }
+        Body::Stream(handle) => {
+            let stream = Reflect::get(&handle, &"body".into()).unwrap_or(JsValue::NULL);
+            let stream: Option<&web_sys::ReadableStream> =
+                (!stream.is_null() && !stream.is_undefined()).then(|| stream.unchecked_ref());
+            web_sys::Response::new_with_opt_readable_stream_and_init(stream, &init)
+        }
+    }
 }
 
-/// Handles one request. `config` is `[[key, value], ...]` (`config_values`), or null for "the
-/// same as last time" (the shim sends it only when its sources change); `body` is the runtime's
-/// Request (read only for `POST /token`) or null. Resolves to `{status, headers, body}` where body
-/// is null, a string, or a handle the platform returned from `fetch`.
+/// Handles one request: the runtime's `Request` (its body read only for `POST /token`), `config`
+/// as `[[key, value], ...]` (`config_values`) or null for "the same as last time" (the shim sends
+/// it only when its sources change). Resolves to the client's `Response`.
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
-pub fn handle(
-    method: String,
-    url: String,
-    headers: String,
-    body: JsValue,
-    config: JsValue,
-    platform: JsPlatform,
-) -> Promise {
+pub fn handle(request: web_sys::Request, config: JsValue, platform: JsPlatform) -> Promise {
     let config = if config.is_null() || config.is_undefined() {
         match CONFIG.with(|c| c.borrow().as_ref().map(|(_, parsed)| parsed.clone())) {
             Some(parsed) => parsed,
@@ -275,15 +305,18 @@ pub fn handle(
         config_from(config_values(&config))
     };
     let state = STATE.with(Rc::clone);
+    // Only the headers the core reads cross: one runtime call each (http.rs CLIENT_HEADERS).
+    let client_headers = request.headers();
+    let headers = CLIENT_HEADERS
+        .iter()
+        .filter_map(|name| Some((*name, client_headers.get(name).ok()??)))
+        .collect();
+    let method = Method::from(request.method());
     let req = Request {
-        method: method.into(),
-        url,
-        headers: Headers::from_text(&headers),
-        body: if body.is_null() || body.is_undefined() {
-            None
-        } else {
-            Some(body)
-        },
+        url: request.url(),
+        headers,
+        body: (method == Method::Post).then(|| request.into()),
+        method,
     };
     future_to_promise(async move {
         let binding = Binding(platform);
@@ -294,15 +327,8 @@ pub fn handle(
                 flow::config_error_response(e)
             }
         };
-        Ok(response_to_js(resp))
+        response_to_web(resp).map(JsValue::from)
     })
-}
-
-/// `CLIENT_HEADERS`, comma-separated: the shim reads just these from the client's request.
-#[wasm_bindgen(js_name = clientHeaderNames)]
-#[allow(unreachable_pub)] // exported to JS, not to Rust
-pub fn client_header_names() -> String {
-    CLIENT_HEADERS.join(",")
 }
 
 /// Installed once at instantiation. A panic aborts: the trap unwinds a microtask, where no

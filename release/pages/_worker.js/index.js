@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 730cff7a39da17eb (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 61852fe5404256da (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -16,31 +16,46 @@ __export(proxy_bg_exports, {
   __wbg___wbindgen_boolean_get_4f1baf9a00be3c74: () => __wbg___wbindgen_boolean_get_4f1baf9a00be3c74,
   __wbg___wbindgen_is_function_741ff2bb612836f5: () => __wbg___wbindgen_is_function_741ff2bb612836f5,
   __wbg___wbindgen_is_null_c22311b1cc228e3a: () => __wbg___wbindgen_is_null_c22311b1cc228e3a,
+  __wbg___wbindgen_is_object_8b968c3ab8e96595: () => __wbg___wbindgen_is_object_8b968c3ab8e96595,
   __wbg___wbindgen_is_undefined_be5b34249ff1fc15: () => __wbg___wbindgen_is_undefined_be5b34249ff1fc15,
   __wbg___wbindgen_number_get_934b640d0889af78: () => __wbg___wbindgen_number_get_934b640d0889af78,
   __wbg___wbindgen_string_get_7ce8eee7fd327545: () => __wbg___wbindgen_string_get_7ce8eee7fd327545,
   __wbg___wbindgen_throw_4c88d8bf264fd984: () => __wbg___wbindgen_throw_4c88d8bf264fd984,
   __wbg__wbg_cb_unref_09736879a3f67559: () => __wbg__wbg_cb_unref_09736879a3f67559,
+  __wbg_append_ba9a4dc30a0323fd: () => __wbg_append_ba9a4dc30a0323fd,
   __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
-  __wbg_cachePutBytes_af848f48d5b9c888: () => __wbg_cachePutBytes_af848f48d5b9c888,
-  __wbg_cachePutStream_c6732fbc20fc3385: () => __wbg_cachePutStream_c6732fbc20fc3385,
+  __wbg_cachePutStream_96c3f28821cf330a: () => __wbg_cachePutStream_96c3f28821cf330a,
+  __wbg_cachePut_e37cd99dedeb17e3: () => __wbg_cachePut_e37cd99dedeb17e3,
+  __wbg_call_40b008ba32f73991: () => __wbg_call_40b008ba32f73991,
   __wbg_call_a410eb4b59ed5965: () => __wbg_call_a410eb4b59ed5965,
+  __wbg_done_57e08d0be6e30c02: () => __wbg_done_57e08d0be6e30c02,
   __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
-  __wbg_fetch_b217cb8eb731a01c: () => __wbg_fetch_b217cb8eb731a01c,
+  __wbg_fetch_367d8353632c5a83: () => __wbg_fetch_367d8353632c5a83,
   __wbg_from_eac91875c8a5ffa4: () => __wbg_from_eac91875c8a5ffa4,
   __wbg_get_2080c49015e35254: () => __wbg_get_2080c49015e35254,
+  __wbg_get_556f1c9a5c587e8c: () => __wbg_get_556f1c9a5c587e8c,
+  __wbg_get_635eea311fa1a291: () => __wbg_get_635eea311fa1a291,
   __wbg_get_d7176cfb76d71114: () => __wbg_get_d7176cfb76d71114,
   __wbg_get_unchecked_e6325ad374eff861: () => __wbg_get_unchecked_e6325ad374eff861,
+  __wbg_headers_5fc0106c076eb731: () => __wbg_headers_5fc0106c076eb731,
+  __wbg_headers_9ef80dd266706f48: () => __wbg_headers_9ef80dd266706f48,
   __wbg_instanceof_Error_74e3cca0c4a69161: () => __wbg_instanceof_Error_74e3cca0c4a69161,
   __wbg_isArray_bcf1376d0d732d08: () => __wbg_isArray_bcf1376d0d732d08,
+  __wbg_iterator_e4c5e8f68ada7b58: () => __wbg_iterator_e4c5e8f68ada7b58,
   __wbg_length_186163212ffe79c3: () => __wbg_length_186163212ffe79c3,
   __wbg_length_b03a0fabb109b1e9: () => __wbg_length_b03a0fabb109b1e9,
   __wbg_log_6f8b89217665bacd: () => __wbg_log_6f8b89217665bacd,
   __wbg_message_43d8c8f1d543a349: () => __wbg_message_43d8c8f1d543a349,
+  __wbg_method_3d406ebab4dd9853: () => __wbg_method_3d406ebab4dd9853,
   __wbg_new_13de428334042d26: () => __wbg_new_13de428334042d26,
+  __wbg_new_277c27c26f94cbc2: () => __wbg_new_277c27c26f94cbc2,
   __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
-  __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
   __wbg_new_typed_e09da9dae6ee5935: () => __wbg_new_typed_e09da9dae6ee5935,
+  __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7: () => __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7,
+  __wbg_new_with_opt_str_and_init_6456bed24baae6fc: () => __wbg_new_with_opt_str_and_init_6456bed24baae6fc,
+  __wbg_new_with_opt_u8_array_and_init_e061e15516518306: () => __wbg_new_with_opt_u8_array_and_init_e061e15516518306,
+  __wbg_next_178c1651c11432b3: () => __wbg_next_178c1651c11432b3,
+  __wbg_next_af5ac6a08bb0a717: () => __wbg_next_af5ac6a08bb0a717,
   __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
   __wbg_queueMicrotask_1e8503a8a690f0a3: () => __wbg_queueMicrotask_1e8503a8a690f0a3,
@@ -49,64 +64,33 @@ __export(proxy_bg_exports, {
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
   __wbg_reject_334b730b3c00849b: () => __wbg_reject_334b730b3c00849b,
   __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
-  __wbg_set_2793479888329cb6: () => __wbg_set_2793479888329cb6,
+  __wbg_set_headers_07f10dbe49bc0e77: () => __wbg_set_headers_07f10dbe49bc0e77,
+  __wbg_set_headers_6d75a7df4eb22716: () => __wbg_set_headers_6d75a7df4eb22716,
+  __wbg_set_method_639e69af35614d36: () => __wbg_set_method_639e69af35614d36,
+  __wbg_set_redirect_a95a432ab7d10765: () => __wbg_set_redirect_a95a432ab7d10765,
+  __wbg_set_status_bd9dc81d1c17b108: () => __wbg_set_status_bd9dc81d1c17b108,
   __wbg_set_wasm: () => __wbg_set_wasm,
   __wbg_slice_68528dfec3171b47: () => __wbg_slice_68528dfec3171b47,
   __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: () => __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc,
   __wbg_static_accessor_GLOBAL_e4293fb22cbe77da: () => __wbg_static_accessor_GLOBAL_e4293fb22cbe77da,
   __wbg_static_accessor_SELF_53bb20457401453d: () => __wbg_static_accessor_SELF_53bb20457401453d,
   __wbg_static_accessor_WINDOW_b5e0810bfecb7feb: () => __wbg_static_accessor_WINDOW_b5e0810bfecb7feb,
+  __wbg_status_cb85b6c8d1769fa1: () => __wbg_status_cb85b6c8d1769fa1,
   __wbg_then_656f253a5dd7d8ea: () => __wbg_then_656f253a5dd7d8ea,
   __wbg_then_e3f7f2d365708be8: () => __wbg_then_e3f7f2d365708be8,
   __wbg_toString_6b1cac73c93ef5d1: () => __wbg_toString_6b1cac73c93ef5d1,
+  __wbg_url_1be993c7b186415b: () => __wbg_url_1be993c7b186415b,
+  __wbg_value_e0f328965e184931: () => __wbg_value_e0f328965e184931,
   __wbg_warn_b7f980d6cdd13ae1: () => __wbg_warn_b7f980d6cdd13ae1,
   __wbindgen_generic_0000000000000001: () => __wbindgen_generic_0000000000000001,
   __wbindgen_generic_0000000000000002: () => __wbindgen_generic_0000000000000002,
-  __wbindgen_generic_0000000000000003: () => __wbindgen_generic_0000000000000003,
   __wbindgen_object_clone_ref: () => __wbindgen_object_clone_ref,
   __wbindgen_object_drop_ref: () => __wbindgen_object_drop_ref,
-  clientHeaderNames: () => clientHeaderNames,
   handle: () => handle,
   start: () => start
 });
-function clientHeaderNames() {
-  let deferred1_0;
-  let deferred1_1;
-  try {
-    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.clientHeaderNames(retptr);
-    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
-    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
-    deferred1_0 = r0;
-    deferred1_1 = r1;
-    return getStringFromWasm0(r0, r1);
-  } finally {
-    wasm.__wbindgen_add_to_stack_pointer(16);
-    wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
-  }
-}
-function handle(method, url, headers, body, config, platform) {
-  let ptr0, len0, ptr1, len1, ptr2, len2;
-  try {
-    ptr0 = passStringToWasm0(method, wasm.__wbindgen_export, wasm.__wbindgen_export2);
-    len0 = WASM_VECTOR_LEN;
-    ptr1 = passStringToWasm0(url, wasm.__wbindgen_export, wasm.__wbindgen_export2);
-    len1 = WASM_VECTOR_LEN;
-    ptr2 = passStringToWasm0(headers, wasm.__wbindgen_export, wasm.__wbindgen_export2);
-    len2 = WASM_VECTOR_LEN;
-  } catch (e) {
-    if (ptr2) {
-      wasm.__wbindgen_export3(ptr2, len2 * 1, 1);
-    }
-    if (ptr1) {
-      wasm.__wbindgen_export3(ptr1, len1 * 1, 1);
-    }
-    if (ptr0) {
-      wasm.__wbindgen_export3(ptr0, len0 * 1, 1);
-    }
-    throw e;
-  }
-  const ret = wasm.handle(ptr0, len0, ptr1, len1, ptr2, len2, addHeapObject(body), addHeapObject(config), addHeapObject(platform));
+function handle(request, config, platform) {
+  const ret = wasm.handle(addHeapObject(request), addHeapObject(config), addHeapObject(platform));
   return takeObject(ret);
 }
 function start() {
@@ -126,6 +110,11 @@ function __wbg___wbindgen_is_function_741ff2bb612836f5(arg0) {
 }
 function __wbg___wbindgen_is_null_c22311b1cc228e3a(arg0) {
   const ret = getObject(arg0) === null;
+  return ret;
+}
+function __wbg___wbindgen_is_object_8b968c3ab8e96595(arg0) {
+  const val = getObject(arg0);
+  const ret = typeof val === "object" && val !== null;
   return ret;
 }
 function __wbg___wbindgen_is_undefined_be5b34249ff1fc15(arg0) {
@@ -152,34 +141,29 @@ function __wbg___wbindgen_throw_4c88d8bf264fd984(arg0, arg1) {
 function __wbg__wbg_cb_unref_09736879a3f67559(arg0) {
   getObject(arg0)._wbg_cb_unref();
 }
+function __wbg_append_ba9a4dc30a0323fd() {
+  return handleError(function(arg0, arg1, arg2, arg3, arg4) {
+    getObject(arg0).append(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
+  }, arguments);
+}
 function __wbg_cacheGet_dfdc4cba2c794879() {
   return handleError(function(arg0, arg1, arg2) {
     const ret = getObject(arg0).cacheGet(getStringFromWasm0(arg1, arg2));
     return addHeapObject(ret);
   }, arguments);
 }
-function __wbg_cachePutBytes_af848f48d5b9c888(arg0, arg1, arg2, arg3, arg4, arg5, arg6) {
-  let deferred0_0;
-  let deferred0_1;
-  try {
-    deferred0_0 = arg3;
-    deferred0_1 = arg4;
-    getObject(arg0).cachePutBytes(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), getArrayU8FromWasm0(arg5, arg6));
-  } finally {
-    wasm.__wbindgen_export3(deferred0_0, deferred0_1, 1);
-  }
+function __wbg_cachePutStream_96c3f28821cf330a(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
+  const ret = getObject(arg0).cachePutStream(getStringFromWasm0(arg1, arg2), getObject(arg3), getObject(arg4), arg5, getStringFromWasm0(arg6, arg7), getStringFromWasm0(arg8, arg9));
+  return addHeapObject(ret);
 }
-function __wbg_cachePutStream_c6732fbc20fc3385(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10) {
-  let deferred0_0;
-  let deferred0_1;
-  try {
-    deferred0_0 = arg3;
-    deferred0_1 = arg4;
-    const ret = getObject(arg0).cachePutStream(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), getObject(arg5), arg6, getStringFromWasm0(arg7, arg8), getStringFromWasm0(arg9, arg10));
+function __wbg_cachePut_e37cd99dedeb17e3(arg0, arg1, arg2, arg3) {
+  getObject(arg0).cachePut(getStringFromWasm0(arg1, arg2), getObject(arg3));
+}
+function __wbg_call_40b008ba32f73991() {
+  return handleError(function(arg0, arg1) {
+    const ret = getObject(arg0).call(getObject(arg1));
     return addHeapObject(ret);
-  } finally {
-    wasm.__wbindgen_export3(deferred0_0, deferred0_1, 1);
-  }
+  }, arguments);
 }
 function __wbg_call_a410eb4b59ed5965() {
   return handleError(function(arg0, arg1, arg2) {
@@ -187,21 +171,17 @@ function __wbg_call_a410eb4b59ed5965() {
     return addHeapObject(ret);
   }, arguments);
 }
+function __wbg_done_57e08d0be6e30c02(arg0) {
+  const ret = getObject(arg0).done;
+  return ret;
+}
 function __wbg_error_22131e5d874a6ade(arg0, arg1) {
   console.error(getStringFromWasm0(arg0, arg1));
 }
-function __wbg_fetch_b217cb8eb731a01c() {
-  return handleError(function(arg0, arg1, arg2, arg3, arg4, arg5, arg6) {
-    let deferred0_0;
-    let deferred0_1;
-    try {
-      deferred0_0 = arg5;
-      deferred0_1 = arg6;
-      const ret = getObject(arg0).fetch(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), getStringFromWasm0(arg5, arg6));
-      return addHeapObject(ret);
-    } finally {
-      wasm.__wbindgen_export3(deferred0_0, deferred0_1, 1);
-    }
+function __wbg_fetch_367d8353632c5a83() {
+  return handleError(function(arg0, arg1, arg2, arg3) {
+    const ret = getObject(arg0).fetch(getStringFromWasm0(arg1, arg2), getObject(arg3));
+    return addHeapObject(ret);
   }, arguments);
 }
 function __wbg_from_eac91875c8a5ffa4(arg0) {
@@ -214,12 +194,35 @@ function __wbg_get_2080c49015e35254() {
     return addHeapObject(ret);
   }, arguments);
 }
+function __wbg_get_556f1c9a5c587e8c() {
+  return handleError(function(arg0, arg1, arg2, arg3) {
+    const ret = getObject(arg1).get(getStringFromWasm0(arg2, arg3));
+    var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+    var len1 = WASM_VECTOR_LEN;
+    getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+    getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+  }, arguments);
+}
+function __wbg_get_635eea311fa1a291() {
+  return handleError(function(arg0, arg1) {
+    const ret = Reflect.get(getObject(arg0), getObject(arg1));
+    return addHeapObject(ret);
+  }, arguments);
+}
 function __wbg_get_d7176cfb76d71114(arg0, arg1) {
   const ret = getObject(arg0)[arg1 >>> 0];
   return addHeapObject(ret);
 }
 function __wbg_get_unchecked_e6325ad374eff861(arg0, arg1) {
   const ret = getObject(arg0)[arg1 >>> 0];
+  return addHeapObject(ret);
+}
+function __wbg_headers_5fc0106c076eb731(arg0) {
+  const ret = getObject(arg0).headers;
+  return addHeapObject(ret);
+}
+function __wbg_headers_9ef80dd266706f48(arg0) {
+  const ret = getObject(arg0).headers;
   return addHeapObject(ret);
 }
 function __wbg_instanceof_Error_74e3cca0c4a69161(arg0) {
@@ -236,6 +239,10 @@ function __wbg_isArray_bcf1376d0d732d08(arg0) {
   const ret = Array.isArray(getObject(arg0));
   return ret;
 }
+function __wbg_iterator_e4c5e8f68ada7b58() {
+  const ret = Symbol.iterator;
+  return addHeapObject(ret);
+}
 function __wbg_length_186163212ffe79c3(arg0) {
   const ret = getObject(arg0).length;
   return ret;
@@ -251,16 +258,25 @@ function __wbg_message_43d8c8f1d543a349(arg0) {
   const ret = getObject(arg0).message;
   return addHeapObject(ret);
 }
+function __wbg_method_3d406ebab4dd9853(arg0, arg1) {
+  const ret = getObject(arg1).method;
+  const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+  const len1 = WASM_VECTOR_LEN;
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+}
 function __wbg_new_13de428334042d26(arg0) {
   const ret = new Uint8Array(getObject(arg0));
   return addHeapObject(ret);
 }
+function __wbg_new_277c27c26f94cbc2() {
+  return handleError(function() {
+    const ret = new Headers();
+    return addHeapObject(ret);
+  }, arguments);
+}
 function __wbg_new_cd4348290afae586() {
   const ret = new Object();
-  return addHeapObject(ret);
-}
-function __wbg_new_from_slice_b8daf545a41c6aa0(arg0, arg1) {
-  const ret = new Uint8Array(getArrayU8FromWasm0(arg0, arg1));
   return addHeapObject(ret);
 }
 function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
@@ -270,7 +286,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_608(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_717(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -280,6 +296,34 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
   } finally {
     state0.a = 0;
   }
+}
+function __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7() {
+  return handleError(function(arg0, arg1) {
+    const ret = new Response(getObject(arg0), getObject(arg1));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_new_with_opt_str_and_init_6456bed24baae6fc() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = new Response(arg0 === 0 ? void 0 : getStringFromWasm0(arg0, arg1), getObject(arg2));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_new_with_opt_u8_array_and_init_e061e15516518306() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = new Response(arg0 === 0 ? void 0 : getArrayU8FromWasm0(arg0, arg1), getObject(arg2));
+    return addHeapObject(ret);
+  }, arguments);
+}
+function __wbg_next_178c1651c11432b3(arg0) {
+  const ret = getObject(arg0).next;
+  return addHeapObject(ret);
+}
+function __wbg_next_af5ac6a08bb0a717() {
+  return handleError(function(arg0) {
+    const ret = getObject(arg0).next();
+    return addHeapObject(ret);
+  }, arguments);
 }
 function __wbg_now_463ac581d2fc7ea3() {
   const ret = Date.now();
@@ -316,11 +360,20 @@ function __wbg_resolve_dbf78ab4942478b0(arg0) {
   const ret = Promise.resolve(getObject(arg0));
   return addHeapObject(ret);
 }
-function __wbg_set_2793479888329cb6() {
-  return handleError(function(arg0, arg1, arg2) {
-    const ret = Reflect.set(getObject(arg0), getObject(arg1), getObject(arg2));
-    return ret;
-  }, arguments);
+function __wbg_set_headers_07f10dbe49bc0e77(arg0, arg1) {
+  getObject(arg0).headers = getObject(arg1);
+}
+function __wbg_set_headers_6d75a7df4eb22716(arg0, arg1) {
+  getObject(arg0).headers = getObject(arg1);
+}
+function __wbg_set_method_639e69af35614d36(arg0, arg1, arg2) {
+  getObject(arg0).method = getStringFromWasm0(arg1, arg2);
+}
+function __wbg_set_redirect_a95a432ab7d10765(arg0, arg1) {
+  getObject(arg0).redirect = __wbindgen_enum_RequestRedirect[arg1];
+}
+function __wbg_set_status_bd9dc81d1c17b108(arg0, arg1) {
+  getObject(arg0).status = arg1;
 }
 function __wbg_slice_68528dfec3171b47() {
   return handleError(function(arg0, arg1, arg2, arg3) {
@@ -344,6 +397,10 @@ function __wbg_static_accessor_WINDOW_b5e0810bfecb7feb() {
   const ret = typeof window === "undefined" ? void 0 : window;
   return isLikeNone(ret) ? 0 : addHeapObject(ret);
 }
+function __wbg_status_cb85b6c8d1769fa1(arg0) {
+  const ret = getObject(arg0).status;
+  return ret;
+}
 function __wbg_then_656f253a5dd7d8ea(arg0, arg1, arg2) {
   const ret = getObject(arg0).then(getObject(arg1), getObject(arg2));
   return addHeapObject(ret);
@@ -358,18 +415,25 @@ function __wbg_toString_6b1cac73c93ef5d1() {
     return addHeapObject(ret);
   }, arguments);
 }
+function __wbg_url_1be993c7b186415b(arg0, arg1) {
+  const ret = getObject(arg1).url;
+  const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+  const len1 = WASM_VECTOR_LEN;
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+}
+function __wbg_value_e0f328965e184931(arg0) {
+  const ret = getObject(arg0).value;
+  return addHeapObject(ret);
+}
 function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_606);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_715);
   return addHeapObject(ret);
 }
-function __wbindgen_generic_0000000000000002(arg0) {
-  const ret = arg0;
-  return addHeapObject(ret);
-}
-function __wbindgen_generic_0000000000000003(arg0, arg1) {
+function __wbindgen_generic_0000000000000002(arg0, arg1) {
   const ret = getStringFromWasm0(arg0, arg1);
   return addHeapObject(ret);
 }
@@ -380,13 +444,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_608(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_608(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_717(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_717(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_606(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_715(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_606(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_715(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {
@@ -396,6 +460,7 @@ function __wasm_bindgen_func_elem_606(arg0, arg1, arg2) {
     wasm.__wbindgen_add_to_stack_pointer(16);
   }
 }
+var __wbindgen_enum_RequestRedirect = ["follow", "error", "manual"];
 function addHeapObject(obj) {
   if (heap_next === heap.length) heap.push(heap.length + 1);
   const idx = heap_next;
@@ -544,34 +609,6 @@ function __erpNewInstance(jsMemory) {
 }
 var RESOLVED = Promise.resolve();
 
-// js-shim/headers.js
-function headerText(headers) {
-  let text = "";
-  for (const [k, v] of headers) text += `${k}:${v}
-`;
-  return text;
-}
-function namedHeaderText(headers, names) {
-  let text = "";
-  for (const name of names) {
-    const v = headers.get(name);
-    if (v !== null) text += `${name}:${v}
-`;
-  }
-  return text;
-}
-function headersFromText(text) {
-  const pairs = [];
-  for (let at = 0; at < text.length; ) {
-    let end = text.indexOf("\n", at);
-    if (end < 0) end = text.length;
-    const colon = text.indexOf(":", at);
-    if (colon > at && colon < end) pairs.push([text.slice(at, colon), text.slice(colon + 1, end)]);
-    at = end + 1;
-  }
-  return pairs;
-}
-
 // js-shim/platform.js
 var hasStreams = () => typeof TransformStream === "function";
 function randomHex() {
@@ -592,9 +629,9 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
     }
   };
   return {
-    async fetch(method, url, headers) {
-      const resp = await fetchImpl(url, { method, headers: headersFromText(headers), redirect: "manual" });
-      return { status: resp.status, headers: headerText(resp.headers), body: resp };
+    // `init` is made by the core (method, headers, redirect: 'manual'); the Response goes back.
+    fetch(url, init) {
+      return fetchImpl(url, init);
     },
     // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
     async readBytes(handle3, limit) {
@@ -624,16 +661,17 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
       if (!cache) return null;
       try {
         const hit = await cache.get(key);
-        return hit ? { status: hit.status, headers: headerText(hit.headers), body: hit } : null;
+        return hit || null;
       } catch (e) {
         console.log(`cache: get failed: ${e && e.message}`);
         return null;
       }
     },
-    cachePutBytes(key, headers, bytes) {
+    // A small, verified body the core made into a Response.
+    cachePut(key, response) {
       if (!cache) return;
       try {
-        background(cache.put(key, new Response(bytes.slice(), { status: 200, headers: headersFromText(headers) })), "put");
+        background(cache.put(key, response), "put");
       } catch (e) {
         console.log(`cache: put failed: ${e && e.message}`);
       }
@@ -684,9 +722,9 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
   function putStream(key, headers, handle3, expectedLen, commitKey, commitValue) {
     const [toClient, toCache] = handle3.body.tee();
     const { body: checked, whole } = exactly(toCache, expectedLen);
-    const stored = headersFromText(headers);
-    const markerHeaders = stored.filter(([k]) => k === "cache-control");
-    const put = cache.put(key, new Response(checked, { status: 200, headers: stored })).then(async () => {
+    const marker = headers.get("cache-control");
+    const markerHeaders = marker === null ? {} : { "cache-control": marker };
+    const put = cache.put(key, new Response(checked, { status: 200, headers })).then(async () => {
       if (!await whole) throw new Error("body incomplete");
       return cache.put(commitKey, new Response(commitValue, { status: 200, headers: markerHeaders }));
     }).catch((e) => {
@@ -725,7 +763,6 @@ function exactly(body, len) {
 }
 
 // js-shim/proxy.js
-var NULL_BODY = /* @__PURE__ */ new Set([101, 204, 205, 304]);
 function configPairs(...sources) {
   const pairs = [];
   for (const src of sources) {
@@ -749,15 +786,8 @@ function pathOf(url) {
   const end = url.slice(start2).search(/[?#]/);
   return end < 0 ? url.slice(start2) : url.slice(start2, start2 + end);
 }
-function toResponse(out) {
-  let body = out.body;
-  if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) body = body.body;
-  if (NULL_BODY.has(out.status)) body = null;
-  return new Response(body, { status: out.status, headers: headersFromText(out.headers) });
-}
 function createProxy(instantiate) {
   let engine = null;
-  let clientHeaders = [];
   const inflight = /* @__PURE__ */ new Set();
   globalThis.__edgeRegistryProxyPanic = (message) => {
     engine = null;
@@ -771,7 +801,6 @@ function createProxy(instantiate) {
     __wbg_set_wasm(made.exports);
     __erpNewInstance(made.engine === "wasm2js");
     made.exports.__wbindgen_start();
-    clientHeaders = clientHeaderNames().split(",");
     engine = made.engine;
     lastSources = null;
   }
@@ -790,19 +819,10 @@ function createProxy(instantiate) {
   async function handle3(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
     try {
       ensureInstance();
-      const body = request.method === "POST" ? request : null;
-      const out = await new Promise((resolve, reject) => {
+      const resp = await new Promise((resolve, reject) => {
         inflight.add(reject);
-        handle(
-          request.method,
-          request.url,
-          namedHeaderText(request.headers, clientHeaders),
-          body,
-          configFor(configSources),
-          makePlatform({ fetchImpl, cache, waitUntil })
-        ).then(resolve, reject).finally(() => inflight.delete(reject));
+        handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil })).then(resolve, reject).finally(() => inflight.delete(reject));
       });
-      const resp = toResponse(out);
       if (pathOf(request.url) === "/version") resp.headers.set("x-proxy-engine", engine);
       return resp;
     } catch (e) {
