@@ -60,7 +60,11 @@ const handle = createProxy((imports) => {
   return { exports: instantiateAsm(imports), engine: 'wasm2js' };
 });
 
-warmUp(handle);
+// Pasted into Cloudflare (workerd: navigator.userAgent says so), the global scope may not make a
+// Response with a body: the bodiless warm-up there.
+/* global navigator */
+const onWorkers = typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers';
+warmUp(handle, { bodies: !onWorkers });
 
 // What follows `request` is not documented: reports of the running platform say
 // `(request, context, env)`, the Workers style is `(request, env, ctx)`, and the context may

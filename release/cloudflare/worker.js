@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 61852fe5404256da (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 4605bdbb44b545ab (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)

@@ -117,6 +117,11 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       assert.equal(r.headers.get('x-proxy-engine'), want);
     });
 
+    test('the warm-up at load ran cleanly (an error there would cost the first request an instance)', () => {
+      const log = rt().proc.log();
+      assert.doesNotMatch(log, /warm-up skipped|Disallowed operation/);
+    });
+
     test('short name "tiny" pulls library/tiny, same bytes as direct', async () => {
       const r = await pull(`${hostOf(rt().url)}/tiny:latest`);
       assert.equal(r.code, 0, r.stderr);
