@@ -20,28 +20,15 @@ import { seedImages } from '../tests/e2e/harness/images.mjs';
 import { NODE, ROOT, groupUsage, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
-import { layerMiBs } from './layer.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, layerMiBs, parseWrk } from './measure.mjs';
 import { tokenFor } from './pull-client.mjs';
 import { extraBaselineVars, workerAlone } from './worker-alone.mjs';
 
 const DURATION = process.env.BENCH_SECONDS || '5';
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB || 256);
 const SECRET = 'bench-secret-0123456789abcdef0123';
-const ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
 
 const log = (...a) => console.log('[bench]', ...a);
-
-function parseWrk(out) {
-  const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
-  const pct = (p) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out);
-    return m ? toMs(m[1], m[2]) : NaN;
-  };
-  const reqs = /(\d+) requests in/.exec(out);
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  return { p50: pct(50), p99: pct(99), rps: rps ? Number(rps[1]) : NaN, requests: reqs ? Number(reqs[1]) : 0, errors: non2xx ? Number(non2xx[1]) : 0 };
-}
 
 /** wrk at `conns` for DURATION seconds, with the runtime's CPU and peak RSS over the run. */
 async function load(url, headers, conns, pgid) {
@@ -58,7 +45,6 @@ async function load(url, headers, conns, pgid) {
   const after = pgid ? groupUsage(pgid) : null;
   return { ...w, cpuMsPer1000: pgid ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / w.requests : NaN, peakRssMb: peak };
 }
-
 
 const throughput = (base, path, token) => layerMiBs(base, path, token, BLOB_MIB);
 

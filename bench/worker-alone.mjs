@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { groupUsage, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost } from '../tests/e2e/harness/runtimes.mjs';
-import { layerMiBs } from './layer.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, layerMiBs, parseWrk } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
 import { pull, pulls, tokenFor } from './pull-client.mjs';
 
@@ -13,7 +13,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const PULLS_C1 = Number(process.env.BENCH_PULLS || 40);
 const PULLS_C32 = PULLS_C1 * 4;
 const WRK_SECONDS = process.env.BENCH_SECONDS || '3';
-const ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
 const BASELINE = join(import.meta.dirname, 'baseline-worker.js');
 
 const log = (...a) => console.log('[bench]', ...a);
@@ -62,10 +61,9 @@ async function withCpu(t, work) {
 async function wrkCpuPerRequest(t, token) {
   const args = ['-t', '2', '-c', '32', '-d', `${WRK_SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${ACCEPT}`];
   const { result: r, cpuMs } = await withCpu(t, () => runAsync('wrk', [...args, `${t.url}/v2/library/tiny/manifests/latest`], { timeout: 60000 }));
-  const requests = Number((/(\d+) requests in/.exec(r.stdout) || [])[1]);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
-  if (!requests || non2xx) throw new Error(`${t.name}: wrk: ${r.stdout}${r.stderr}`);
-  return { cpuMs: cpuMs / requests, rps: Number((/Requests\/sec:\s+([\d.]+)/.exec(r.stdout) || [])[1]) };
+  const w = parseWrk(r.stdout);
+  if (!w.requests || w.errors) throw new Error(`${t.name}: wrk: ${r.stdout}${r.stderr}`);
+  return { cpuMs: cpuMs / w.requests, rps: w.rps };
 }
 
 /** One round on a running target: pulls at c=1 and c=32, then the manifest-GET loop. */

@@ -116,13 +116,13 @@ async function warmUpFetch(url, { bodies = true } = {}) {
 export async function warmUp(handle, { bodies = true } = {}) {
   const config = [{ UPSTREAM: WARM_UP.slice(8), LOG: 'off', ...(bodies ? { TOKEN_SECRET: 'warm-up-secret-0123456789abcdef0' } : {}) }];
   const fetchImpl = (url) => warmUpFetch(url, { bodies });
-  const ask = (path, headers = {}) => handle(new Request(`http://warm-up.local${path}`, { headers }), config, { fetchImpl });
+  const ask = (path, headers = {}, method = 'GET') => handle(new Request(`http://warm-up.local${path}`, { method, headers }), config, { fetchImpl });
   const accept = 'application/vnd.oci.image.index.v1+json';
   try {
     if (!bodies) {
       const auth = { authorization: 'Bearer warm-up', accept };
       for (const [method, path, headers] of [['HEAD', '/v2/', {}], ['HEAD', '/v2/library/warm/manifests/latest', auth], ['GET', '/v2/library/warm/manifests/latest', auth]]) {
-        const r = await handle(new Request(`http://warm-up.local${path}`, { method, headers }), config, { fetchImpl });
+        const r = await ask(path, headers, method);
         if (r.status >= 500) throw new Error(`${method} ${path}: ${r.status}`);
       }
       return;

@@ -145,12 +145,10 @@ impl Platform for Binding {
     }
 
     fn cache_put_bytes(&self, key: &str, headers: &Headers, body: &[u8]) {
-        // The Response copies the bytes out of wasm memory when it is made.
-        let made = headers_to_web(headers).and_then(|h| {
-            let init = web_sys::ResponseInit::new();
-            init.set_status(200);
-            init.set_headers(&h.into());
-            web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body.to_vec()), &init)
+        // One copy, out of wasm memory into a JS array the Response keeps.
+        let made = response_init(200, headers).and_then(|init| {
+            let bytes = js_sys::Uint8Array::from(body);
+            web_sys::Response::new_with_opt_js_u8_array_and_init(Some(&bytes), &init)
         });
         match made {
             Ok(r) => self.0.cache_put(key, &r),
@@ -265,16 +263,23 @@ fn config_from(values: Vec<(String, ConfigValue)>) -> Rc<Result<Config, ConfigEr
     })
 }
 
+fn response_init(status: u16, headers: &Headers) -> Result<web_sys::ResponseInit, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&headers_to_web(headers)?.into());
+    Ok(init)
+}
+
 /// The client's `Response`. A stream body is the handle's `body` (a runtime Response, or the
 /// `{ body }` the cache adapter made); statuses that carry no body get none.
 fn response_to_web(r: Response<JsValue>) -> Result<web_sys::Response, JsValue> {
-    let init = web_sys::ResponseInit::new();
-    init.set_status(r.status);
-    init.set_headers(&headers_to_web(&r.headers)?.into());
-    if Response::<JsValue>::is_null_body_status(r.status) {
-        return web_sys::Response::new_with_opt_str_and_init(None, &init);
-    }
-    match r.body {
+    let init = response_init(r.status, &r.headers)?;
+    let body = if Response::<JsValue>::is_null_body_status(r.status) {
+        Body::Empty
+    } else {
+        r.body
+    };
+    match body {
         Body::Empty => web_sys::Response::new_with_opt_str_and_init(None, &init),
         Body::Text(t) => web_sys::Response::new_with_opt_str_and_init(Some(&t), &init),
         Body::Bytes(mut b) => {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 4605bdbb44b545ab (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source d7ac091f644557b7 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -50,7 +50,9 @@ __export(proxy_bg_exports, {
   __wbg_new_13de428334042d26: () => __wbg_new_13de428334042d26,
   __wbg_new_277c27c26f94cbc2: () => __wbg_new_277c27c26f94cbc2,
   __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
+  __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
   __wbg_new_typed_e09da9dae6ee5935: () => __wbg_new_typed_e09da9dae6ee5935,
+  __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0: () => __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0,
   __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7: () => __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7,
   __wbg_new_with_opt_str_and_init_6456bed24baae6fc: () => __wbg_new_with_opt_str_and_init_6456bed24baae6fc,
   __wbg_new_with_opt_u8_array_and_init_e061e15516518306: () => __wbg_new_with_opt_u8_array_and_init_e061e15516518306,
@@ -279,6 +281,10 @@ function __wbg_new_cd4348290afae586() {
   const ret = new Object();
   return addHeapObject(ret);
 }
+function __wbg_new_from_slice_b8daf545a41c6aa0(arg0, arg1) {
+  const ret = new Uint8Array(getArrayU8FromWasm0(arg0, arg1));
+  return addHeapObject(ret);
+}
 function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
   try {
     var state0 = { a: arg0, b: arg1 };
@@ -286,7 +292,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_717(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_721(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -296,6 +302,12 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
   } finally {
     state0.a = 0;
   }
+}
+function __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0() {
+  return handleError(function(arg0, arg1) {
+    const ret = new Response(getObject(arg0), getObject(arg1));
+    return addHeapObject(ret);
+  }, arguments);
 }
 function __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7() {
   return handleError(function(arg0, arg1) {
@@ -430,7 +442,7 @@ function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_715);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_719);
   return addHeapObject(ret);
 }
 function __wbindgen_generic_0000000000000002(arg0, arg1) {
@@ -444,13 +456,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_717(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_717(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_721(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_721(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_715(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_719(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_715(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_719(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {
@@ -844,13 +856,13 @@ async function warmUpFetch(url, { bodies = true } = {}) {
 async function warmUp(handle3, { bodies = true } = {}) {
   const config = [{ UPSTREAM: WARM_UP.slice(8), LOG: "off", ...bodies ? { TOKEN_SECRET: "warm-up-secret-0123456789abcdef0" } : {} }];
   const fetchImpl = (url) => warmUpFetch(url, { bodies });
-  const ask = (path, headers = {}) => handle3(new Request(`http://warm-up.local${path}`, { headers }), config, { fetchImpl });
+  const ask = (path, headers = {}, method = "GET") => handle3(new Request(`http://warm-up.local${path}`, { method, headers }), config, { fetchImpl });
   const accept = "application/vnd.oci.image.index.v1+json";
   try {
     if (!bodies) {
       const auth2 = { authorization: "Bearer warm-up", accept };
       for (const [method, path, headers] of [["HEAD", "/v2/", {}], ["HEAD", "/v2/library/warm/manifests/latest", auth2], ["GET", "/v2/library/warm/manifests/latest", auth2]]) {
-        const r = await handle3(new Request(`http://warm-up.local${path}`, { method, headers }), config, { fetchImpl });
+        const r = await ask(path, headers, method);
         if (r.status >= 500) throw new Error(`${method} ${path}: ${r.status}`);
       }
       return;

@@ -1,0 +1,31 @@
+// Measurements shared by the bench's tables: wrk's output, layer download speed.
+import { runAsync } from '../tests/e2e/harness/procs.mjs';
+
+/** Best of three: MiB/s for GETting `path` (curl follows redirects without re-sending Authorization). */
+export async function layerMiBs(base, path, token, mib) {
+  const speeds = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await runAsync('curl', ['-sS', '-L', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', '-H', `Authorization: Bearer ${token}`, `${base}${path}`], { timeout: 120000 });
+    const [speed, size] = r.stdout.trim().split(' ').map(Number);
+    // The layer is a gzipped tar of `mib` random MiB: a little larger than that, never smaller.
+    if (r.code !== 0 || !(size >= mib * 1024 * 1024)) throw new Error(`download via ${base}: ${r.stderr} ${r.stdout}`);
+    speeds.push(speed / (1024 * 1024));
+  }
+  return Math.max(...speeds);
+}
+
+/** What docker-like clients accept for a single-platform manifest (the bench's manifest GETs). */
+export const MANIFEST_ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+
+/** wrk's `--latency` output: p50/p99 ms, req/s, request and non-2xx counts. */
+export function parseWrk(out) {
+  const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
+  const pct = (p) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out);
+    return m ? toMs(m[1], m[2]) : NaN;
+  };
+  const reqs = /(\d+) requests in/.exec(out);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return { p50: pct(50), p99: pct(99), rps: rps ? Number(rps[1]) : NaN, requests: reqs ? Number(reqs[1]) : 0, errors: non2xx ? Number(non2xx[1]) : 0 };
+}
