@@ -34,6 +34,19 @@ export function contentHash(rel, bytes) {
   return createHash('sha256').update(data).digest('hex');
 }
 
+// release/ is a Workers project of its own: `wrangler deploy --config release/wrangler.toml`
+// from a clone, or the Deploy to Cloudflare button, which clones release/ as a repository root.
+const WRANGLER_TOML = `# Cloudflare Workers without building: npx wrangler deploy --config release/wrangler.toml
+# (or the Deploy to Cloudflare button with this folder's address; see README)
+# (config keys as [vars] below or in the dashboard; secrets: npx wrangler secret put TOKEN_SECRET)
+name = "edge-registry-proxy"
+main = "cloudflare/worker.js"
+compatibility_date = "2026-11-01"
+
+[vars]
+UPSTREAM = "https://registry-1.docker.io"
+`;
+
 function version() {
   return /^version = "(.*)"$/m.exec(readFileSync(join(root, 'Cargo.toml'), 'utf8'))[1];
 }
@@ -49,18 +62,7 @@ function write() {
   }
   const manifest = { name: 'edge-registry-proxy', version: version(), source: sourceHash(), files };
   writeFileSync(join(RELEASE, 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(
-    join(RELEASE, 'wrangler.toml'),
-    `# Cloudflare Workers without building: npx wrangler deploy --config release/wrangler.toml
-# (config keys as [vars] below or in the dashboard; secrets: npx wrangler secret put TOKEN_SECRET)
-name = "edge-registry-proxy"
-main = "cloudflare/worker.js"
-compatibility_date = "2026-11-01"
-
-[vars]
-UPSTREAM = "https://registry-1.docker.io"
-`,
-  );
+  writeFileSync(join(RELEASE, 'wrangler.toml'), WRANGLER_TOML);
   const rows = Object.entries(files).map(([f, x]) => `| \`${f}\` | ${x.bytes} | \`${x.sha256}\` |`);
   writeFileSync(
     join(RELEASE, 'README.md'),
@@ -77,7 +79,10 @@ ${rows.join('\n')}
   paste into the function editor. 打开 \`esa/index.js\`，全选复制，只改顶部 \`CONFIG\`，粘贴到函数编辑器。
 - **Cloudflare Pages**: fork the repository, connect it in Pages, build command empty, output
   directory \`release/pages\`. 构建命令留空，输出目录 \`release/pages\`。
-- **Cloudflare Workers**: \`npx wrangler deploy --config release/wrangler.toml\` (no Rust needed).
+- **Cloudflare Workers**: \`npx wrangler deploy --config release/wrangler.toml\` (no Rust needed),
+  or with only a browser: open \`https://deploy.workers.cloudflare.com/?url=<this repository's
+  GitHub address>/tree/main/release\` (Deploy to Cloudflare: it copies this folder into a new
+  repository of yours and deploys it, no build). 只有浏览器时用上面的 Deploy to Cloudflare 链接。
 `,
   );
   console.log(`release: ${Object.keys(files).length} files, source ${manifest.source}`);
@@ -91,6 +96,10 @@ export function check(dir = RELEASE) {
   const current = sourceHash();
   if (manifest.source !== current) {
     problems.push(`release/ was built from source ${manifest.source}, the tree is ${current}: run \`make release\` and commit release/`);
+  }
+  const toml = join(dir, 'wrangler.toml');
+  if (!existsSync(toml) || readFileSync(toml, 'utf8') !== WRANGLER_TOML) {
+    problems.push('release/wrangler.toml differs from what make release wrote: run `make release`');
   }
   for (const [f, want] of Object.entries(manifest.files)) {
     const p = join(dir, f);

@@ -5,6 +5,7 @@
 // docker and containerd resolve tags with HEAD, so this is what proves HEAD uses the cache.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFaultProxy } from './harness/faultproxy.mjs';
@@ -213,6 +214,19 @@ for (const platform of PLATFORMS) {
   });
 }
 
+/** A GET with exactly these headers: { status, body }. */
+function getRaw(url, headers) {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
 async function runLogin(docker, host, user, password) {
   return docker('login', host, '-u', user, '-p', password);
 }
@@ -244,6 +258,26 @@ describe('with the upstream stopped, every client pulls again from the cache', (
       await dockerRmiAll(docker);
       const pulls = dockerPulls(platform);
       for (const [ref, want] of [...pulls.direct, ...pulls.mirror, ...pulls.byDigest]) await dockerPull(docker, ref, want);
+    });
+
+    test(`${platform}: a client whose Accept refuses the cached index is told why, not served another type`, async () => {
+      // library/multi was cached as an OCI index (docker asked for it); an old client that
+      // accepts only single-platform manifests cannot be answered from that entry.
+      const u = rt[platform].url;
+      const { token } = await (await fetch(`${u}/token?scope=repository:library/multi:pull`)).json();
+      const auth = { authorization: `Bearer ${token}` };
+      const ok = await fetch(`${u}/v2/library/multi/manifests/latest`, { method: 'HEAD', headers: { ...auth, accept: 'application/vnd.oci.image.index.v1+json' } });
+      assert.equal(ok.status, 200, 'a client that accepts the index is answered from the cache');
+      assert.equal(ok.headers.get('docker-content-digest'), images['library/multi'].digest);
+      for (const accept of ['application/vnd.docker.distribution.manifest.v2+json', null]) {
+        // fetch() would add `Accept: */*`; node:http sends only what it is given.
+        const r = await getRaw(`${u}/v2/library/multi/manifests/latest`, accept ? { ...auth, accept } : auth);
+        assert.equal(r.status, 502, `Accept ${accept}`);
+        const body = JSON.parse(r.body);
+        assert.equal(body.errors[0].code, 'UNAVAILABLE');
+        assert.match(body.errors[0].message, /application\/vnd\.oci\.image\.index\.v1\+json/, 'names the stored type');
+        assert.match(body.errors[0].message, accept ? /Accept header does not include/ : /no Accept header/);
+      }
     });
 
     test(`${platform}: with USER_WHITELIST a login needs the upstream, and says so`, async () => {

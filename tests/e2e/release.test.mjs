@@ -2,13 +2,13 @@
 // current sources build, untouched outside the ESA CONFIG block, and they work: a smoke pull,
 // a whitelist denial and a login through each of them, in the ESA host, workerd and Pages.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FILES, check, RELEASE } from '../../scripts/release.mjs';
 import { skopeoPull } from './harness/engines.mjs';
 import { seedImages } from './harness/images.mjs';
-import { ROOT, tempDir } from './harness/procs.mjs';
+import { BIN, ROOT, run, tempDir } from './harness/procs.mjs';
 import { startEsaHost, startPages, startWorkerd } from './harness/runtimes.mjs';
 import { USERS, startUpstream } from './harness/upstream.mjs';
 
@@ -37,6 +37,28 @@ describe('release files are current and intact', () => {
     const wasm = join(dir, 'pages', '_worker.js', 'proxy_bg.wasm');
     writeFileSync(wasm, readFileSync(wasm).subarray(0, 1000));
     assert.match(check(dir).join('\n'), /pages\/_worker\.js\/proxy_bg\.wasm differs/);
+    const toml = join(dir, 'wrangler.toml');
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace('cloudflare/worker.js', '../dist/cloudflare/worker.js'));
+    assert.match(check(dir).join('\n'), /release\/wrangler\.toml differs/);
+  });
+
+  test('release/ alone is a Workers project: what the Deploy to Cloudflare button clones deploys without a build', () => {
+    // The button clones the folder it is given as the root of a new repository and runs
+    // `npx wrangler deploy` there with no build command: nothing outside release/ may be needed.
+    const dir = copy();
+    const out = join(tempDir('release-deploy'), 'out');
+    const r = run(join(BIN, 'wrangler'), ['deploy', '--dry-run', '--outdir', out], {
+      cwd: dir,
+      env: { WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+    });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /--dry-run: exiting now/);
+    assert.match(r.stdout, /env\.UPSTREAM/, 'the [vars] of release/wrangler.toml are bound');
+    const files = readdirSync(out);
+    assert.ok(files.includes('worker.js'), files.join(' '));
+    const wasm = files.find((f) => f.endsWith('proxy_bg.wasm'));
+    assert.ok(wasm, `the wasm module is uploaded with the worker: ${files.join(' ')}`);
+    assert.ok(readFileSync(join(out, wasm)).equals(readFileSync(join(RELEASE, 'cloudflare', 'proxy_bg.wasm'))));
   });
 
   test('a manifest from other sources is stale', () => {

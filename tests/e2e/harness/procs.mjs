@@ -111,9 +111,9 @@ export async function waitForHttp(url, proc, ms = 60000) {
 }
 
 /** Runs a command to completion; returns { code, stdout, stderr }. */
-export function run(cmd, args, { env = {}, timeout = 120000, input } = {}) {
+export function run(cmd, args, { env = {}, timeout = 120000, input, cwd = ROOT } = {}) {
   const r = spawnSync(cmd, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout,
