@@ -72,6 +72,9 @@ pub(crate) const CLIENT_HEADERS: &[&str] = &[
     "user-agent",
 ];
 
+/// The header every registry answer carries (the proxy's own included).
+pub(crate) const API_VERSION: (&str, &str) = ("docker-distribution-api-version", "registry/2.0");
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, String)>);
 
@@ -173,6 +176,14 @@ pub enum Body<B> {
     Bytes(Vec<u8>),
     /// An upstream response's body, streamed through untouched.
     Stream(B),
+    /// The upstream's response object itself, returned as it came (no new response is built,
+    /// as plain proxies do): its status and headers are exactly the `Response`'s. Made only by
+    /// `send::respond` after checking that; change headers with `Response::set_header`, which
+    /// turns it back into `Stream`. `bodiless`: it answers a HEAD, so it has no body to drop.
+    Verbatim {
+        response: B,
+        bodiless: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -196,6 +207,22 @@ impl<B> Response<B> {
             headers,
             body: Body::Text(text),
         }
+    }
+
+    /// Sets a header; a verbatim upstream response becomes a streamed copy unless the header
+    /// already has that value.
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        if self.headers.get(name) == Some(value) {
+            return;
+        }
+        if let Body::Verbatim { .. } = self.body {
+            let Body::Verbatim { response, .. } = std::mem::replace(&mut self.body, Body::Empty)
+            else {
+                unreachable!()
+            };
+            self.body = Body::Stream(response);
+        }
+        self.headers.set(name, value);
     }
 
     pub fn json(status: u16, json: String) -> Self {

@@ -270,17 +270,20 @@ fn response_init(status: u16, headers: &Headers) -> Result<web_sys::ResponseInit
     Ok(init)
 }
 
-/// The client's `Response`. A stream body is the handle's `body` (a runtime Response, or the
+/// The client's `Response`: the upstream's own object when the core passes it on verbatim;
+/// otherwise a new one, whose stream body is the handle's `body` (a runtime Response, or the
 /// `{ body }` the cache adapter made); statuses that carry no body get none.
 fn response_to_web(r: Response<JsValue>) -> Result<web_sys::Response, JsValue> {
-    let init = response_init(r.status, &r.headers)?;
-    let body = if Response::<JsValue>::is_null_body_status(r.status) {
-        Body::Empty
-    } else {
-        r.body
+    let body = match r.body {
+        Body::Verbatim { response, .. } => return Ok(response.unchecked_into()),
+        _ if Response::<JsValue>::is_null_body_status(r.status) => Body::Empty,
+        b => b,
     };
+    let init = response_init(r.status, &r.headers)?;
     match body {
-        Body::Empty => web_sys::Response::new_with_opt_str_and_init(None, &init),
+        Body::Empty | Body::Verbatim { .. } => {
+            web_sys::Response::new_with_opt_str_and_init(None, &init)
+        }
         Body::Text(t) => web_sys::Response::new_with_opt_str_and_init(Some(&t), &init),
         Body::Bytes(mut b) => {
             web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut b), &init)

@@ -254,7 +254,7 @@ async fn bypass<P: Platform>(
 }
 
 fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {
-    r.headers.set(CacheStatus::HEADER, label.as_str());
+    r.set_header(CacheStatus::HEADER, label.as_str());
     r
 }
 

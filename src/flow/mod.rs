@@ -20,7 +20,7 @@ pub use upstream_auth::State;
 use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Method, Request, Response, CLIENT_HEADERS};
+use crate::http::{Body, Method, Request, Response, API_VERSION, CLIENT_HEADERS};
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, Local};
 use crate::url::RequestUrl;
@@ -41,11 +41,10 @@ pub async fn handle<P: Platform>(
         Ok(r) => r,
         Err(e) => Response::error(&e),
     };
-    if method == Method::Head {
+    if method == Method::Head && !matches!(resp.body, Body::Verbatim { bodiless: true, .. }) {
         resp.body = Body::Empty;
     }
-    resp.headers
-        .set("docker-distribution-api-version", "registry/2.0");
+    resp.set_header(API_VERSION.0, API_VERSION.1);
     let cache_label = resp.headers.get(CacheStatus::HEADER);
     // Every pull starts with a ping answered 401 (the challenge): expected, not an error.
     let ping_challenge = resp.status == 401 && (path == "/v2/" || path == "/v2");
@@ -75,8 +74,7 @@ pub fn config_error_response<B>(e: &crate::config::ConfigError) -> Response<B> {
         ErrorCode::ConfigInvalid,
         format!("proxy misconfigured: {e}"),
     ));
-    r.headers
-        .set("docker-distribution-api-version", "registry/2.0");
+    r.headers.set(API_VERSION.0, API_VERSION.1);
     r
 }
 

@@ -6,7 +6,9 @@ use super::context::Ctx;
 use super::upstream_auth::{proxy_authorization, State};
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse};
+use crate::http::{
+    Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse, API_VERSION,
+};
 use crate::platform::Platform;
 use crate::route::RegistryEndpoint;
 use crate::url::{resolve, RequestUrl};
@@ -30,6 +32,10 @@ const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
     "ratelimit-limit",
     "ratelimit-remaining",
     "docker-ratelimit-source",
+    // What registries send with every answer; forwarded so that such an answer needs no copy.
+    "docker-distribution-api-version",
+    "date",
+    "x-content-type-options",
 ];
 
 /// A registry request on its way upstream: everything but its `Authorization`.
@@ -109,10 +115,24 @@ pub(crate) fn respond<B>(
     if matches!(endpoint, RegistryEndpoint::Ping) && resp.status == 200 {
         return ping_ok();
     }
+    let headers = client_headers(endpoint, resp.status, &resp.headers);
+    // Nothing to drop or add, and the API version `flow::handle` puts on every answer already
+    // there: the client gets the upstream's own response object.
+    let body = if headers == resp.headers
+        && headers.get(API_VERSION.0) == Some(API_VERSION.1)
+        && matches!(out.method, Method::Get | Method::Head)
+    {
+        Body::Verbatim {
+            response: resp.body,
+            bodiless: out.method == Method::Head,
+        }
+    } else {
+        Body::Stream(resp.body)
+    };
     Response {
         status: resp.status,
-        headers: client_headers(endpoint, resp.status, &resp.headers),
-        body: Body::Stream(resp.body),
+        headers,
+        body,
     }
 }
 

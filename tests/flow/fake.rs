@@ -153,7 +153,7 @@ pub fn run(fake: &Fake, state: &State, cfg: &Config, r: Request<String>) -> Resp
 pub fn body_text(r: &Response<String>) -> String {
     match &r.body {
         Body::Empty => String::new(),
-        Body::Text(t) | Body::Stream(t) => t.clone(),
+        Body::Text(t) | Body::Stream(t) | Body::Verbatim { response: t, .. } => t.clone(),
         Body::Bytes(b) => String::from_utf8(b.clone()).unwrap(),
     }
 }

@@ -115,6 +115,109 @@ fn manifests_go_upstream_normalised_with_only_safe_headers() {
 }
 
 #[test]
+fn an_answer_with_nothing_to_change_is_passed_on_verbatim_and_only_then() {
+    const API: (&str, &str) = ("docker-distribution-api-version", "registry/2.0");
+    fn registry_headers() -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "content-type",
+                "application/vnd.oci.image.index.v1+json".to_owned(),
+            ),
+            ("docker-content-digest", DIGEST.to_owned()),
+            ("content-length", "14".to_owned()),
+            (API.0, API.1.to_owned()),
+            ("date", "Mon, 23 Nov 2026 20:00:00 GMT".to_owned()),
+        ]
+    }
+    let extra: std::rc::Rc<RefCell<Vec<(&str, String)>>> = Default::default();
+    let extra_in = extra.clone();
+    let fake = Fake::new(move |_| {
+        let extra = extra_in.borrow();
+        let mut h = registry_headers();
+        h.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        h.extend(extra.iter().cloned());
+        Ok((200, h, "manifest-bytes".into()))
+    });
+    let state = State::default();
+    let url = "https://m.example/v2/library/nginx/manifests/latest";
+    let ask = |method: &str| run(&fake, &state, &config(&[]), req(method, url, &[]));
+    let verbatim = |r: &Response<String>| match r.body {
+        Body::Verbatim { bodiless, .. } => Some(bodiless),
+        _ => None,
+    };
+
+    // What distribution sends: the client gets the upstream's own answer, status and headers
+    // exactly as the core reports them.
+    let get = ask("GET");
+    assert_eq!(verbatim(&get), Some(false));
+    let want: Headers = registry_headers().into_iter().collect();
+    assert_eq!(get.headers, want);
+    assert_eq!(body_text(&get), "manifest-bytes");
+    let head = ask("HEAD");
+    assert_eq!(
+        verbatim(&head),
+        Some(true),
+        "an upstream HEAD has no body to drop"
+    );
+
+    // Anything that must not reach the client, or that the proxy must change: a new response.
+    for (name, value) in [
+        ("set-cookie", "tracking=1"),
+        ("strict-transport-security", "max-age=31536000"),
+        ("content-encoding", "gzip"),
+        (API.0, "registry/9.9"),
+    ] {
+        *extra.borrow_mut() = vec![(name, value.to_owned())];
+        for method in ["GET", "HEAD"] {
+            let r = ask(method);
+            assert_eq!(verbatim(&r), None, "{method} with {name}");
+            assert_ne!(r.headers.get(name), Some(value), "{method} {name}");
+            if method == "HEAD" {
+                assert!(matches!(r.body, Body::Empty));
+            }
+        }
+    }
+    // Without the API version, the proxy adds it.
+    *extra.borrow_mut() = vec![];
+    let fake_without = Fake::new(move |_| {
+        let h: Vec<_> = registry_headers()
+            .into_iter()
+            .filter(|(k, _)| *k != API.0)
+            .collect();
+        Ok((200, h, "m".into()))
+    });
+    let r = run(&fake_without, &state, &config(&[]), req("GET", url, &[]));
+    assert_eq!(verbatim(&r), None);
+    assert_eq!(r.headers.get(API.0), Some(API.1));
+
+    // A blob answer without Docker-Content-Digest gets one: not verbatim either.
+    let blob = format!("https://m.example/v2/library/nginx/blobs/{DIGEST}");
+    let r = run(&fake_without, &state, &config(&[]), req("GET", &blob, &[]));
+    assert_eq!(verbatim(&r), None);
+    assert_eq!(r.headers.get("docker-content-digest"), Some(DIGEST));
+}
+
+#[test]
+fn setting_a_header_on_a_verbatim_answer_makes_it_a_copy() {
+    let mut r: Response<String> = Response {
+        status: 200,
+        headers: [("x-cache", "BYPASS")].into_iter().collect(),
+        body: Body::Verbatim {
+            response: "upstream".into(),
+            bodiless: false,
+        },
+    };
+    r.set_header("x-cache", "BYPASS");
+    assert!(
+        matches!(r.body, Body::Verbatim { .. }),
+        "same value: nothing changes"
+    );
+    r.set_header("x-cache", "MISS");
+    assert!(matches!(&r.body, Body::Stream(s) if s == "upstream"));
+    assert_eq!(r.headers.get("x-cache"), Some("MISS"));
+}
+
+#[test]
 fn blob_redirects_are_followed_without_authorization_and_with_range() {
     let fake = Fake::new(|r| {
         if r.url.starts_with("https://registry-1.docker.io/") {
