@@ -4,7 +4,7 @@
 use super::cache;
 use super::context::Ctx;
 use super::send::{challenge_response, ping_ok, proxy_identity, respond, send, Outgoing};
-use super::upstream_auth::State;
+use super::upstream_auth::{State, UpstreamAuth};
 use crate::access;
 use crate::config::BlobRedirect;
 use crate::errors::RegistryError;
@@ -43,6 +43,9 @@ pub(super) async fn forward<P: Platform>(
         scope: endpoint.repository().map(crate::scope::pull_scope),
     };
     if !ctx.config.proxy_tokens() {
+        if let Some(local) = anonymous_ping(state, ctx, endpoint, req) {
+            return Ok(local);
+        }
         // Pass-through mode: the client's token came from the upstream's token service (via
         // the proxy's token endpoint); it goes to the upstream origin only.
         let sent = send(p, &out, req.headers.get("authorization")).await?;
@@ -80,6 +83,32 @@ pub(super) async fn forward<P: Platform>(
     };
     let sent = send(p, &out, auth.as_deref()).await?;
     Ok(respond(state, ctx, endpoint, &out, sent))
+}
+
+/// Every pull starts with a ping without credentials. Once the upstream's scheme is known (its
+/// own `/v2/` check, made for the first token), the upstream's answer to it is too: a token
+/// registry refuses it, an open one accepts it. The proxy gives that answer itself, saving each
+/// pull an upstream request. A ping with credentials still goes upstream, which alone can check
+/// them.
+fn anonymous_ping<B>(
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &RegistryEndpoint,
+    req: &Request<B>,
+) -> Option<Response<B>> {
+    if !matches!(endpoint, RegistryEndpoint::Ping) || req.headers.get("authorization").is_some() {
+        return None;
+    }
+    match state.auth.known(ctx.upstream)? {
+        UpstreamAuth::Bearer { .. } => Some(challenge_response(
+            ctx,
+            None,
+            None,
+            "authentication required",
+        )),
+        UpstreamAuth::Open => Some(ping_ok()),
+        UpstreamAuth::Basic => None,
+    }
 }
 
 /// Only the query parameters the endpoint defines go upstream, validated; `ns` never does.

@@ -59,6 +59,11 @@ impl AuthCache {
             .map(|(_, a)| a.clone())
     }
 
+    /// What is remembered, without asking.
+    pub(super) fn known(&self, upstream: &Upstream) -> Option<UpstreamAuth> {
+        self.get(upstream)
+    }
+
     fn put(&self, upstream: &Upstream, auth: UpstreamAuth) {
         let mut entries = self.entries.borrow_mut();
         entries.retain(|(e, _)| *e != upstream.endpoint);

@@ -190,6 +190,23 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       assert.equal(errorCode(await r.text()), 'UNAUTHORIZED');
     });
 
+    test('once the registry is known, an anonymous ping is answered at the edge; one with a token goes to it', async () => {
+      // A token request makes the proxy learn the registry's scheme from its own /v2/.
+      const tok = await fetch(`${rt().url}/token?scope=repository:library/tiny:pull`);
+      assert.equal(tok.status, 200);
+      const { token } = await tok.json();
+      const ua = `ping-probe/${name}-${Date.now()}`;
+      const reached = () => up.proc.log().split('\n').filter((l) => l.includes('"GET /v2/ HTTP') && l.includes(ua)).length;
+      const anon = await fetch(`${rt().url}/v2/`, { headers: { 'user-agent': ua } });
+      assert.equal(anon.status, 401);
+      assert.match(anon.headers.get('www-authenticate'), new RegExp(`^Bearer realm="${rt().url}/token",service="${hostOf(rt().url)}"$`));
+      assert.equal(errorCode(await anon.text()), 'UNAUTHORIZED');
+      const authed = await fetch(`${rt().url}/v2/`, { headers: { 'user-agent': ua, authorization: `Bearer ${token}` } });
+      assert.equal(authed.status, 200, 'the registry checked the token');
+      for (let i = 0; i < 50 && reached() < 1; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(reached(), 1, 'the registry saw the ping with the token, not the anonymous one');
+    });
+
     test('manifest and blob 401s carry the proxy challenge with the normalised scope', async () => {
       const m = await fetch(`${rt().url}/v2/tiny/manifests/latest`, { method: 'HEAD' });
       assert.equal(m.status, 401);

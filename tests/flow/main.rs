@@ -510,6 +510,82 @@ fn token_endpoint_learns_the_realm_once_and_forwards_granted_scopes() {
 }
 
 #[test]
+fn once_the_upstream_scheme_is_known_anonymous_pings_are_answered_without_it() {
+    let open = Cell::new(false);
+    let open = std::rc::Rc::new(open);
+    let open_in = open.clone();
+    let fake = Fake::new(move |r| {
+        if r.url.ends_with("/v2/") && open_in.get() {
+            Ok((200, vec![], "{}".into()))
+        } else if r.url.ends_with("/v2/") {
+            let h = vec![("www-authenticate", HUB_CHALLENGE.to_owned())];
+            Ok((401, h, String::new()))
+        } else {
+            Ok((200, vec![], r#"{"token":"UP","expires_in":300}"#.into()))
+        }
+    });
+    let cfg = config(&[]);
+    let ping = |state: &State, auth: &[(&str, &str)]| {
+        run(
+            &fake,
+            state,
+            &cfg,
+            req("GET", "https://m.example/v2/", auth),
+        )
+    };
+    let token = |state: &State| {
+        let url = "https://m.example/token?scope=repository:library/nginx:pull";
+        assert_eq!(run(&fake, state, &cfg, req("GET", url, &[])).status, 200);
+    };
+
+    let state = State::default();
+    let first = ping(&state, &[]);
+    assert_eq!(
+        fake.seen.borrow().len(),
+        1,
+        "not known yet: the upstream is asked"
+    );
+    token(&state); // learns the scheme from the upstream's own /v2/
+    let sent = fake.seen.borrow().len();
+    let local = ping(&state, &[]);
+    assert_eq!(
+        fake.seen.borrow().len(),
+        sent,
+        "known: answered at the edge"
+    );
+    assert_eq!(local.status, 401);
+    assert_eq!(
+        local.headers, first.headers,
+        "the same challenge as the upstream's answer made"
+    );
+    assert_eq!(body_text(&local), body_text(&first));
+    // Credentials only the upstream can check.
+    ping(&state, &[("authorization", "Bearer UP")]);
+    assert_eq!(fake.seen.borrow().len(), sent + 1);
+    assert_eq!(
+        fake.seen
+            .borrow()
+            .last()
+            .unwrap()
+            .headers
+            .get("authorization"),
+        Some("Bearer UP")
+    );
+
+    // An open registry: its ping is a 200, at the edge too once known.
+    open.set(true);
+    let state = State::default();
+    let upstream_said = ping(&state, &[]);
+    assert_eq!(upstream_said.status, 200);
+    let token_url = "https://m.example/token?scope=repository:library/nginx:pull";
+    run(&fake, &state, &cfg, req("GET", token_url, &[])); // learns Open (and says so)
+    let sent = fake.seen.borrow().len();
+    let local = ping(&state, &[]);
+    assert_eq!((local.status, fake.seen.borrow().len()), (200, sent));
+    assert_eq!(local.headers, upstream_said.headers);
+}
+
+#[test]
 fn token_endpoint_maps_upstream_refusals() {
     let state = State::default();
     let cfg = config(&[]);
