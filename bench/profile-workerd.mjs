@@ -1,0 +1,101 @@
+// Where a worker's CPU goes in plain workerd: a V8 CPU profile over the inspector while a load
+// runs, self time summed by function and by kind (the worker's JS, its wasm, the wasm<->JS
+// trampolines, the runtime's own builtins, GC). For finding what to trim, not for ratios.
+// usage: node bench/profile-workerd.mjs [manifest|pull] [script=dist/cloudflare/worker.js]
+//   (bench/baseline-worker.js: the plain-JS baseline, for comparison)
+//   PROFILE_SECONDS (5), PROFILE_TOP (30)
+import { join } from 'node:path';
+import { freePort, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
+import { seedImages } from '../tests/e2e/harness/images.mjs';
+import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
+import { MANIFEST_ACCEPT } from './measure.mjs';
+import { startPlainWorkerd } from './plain-workerd.mjs';
+import { pulls, tokenFor } from './pull-client.mjs';
+
+const [load = 'manifest', script = join(import.meta.dirname, '..', 'dist', 'cloudflare', 'worker.js')] = process.argv.slice(2);
+const SECONDS = Number(process.env.PROFILE_SECONDS || 5);
+const TOP = Number(process.env.PROFILE_TOP || 30);
+
+/** One DevTools-protocol session over the inspector's WebSocket. */
+async function inspect(port) {
+  let list;
+  for (let i = 0; i < 50 && !list?.length; i++) {
+    list = await fetch(`http://127.0.0.1:${port}/json/list`).then((r) => r.json(), () => null);
+    if (!list?.length) await sleep(100);
+  }
+  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+  let id = 0;
+  const waiting = new Map();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (waiting.has(msg.id)) waiting.get(msg.id)(msg), waiting.delete(msg.id);
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve) => {
+        waiting.set(++id, resolve);
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+function kindOf(frame) {
+  const { functionName: f, url } = frame;
+  if (f === '(garbage collector)') return 'gc';
+  if (f === '(program)' || f === '(idle)' || f === '(root)') return 'runtime (outside JS)';
+  if (/^(js-to-wasm|wasm-to-js)/.test(f)) return 'wasm<->JS trampolines';
+  if (/^wasm-function|^\$/.test(f) || url.includes('wasm://')) return 'wasm';
+  if (url.endsWith('worker.js')) return 'worker JS';
+  return 'runtime builtins';
+}
+
+const up = await startUpstream('profile-upstream');
+let w;
+try {
+  await seedImages(up, { only: ['library/tiny'] });
+  const inspectorPort = await freePort();
+  // The built-in plain-JS baseline takes its upstream as three variables.
+  const vars = script.endsWith('baseline-worker.js')
+    ? { UPSTREAM_URL: up.url, UPSTREAM_REALM: `${up.tokenUrl}/token`, UPSTREAM_SERVICE: 'test-registry' }
+    : { UPSTREAM: `docker.io@${up.url}` };
+  w = await startPlainWorkerd('profile-workerd', vars, { script, inspector: inspectorPort });
+  const token = await tokenFor(w.url, 'library/tiny');
+  const session = await inspect(inspectorPort);
+  await session.send('Profiler.enable');
+  await session.send('Profiler.setSamplingInterval', { interval: 100 });
+  await session.send('Profiler.start');
+  if (load === 'pull') {
+    const until = Date.now() + SECONDS * 1000;
+    while (Date.now() < until) await pulls(w.url, 'library/tiny', 'latest', { count: 32, conns: 8 });
+  } else {
+    const args = ['-t', '2', '-c', '32', '-d', `${SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${MANIFEST_ACCEPT}`];
+    await runAsync('wrk', [...args, `${w.url}/v2/library/tiny/manifests/latest`], { timeout: 60000 });
+  }
+  const { result } = await session.send('Profiler.stop');
+  session.close();
+  const { nodes, samples, timeDeltas } = result.profile;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const fns = new Map();
+  const kinds = new Map();
+  let total = 0;
+  samples.forEach((s, i) => {
+    const frame = byId.get(s).callFrame;
+    const dt = timeDeltas[i] || 0;
+    total += dt;
+    const key = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
+    fns.set(key, (fns.get(key) || 0) + dt);
+    const k = kindOf(frame);
+    kinds.set(k, (kinds.get(k) || 0) + dt);
+  });
+  const pct = (v) => `${((v / total) * 100).toFixed(1)}%`.padStart(6);
+  console.log(`${load} load, ${SECONDS} s, ${script}`);
+  for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`${pct(v)}  ${k}`);
+  console.log('--- functions by self time');
+  for (const [k, v] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${pct(v)}  ${k}`);
+} finally {
+  await w?.stop();
+  await up.stop();
+}
+process.exit(0);
