@@ -24,10 +24,17 @@ export async function withPage(url, use) {
   let ws;
   try {
     const portFile = join(dataDir, 'DevToolsActivePort');
-    for (let i = 0; i < 150 && !existsSync(portFile); i++) await sleep(100);
-    assert.ok(existsSync(portFile), `chromium did not start:\n${proc.log()}`);
-    const port = readFileSync(portFile, 'utf8').split('\n')[0];
-    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    // Chromium can take well over 15 s to start on a busy 2-core machine (seen beside dockerd);
+    // the file may also exist before its first line is written.
+    const port = async () => {
+      for (let i = 0; i < 450 && !proc.exited(); i++) {
+        const first = existsSync(portFile) ? readFileSync(portFile, 'utf8').split('\n')[0] : '';
+        if (/^\d+$/.test(first)) return first;
+        await sleep(100);
+      }
+      assert.fail(`chromium did not start within 45 s:\n${proc.log()}`);
+    };
+    const targets = await (await fetch(`http://127.0.0.1:${await port()}/json/list`)).json();
     const page = targets.find((t) => t.type === 'page');
     ws = new WebSocket(page.webSocketDebuggerUrl);
     await new Promise((resolve, reject) => {
