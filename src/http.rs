@@ -215,13 +215,10 @@ impl<B> Response<B> {
         if self.headers.get(name) == Some(value) {
             return;
         }
-        if let Body::Verbatim { .. } = self.body {
-            let Body::Verbatim { response, .. } = std::mem::replace(&mut self.body, Body::Empty)
-            else {
-                unreachable!()
-            };
-            self.body = Body::Stream(response);
-        }
+        self.body = match std::mem::replace(&mut self.body, Body::Empty) {
+            Body::Verbatim { response, .. } => Body::Stream(response),
+            other => other,
+        };
         self.headers.set(name, value);
     }
 
