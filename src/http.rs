@@ -178,8 +178,8 @@ pub enum Body<B> {
     Stream(B),
     /// The upstream's response object itself, returned as it came (no new response is built,
     /// as plain proxies do): its status and headers are exactly the `Response`'s. Made only by
-    /// `send::respond` after checking that; change headers with `Response::set_header`, which
-    /// turns it back into `Stream`. `bodiless`: it answers a HEAD, so it has no body to drop.
+    /// `send::respond` when it filters nothing out; change headers with `Response::set_header`,
+    /// which turns it back into `Stream`. `bodiless`: it answers a HEAD, so it has no body to drop.
     Verbatim {
         response: B,
         bodiless: bool,

@@ -41,10 +41,10 @@ pub async fn handle<P: Platform>(
         Ok(r) => r,
         Err(e) => Response::error(&e),
     };
+    resp.set_header(API_VERSION.0, API_VERSION.1);
     if method == Method::Head && !matches!(resp.body, Body::Verbatim { bodiless: true, .. }) {
         resp.body = Body::Empty;
     }
-    resp.set_header(API_VERSION.0, API_VERSION.1);
     let cache_label = resp.headers.get(CacheStatus::HEADER);
     // Every pull starts with a ping answered 401 (the challenge): expected, not an error.
     let ping_challenge = resp.status == 401 && (path == "/v2/" || path == "/v2");

@@ -6,9 +6,7 @@ use super::context::Ctx;
 use super::upstream_auth::{proxy_authorization, State};
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{
-    Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse, API_VERSION,
-};
+use crate::http::{Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
 use crate::route::RegistryEndpoint;
 use crate::url::{resolve, RequestUrl};
@@ -116,12 +114,9 @@ pub(crate) fn respond<B>(
         return ping_ok();
     }
     let headers = client_headers(endpoint, resp.status, &resp.headers);
-    // Nothing to drop or add, and the API version `flow::handle` puts on every answer already
-    // there: the client gets the upstream's own response object.
-    let body = if headers == resp.headers
-        && headers.get(API_VERSION.0) == Some(API_VERSION.1)
-        && matches!(out.method, Method::Get | Method::Head)
-    {
+    // Nothing to drop or add: the client gets the upstream's own response object (a header set
+    // later, e.g. the API version `flow::handle` puts on every answer, makes it a copy).
+    let body = if headers == resp.headers {
         Body::Verbatim {
             response: resp.body,
             bodiless: out.method == Method::Head,

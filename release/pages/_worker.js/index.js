@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 846106f74b5418fd (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 0fbf5b81e67fd222 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
