@@ -14,6 +14,18 @@ export async function layerMiBs(base, path, token, mib) {
   return Math.max(...speeds);
 }
 
+/**
+ * The configuration of each kind of target against the bench's upstream: ours (`hub`: LOG=errors,
+ * the production default; the harness logs everything for tests) and the built-in plain-JS
+ * baseline, which takes its upstream as three variables.
+ */
+export function benchVars(up) {
+  return {
+    hub: { UPSTREAM: `docker.io@${up.url}`, LOG: 'errors' },
+    baseline: { UPSTREAM_URL: up.url, UPSTREAM_REALM: `${up.tokenUrl}/token`, UPSTREAM_SERVICE: 'test-registry' },
+  };
+}
+
 /** What docker-like clients accept for a single-platform manifest (the bench's manifest GETs). */
 export const MANIFEST_ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
 

@@ -6,9 +6,10 @@
 //   PROFILE_SECONDS (5), PROFILE_TOP (30)
 import { join } from 'node:path';
 import { freePort, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
+import { cdpSession } from '../tests/e2e/harness/cdp.mjs';
 import { seedImages } from '../tests/e2e/harness/images.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
-import { MANIFEST_ACCEPT } from './measure.mjs';
+import { MANIFEST_ACCEPT, benchVars } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
 import { pulls, tokenFor } from './pull-client.mjs';
 
@@ -16,29 +17,14 @@ const [load = 'manifest', script = join(import.meta.dirname, '..', 'dist', 'clou
 const SECONDS = Number(process.env.PROFILE_SECONDS || 5);
 const TOP = Number(process.env.PROFILE_TOP || 30);
 
-/** One DevTools-protocol session over the inspector's WebSocket. */
+/** A DevTools-protocol session with workerd's inspector, once it lists its target. */
 async function inspect(port) {
   let list;
   for (let i = 0; i < 50 && !list?.length; i++) {
     list = await fetch(`http://127.0.0.1:${port}/json/list`).then((r) => r.json(), () => null);
     if (!list?.length) await sleep(100);
   }
-  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
-  let id = 0;
-  const waiting = new Map();
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(m.data);
-    if (waiting.has(msg.id)) waiting.get(msg.id)(msg), waiting.delete(msg.id);
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve) => {
-        waiting.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
+  return cdpSession(list[0].webSocketDebuggerUrl);
 }
 
 function kindOf(frame) {
@@ -56,10 +42,8 @@ let w;
 try {
   await seedImages(up, { only: ['library/tiny'] });
   const inspectorPort = await freePort();
-  // The built-in plain-JS baseline takes its upstream as three variables.
-  const vars = script.endsWith('baseline-worker.js')
-    ? { UPSTREAM_URL: up.url, UPSTREAM_REALM: `${up.tokenUrl}/token`, UPSTREAM_SERVICE: 'test-registry' }
-    : { UPSTREAM: `docker.io@${up.url}` };
+  const { hub, baseline } = benchVars(up);
+  const vars = script.endsWith('baseline-worker.js') ? baseline : hub;
   w = await startPlainWorkerd('profile-workerd', vars, { script, inspector: inspectorPort });
   const token = await tokenFor(w.url, 'library/tiny');
   const session = await inspect(inspectorPort);

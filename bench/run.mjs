@@ -20,7 +20,7 @@ import { seedImages } from '../tests/e2e/harness/images.mjs';
 import { NODE, ROOT, groupUsage, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
-import { MANIFEST_ACCEPT as ACCEPT, layerMiBs, parseWrk } from './measure.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, benchVars, layerMiBs, parseWrk } from './measure.mjs';
 import { tokenFor } from './pull-client.mjs';
 import { extraBaselineVars, workerAlone } from './worker-alone.mjs';
 
@@ -68,9 +68,7 @@ async function main() {
   log(`seeding the upstream (library/tiny, a ${BLOB_MIB} MiB layer)`);
   const up = await startUpstream('bench-upstream');
   const images = await seedImages(up, { bigMiB: BLOB_MIB, only: ['library/tiny', 'library/big'] });
-  // LOG=errors is the production default (the harness logs everything for tests).
-  const hubVars = { UPSTREAM: `docker.io@${up.url}`, LOG: 'errors' };
-  const baselineVars = { UPSTREAM_URL: up.url, UPSTREAM_REALM: `${up.tokenUrl}/token`, UPSTREAM_SERVICE: 'test-registry' };
+  const { hub: hubVars, baseline: baselineVars } = benchVars(up);
   const cacheVars = { ...hubVars, CACHE: 'on', TOKEN_SECRET: SECRET };
   if (process.env.BENCH_ONLY === 'alone') {
     // Only the worker-alone table, printed (results.md is left as it is).

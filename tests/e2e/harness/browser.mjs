@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cdpSession } from './cdp.mjs';
 import { sleep, start, tempDir } from './procs.mjs';
 
 /** Headless Chromium that stays off this machine's closed network (no background requests). */
@@ -21,7 +22,7 @@ export const HEADLESS = [
 export async function withPage(url, use) {
   const dataDir = tempDir('chromium-cdp');
   const proc = start('chromium-cdp', 'chromium', [...HEADLESS, '--remote-debugging-port=0', `--user-data-dir=${dataDir}`, 'about:blank']);
-  let ws;
+  let session;
   try {
     const portFile = join(dataDir, 'DevToolsActivePort');
     // Chromium can take well over 15 s to start on a busy 2-core machine (seen beside dockerd);
@@ -36,25 +37,8 @@ export async function withPage(url, use) {
     };
     const targets = await (await fetch(`http://127.0.0.1:${await port()}/json/list`)).json();
     const page = targets.find((t) => t.type === 'page');
-    ws = new WebSocket(page.webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = reject;
-    });
-    let id = 0;
-    const pending = new Map();
-    ws.onmessage = (m) => {
-      const msg = JSON.parse(m.data);
-      if (msg.id && pending.has(msg.id)) {
-        pending.get(msg.id)(msg);
-        pending.delete(msg.id);
-      }
-    };
-    const call = (method, params = {}) =>
-      new Promise((resolve) => {
-        pending.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
+    session = await cdpSession(page.webSocketDebuggerUrl);
+    const call = session.send;
     const evaluate = async (expression) => {
       const r = await call('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
       if (r.error || r.result.exceptionDetails) throw new Error(`in page: ${JSON.stringify(r.error || r.result.exceptionDetails)}`);
@@ -67,7 +51,7 @@ export async function withPage(url, use) {
     }
     return await use(evaluate);
   } finally {
-    ws?.close();
+    session?.close();
     await proc.stop();
   }
 }
