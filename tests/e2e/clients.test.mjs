@@ -24,6 +24,7 @@ let counter; // between the proxies and the upstream: what reached the upstream
 let images;
 const rt = {};
 const engines = {}; // `${platform}` / `${platform}Users` -> dockerd
+const passThrough = {}; // `${platform}` -> the same runtime without CACHE or proxy tokens
 const procs = [];
 
 before(async () => {
@@ -47,6 +48,13 @@ before(async () => {
     startEsaHost('clients-esa-users', users),
   ]);
   procs.push(...Object.values(rt));
+  // Pass-through mode (no cache, no proxy tokens): what plain configurations run.
+  const plain = { UPSTREAM: `docker.io@${counter.url}`, WHITELIST: open.WHITELIST, LOG: 'all' };
+  [passThrough.workerd, passThrough.esa] = await Promise.all([
+    startWorkerd('clients-workerd-plain', plain),
+    startEsaHost('clients-esa-plain', plain),
+  ]);
+  procs.push(...Object.values(passThrough));
   const started = await Promise.all(
     Object.entries(rt).map(async ([k, r]) => [k, await startDockerd(`dockerd-${k}`, { mirrors: [r.url] })]),
   );
@@ -159,6 +167,21 @@ for (const platform of PLATFORMS) {
         const hits = counts(hitFrom);
         assert.ok(hits.length > 0 && hits.every((n) => n === cachedFigure), `cached layer subrequests ${hits} = ${cachedFigure}`);
       }
+    });
+
+    test('pass-through mode: docker pulls twice; the second pull asks the upstream no ping, the answers are its own', async () => {
+      const { docker } = engines[platform];
+      const host = hostOf(passThrough[platform].url);
+      const tiny = images['library/tiny'];
+      const ref = `${host}/tiny:latest`;
+      const want = { config: tiny.config, digest: tiny.digest, repoDigest: `${host}/tiny` };
+      await dockerPull(docker, ref, want);
+      const from = counter.seen.length;
+      assert.equal((await docker('rmi', ref)).code, 0);
+      await dockerPull(docker, ref, want);
+      const second = counter.seen.slice(from);
+      assert.ok(second.some((r) => r.path.endsWith('/manifests/latest')), 'the tag went upstream');
+      assert.deepEqual(second.filter((r) => r.path === '/v2/'), [], 'docker pinged; the proxy answered');
     });
 
     test('docker pulls docker.io images through registry-mirrors (an OCI index and a Docker list)', async () => {
