@@ -1,7 +1,8 @@
 // Where a worker's CPU goes in plain workerd: a V8 CPU profile over the inspector while a load
 // runs, self time summed by function and by kind (the worker's JS, its wasm, the wasm<->JS
 // trampolines, the runtime's own builtins, GC). For finding what to trim, not for ratios.
-// usage: node bench/profile-workerd.mjs [manifest|pull] [script=dist/cloudflare/worker.js]
+// usage: node bench/profile-workerd.mjs [manifest|pull|first] [script=dist/cloudflare/worker.js]
+//   first: only the first request after start (docker's ping), as `make bench` times it
 //   (bench/baseline-worker.js: the plain-JS baseline, for comparison)
 //   PROFILE_SECONDS (5), PROFILE_TOP (30)
 import { join } from 'node:path';
@@ -45,12 +46,15 @@ try {
   const { hub, baseline } = benchVars(up);
   const vars = script.endsWith('baseline-worker.js') ? baseline : hub;
   w = await startPlainWorkerd('profile-workerd', vars, { script, inspector: inspectorPort });
-  const token = await tokenFor(w.url, 'library/tiny');
+  const token = load === 'manifest' ? await tokenFor(w.url, 'library/tiny') : null;
   const session = await inspect(inspectorPort);
   await session.send('Profiler.enable');
-  await session.send('Profiler.setSamplingInterval', { interval: 100 });
+  await session.send('Profiler.setSamplingInterval', { interval: load === 'first' ? 20 : 100 });
   await session.send('Profiler.start');
-  if (load === 'pull') {
+  if (load === 'first') {
+    await sleep(300); // as bench/worker-alone.mjs: start-up work settles first
+    await (await fetch(`${w.url}/v2/`)).arrayBuffer();
+  } else if (load === 'pull') {
     const until = Date.now() + SECONDS * 1000;
     while (Date.now() < until) await pulls(w.url, 'library/tiny', 'latest', { count: 32, conns: 8 });
   } else {
@@ -73,7 +77,7 @@ try {
     const k = kindOf(frame);
     kinds.set(k, (kinds.get(k) || 0) + dt);
   });
-  const pct = (v) => `${((v / total) * 100).toFixed(1)}%`.padStart(6);
+  const pct = (v) => `${((v / total) * 100).toFixed(1)}%`.padStart(6) + `${(v / 1000).toFixed(2)} ms`.padStart(11);
   console.log(`${load} load, ${SECONDS} s, ${script}`);
   for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`${pct(v)}  ${k}`);
   console.log('--- functions by self time');

@@ -110,7 +110,10 @@ async fn pass_through<P: Platform>(
     )
     .await
     {
-        Ok(t) => Ok(token_response(&t.token, t.expires_in)),
+        Ok(t) => Ok(match t.answer {
+            Some(text) => Response::json(200, text),
+            None => token_response(&t.token, t.expires_in),
+        }),
         Err(TokenRefusal::Refused) if basic.is_some() => Err(RegistryError::unauthorized(
             "incorrect username or password",
         )),

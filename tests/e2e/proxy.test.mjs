@@ -18,7 +18,7 @@ let limited; // an upstream that answers every request with 429
 const runtimes = {};
 let passthrough;
 
-const WHITELIST = 'tiny, library/multi, library/list, library/big, team/*, a/*, ratelimited';
+const WHITELIST = 'tiny, library/multi, library/list, library/big, team/*, a/*, ratelimited, refresher';
 
 before(async () => {
   up = await startUpstream('proxy');
@@ -233,6 +233,23 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       assert.deepEqual(seen[0].query.getAll('scope'), ['repository:library/tiny:pull', 'repository:library/multi:pull']);
       assert.equal(seen[0].query.get('service'), 'test-registry');
       assert.equal(seen[0].authorization, null);
+    });
+
+    test("token endpoint: the upstream's answer handed on as it is, unless it holds what a client must not get", async () => {
+      const before = up.tokenRequests.length;
+      const r = await fetch(`${rt().url}/token?scope=repository:library/tiny:pull`);
+      assert.equal(r.status, 200);
+      const sent = up.tokenRequests.slice(before).filter((x) => x.path === '/token').at(-1);
+      assert.equal(await r.text(), sent.answer, 'the same text, issued_at included');
+      const at = up.tokenRequests.length;
+      const odd = await fetch(`${rt().url}/token?scope=repository:refresher:pull`);
+      assert.equal(odd.status, 200);
+      const upstream = JSON.parse(up.tokenRequests.slice(at).filter((x) => x.path === '/token').at(-1).answer);
+      assert.ok(upstream.refresh_token, 'the token server sent a refresh token');
+      const body = await odd.json();
+      assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'token']);
+      assert.equal(body.token, upstream.token);
+      assert.equal(body.expires_in, 24 * 3600, 'an absurd lifetime is cut to a day');
     });
 
     test('token endpoint: OAuth POST form with credentials', async () => {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 0fbf5b81e67fd222 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source a53327a1d5fab7cd (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -292,7 +292,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_726(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_727(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -442,7 +442,7 @@ function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_724);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_725);
   return addHeapObject(ret);
 }
 function __wbindgen_generic_0000000000000002(arg0, arg1) {
@@ -456,13 +456,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_726(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_726(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_727(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_727(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_724(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_725(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_724(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_725(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {

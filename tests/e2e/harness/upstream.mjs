@@ -32,7 +32,8 @@ function startTokenServer({ key, certDer, service, issuer }) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     const auth = req.headers.authorization || null;
-    requests.push({ method: req.method, path: url.pathname, query: url.searchParams, authorization: auth });
+    const seen = { method: req.method, path: url.pathname, query: url.searchParams, authorization: auth };
+    requests.push(seen);
     if (url.pathname !== '/token') {
       res.writeHead(404).end();
       return;
@@ -77,8 +78,14 @@ function startTokenServer({ key, certDer, service, issuer }) {
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = createSign('RSA-SHA256').update(signingInput).sign(key);
     const token = `${signingInput}.${b64url(sig)}`;
+    // As Docker Hub answers; `library/refresher` gets what a client must not: a refresh token
+    // and a lifetime of ~30,000 years.
+    const answer = scopes.some((s) => s.includes('library/refresher'))
+      ? { token, access_token: token, expires_in: 1e12, refresh_token: 'refresh-me', issued_at: new Date().toISOString() }
+      : { token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() };
+    seen.answer = JSON.stringify(answer);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+    res.end(seen.answer);
   });
   return { server, requests };
 }
