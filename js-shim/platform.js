@@ -123,6 +123,14 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
       }
     },
 
+    // `name\nvalue\n` for every header: one string for the core to split (HTTP forbids line
+    // breaks in names and values).
+    headerLines(headers) {
+      let text = '';
+      for (const [name, value] of headers) text += `${name}\n${value}\n`;
+      return text;
+    },
+
     log(line) {
       try {
         console.log(line);

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source a53327a1d5fab7cd (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 62d7a8857e4cdc8f (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -16,7 +16,6 @@ __export(proxy_bg_exports, {
   __wbg___wbindgen_boolean_get_4f1baf9a00be3c74: () => __wbg___wbindgen_boolean_get_4f1baf9a00be3c74,
   __wbg___wbindgen_is_function_741ff2bb612836f5: () => __wbg___wbindgen_is_function_741ff2bb612836f5,
   __wbg___wbindgen_is_null_c22311b1cc228e3a: () => __wbg___wbindgen_is_null_c22311b1cc228e3a,
-  __wbg___wbindgen_is_object_8b968c3ab8e96595: () => __wbg___wbindgen_is_object_8b968c3ab8e96595,
   __wbg___wbindgen_is_undefined_be5b34249ff1fc15: () => __wbg___wbindgen_is_undefined_be5b34249ff1fc15,
   __wbg___wbindgen_number_get_934b640d0889af78: () => __wbg___wbindgen_number_get_934b640d0889af78,
   __wbg___wbindgen_string_get_7ce8eee7fd327545: () => __wbg___wbindgen_string_get_7ce8eee7fd327545,
@@ -26,22 +25,19 @@ __export(proxy_bg_exports, {
   __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
   __wbg_cachePutStream_96c3f28821cf330a: () => __wbg_cachePutStream_96c3f28821cf330a,
   __wbg_cachePut_e37cd99dedeb17e3: () => __wbg_cachePut_e37cd99dedeb17e3,
-  __wbg_call_40b008ba32f73991: () => __wbg_call_40b008ba32f73991,
   __wbg_call_a410eb4b59ed5965: () => __wbg_call_a410eb4b59ed5965,
-  __wbg_done_57e08d0be6e30c02: () => __wbg_done_57e08d0be6e30c02,
   __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
   __wbg_fetch_367d8353632c5a83: () => __wbg_fetch_367d8353632c5a83,
   __wbg_from_eac91875c8a5ffa4: () => __wbg_from_eac91875c8a5ffa4,
   __wbg_get_2080c49015e35254: () => __wbg_get_2080c49015e35254,
   __wbg_get_556f1c9a5c587e8c: () => __wbg_get_556f1c9a5c587e8c,
-  __wbg_get_635eea311fa1a291: () => __wbg_get_635eea311fa1a291,
   __wbg_get_d7176cfb76d71114: () => __wbg_get_d7176cfb76d71114,
   __wbg_get_unchecked_e6325ad374eff861: () => __wbg_get_unchecked_e6325ad374eff861,
+  __wbg_headerLines_2a649158813757fb: () => __wbg_headerLines_2a649158813757fb,
   __wbg_headers_5fc0106c076eb731: () => __wbg_headers_5fc0106c076eb731,
   __wbg_headers_9ef80dd266706f48: () => __wbg_headers_9ef80dd266706f48,
   __wbg_instanceof_Error_74e3cca0c4a69161: () => __wbg_instanceof_Error_74e3cca0c4a69161,
   __wbg_isArray_bcf1376d0d732d08: () => __wbg_isArray_bcf1376d0d732d08,
-  __wbg_iterator_e4c5e8f68ada7b58: () => __wbg_iterator_e4c5e8f68ada7b58,
   __wbg_length_186163212ffe79c3: () => __wbg_length_186163212ffe79c3,
   __wbg_length_b03a0fabb109b1e9: () => __wbg_length_b03a0fabb109b1e9,
   __wbg_log_6f8b89217665bacd: () => __wbg_log_6f8b89217665bacd,
@@ -56,8 +52,6 @@ __export(proxy_bg_exports, {
   __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7: () => __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7,
   __wbg_new_with_opt_str_and_init_6456bed24baae6fc: () => __wbg_new_with_opt_str_and_init_6456bed24baae6fc,
   __wbg_new_with_opt_u8_array_and_init_e061e15516518306: () => __wbg_new_with_opt_u8_array_and_init_e061e15516518306,
-  __wbg_next_178c1651c11432b3: () => __wbg_next_178c1651c11432b3,
-  __wbg_next_af5ac6a08bb0a717: () => __wbg_next_af5ac6a08bb0a717,
   __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
   __wbg_queueMicrotask_1e8503a8a690f0a3: () => __wbg_queueMicrotask_1e8503a8a690f0a3,
@@ -82,7 +76,6 @@ __export(proxy_bg_exports, {
   __wbg_then_e3f7f2d365708be8: () => __wbg_then_e3f7f2d365708be8,
   __wbg_toString_6b1cac73c93ef5d1: () => __wbg_toString_6b1cac73c93ef5d1,
   __wbg_url_1be993c7b186415b: () => __wbg_url_1be993c7b186415b,
-  __wbg_value_e0f328965e184931: () => __wbg_value_e0f328965e184931,
   __wbg_warn_b7f980d6cdd13ae1: () => __wbg_warn_b7f980d6cdd13ae1,
   __wbindgen_generic_0000000000000001: () => __wbindgen_generic_0000000000000001,
   __wbindgen_generic_0000000000000002: () => __wbindgen_generic_0000000000000002,
@@ -112,11 +105,6 @@ function __wbg___wbindgen_is_function_741ff2bb612836f5(arg0) {
 }
 function __wbg___wbindgen_is_null_c22311b1cc228e3a(arg0) {
   const ret = getObject(arg0) === null;
-  return ret;
-}
-function __wbg___wbindgen_is_object_8b968c3ab8e96595(arg0) {
-  const val = getObject(arg0);
-  const ret = typeof val === "object" && val !== null;
   return ret;
 }
 function __wbg___wbindgen_is_undefined_be5b34249ff1fc15(arg0) {
@@ -161,21 +149,11 @@ function __wbg_cachePutStream_96c3f28821cf330a(arg0, arg1, arg2, arg3, arg4, arg
 function __wbg_cachePut_e37cd99dedeb17e3(arg0, arg1, arg2, arg3) {
   getObject(arg0).cachePut(getStringFromWasm0(arg1, arg2), getObject(arg3));
 }
-function __wbg_call_40b008ba32f73991() {
-  return handleError(function(arg0, arg1) {
-    const ret = getObject(arg0).call(getObject(arg1));
-    return addHeapObject(ret);
-  }, arguments);
-}
 function __wbg_call_a410eb4b59ed5965() {
   return handleError(function(arg0, arg1, arg2) {
     const ret = getObject(arg0).call(getObject(arg1), getObject(arg2));
     return addHeapObject(ret);
   }, arguments);
-}
-function __wbg_done_57e08d0be6e30c02(arg0) {
-  const ret = getObject(arg0).done;
-  return ret;
 }
 function __wbg_error_22131e5d874a6ade(arg0, arg1) {
   console.error(getStringFromWasm0(arg0, arg1));
@@ -205,12 +183,6 @@ function __wbg_get_556f1c9a5c587e8c() {
     getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
   }, arguments);
 }
-function __wbg_get_635eea311fa1a291() {
-  return handleError(function(arg0, arg1) {
-    const ret = Reflect.get(getObject(arg0), getObject(arg1));
-    return addHeapObject(ret);
-  }, arguments);
-}
 function __wbg_get_d7176cfb76d71114(arg0, arg1) {
   const ret = getObject(arg0)[arg1 >>> 0];
   return addHeapObject(ret);
@@ -218,6 +190,13 @@ function __wbg_get_d7176cfb76d71114(arg0, arg1) {
 function __wbg_get_unchecked_e6325ad374eff861(arg0, arg1) {
   const ret = getObject(arg0)[arg1 >>> 0];
   return addHeapObject(ret);
+}
+function __wbg_headerLines_2a649158813757fb(arg0, arg1, arg2) {
+  const ret = getObject(arg1).headerLines(getObject(arg2));
+  const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+  const len1 = WASM_VECTOR_LEN;
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+  getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
 }
 function __wbg_headers_5fc0106c076eb731(arg0) {
   const ret = getObject(arg0).headers;
@@ -240,10 +219,6 @@ function __wbg_instanceof_Error_74e3cca0c4a69161(arg0) {
 function __wbg_isArray_bcf1376d0d732d08(arg0) {
   const ret = Array.isArray(getObject(arg0));
   return ret;
-}
-function __wbg_iterator_e4c5e8f68ada7b58() {
-  const ret = Symbol.iterator;
-  return addHeapObject(ret);
 }
 function __wbg_length_186163212ffe79c3(arg0) {
   const ret = getObject(arg0).length;
@@ -292,7 +267,7 @@ function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
       const a = state0.a;
       state0.a = 0;
       try {
-        return __wasm_bindgen_func_elem_727(a, state0.b, arg02, arg12);
+        return __wasm_bindgen_func_elem_718(a, state0.b, arg02, arg12);
       } finally {
         state0.a = a;
       }
@@ -324,16 +299,6 @@ function __wbg_new_with_opt_str_and_init_6456bed24baae6fc() {
 function __wbg_new_with_opt_u8_array_and_init_e061e15516518306() {
   return handleError(function(arg0, arg1, arg2) {
     const ret = new Response(arg0 === 0 ? void 0 : getArrayU8FromWasm0(arg0, arg1), getObject(arg2));
-    return addHeapObject(ret);
-  }, arguments);
-}
-function __wbg_next_178c1651c11432b3(arg0) {
-  const ret = getObject(arg0).next;
-  return addHeapObject(ret);
-}
-function __wbg_next_af5ac6a08bb0a717() {
-  return handleError(function(arg0) {
-    const ret = getObject(arg0).next();
     return addHeapObject(ret);
   }, arguments);
 }
@@ -434,15 +399,11 @@ function __wbg_url_1be993c7b186415b(arg0, arg1) {
   getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
   getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
 }
-function __wbg_value_e0f328965e184931(arg0) {
-  const ret = getObject(arg0).value;
-  return addHeapObject(ret);
-}
 function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_725);
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_716);
   return addHeapObject(ret);
 }
 function __wbindgen_generic_0000000000000002(arg0, arg1) {
@@ -456,13 +417,13 @@ function __wbindgen_object_clone_ref(arg0) {
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
 }
-function __wasm_bindgen_func_elem_727(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_727(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+function __wasm_bindgen_func_elem_718(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_718(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
 }
-function __wasm_bindgen_func_elem_725(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_716(arg0, arg1, arg2) {
   try {
     const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_725(retptr, arg0, arg1, addHeapObject(arg2));
+    wasm.__wasm_bindgen_func_elem_716(retptr, arg0, arg1, addHeapObject(arg2));
     var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
     var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
     if (r1) {
@@ -723,6 +684,15 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
         console.log(`cache: range not cut: ${e && e.message}`);
         return null;
       }
+    },
+    // `name\nvalue\n` for every header: one string for the core to split (HTTP forbids line
+    // breaks in names and values).
+    headerLines(headers) {
+      let text = "";
+      for (const [name, value] of headers) text += `${name}
+${value}
+`;
+      return text;
     },
     log(line) {
       try {
