@@ -38,15 +38,11 @@ function pathOf(url) {
 // the entry compiled once and kept.
 export function createProxy(instantiate) {
   let engine = null;
-  // Requests in flight on the current instance: a panic traps in a microtask, out of reach of
-  // any await, so the panic hook fails them all (the instance is dead) and the next request
-  // instantiates afresh.
-  const inflight = new Set();
-  globalThis.__edgeRegistryProxyPanic = (message) => {
+  // Bumped with every new instance: a request whose task lived in an instance that panicked
+  // (a trap leaves it unusable) must not resume on the next one, which knows no such task.
+  let generation = 0;
+  globalThis.__edgeRegistryProxyPanic = () => {
     engine = null;
-    const failing = [...inflight];
-    inflight.clear();
-    for (const fail of failing) fail(new Error(message));
   };
 
   function ensureInstance() {
@@ -56,6 +52,7 @@ export function createProxy(instantiate) {
     bg.__erpNewInstance(made.engine === 'wasm2js'); // scripts/bundle.mjs patchGlue
     made.exports.__wbindgen_start();
     engine = made.engine;
+    generation++;
     lastSources = null; // a fresh instance has no configuration yet
   }
 
@@ -74,23 +71,36 @@ export function createProxy(instantiate) {
     console.error('edge-registry-proxy: instantiation at load failed, retrying per request:', e && e.message);
   }
 
+  // A request is a task in the core: it runs until it awaits a runtime promise, which comes
+  // out here to be awaited, and goes on with the outcome (src/outside_tasks.rs).
   // `cache`: the entry's cache adapter ({ get(key), put(key, response), delete(key) }) or null;
   // `waitUntil`: keeps background cache puts alive after the response is sent.
   async function handle(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
+    let mine = -1;
     try {
       ensureInstance();
-      const resp = await new Promise((resolve, reject) => {
-        inflight.add(reject);
-        bg.handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }))
-          .then(resolve, reject)
-          .finally(() => inflight.delete(reject));
-      });
-      if (pathOf(request.url) === '/version') resp.headers.set('x-proxy-engine', engine);
-      return resp;
+      mine = generation;
+      const task = bg.handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }));
+      let out = bg.step(task, true, undefined);
+      while (out && typeof out.then === 'function') {
+        let ok = true;
+        let value;
+        try {
+          value = await out;
+        } catch (e) {
+          ok = false;
+          value = e;
+        }
+        if (mine !== generation || !engine) throw new Error('the instance serving this request was replaced after a panic');
+        out = bg.step(task, ok, value);
+      }
+      if (pathOf(request.url) === '/version') out.headers.set('x-proxy-engine', engine);
+      return out;
     } catch (e) {
-      // A trap (panic) leaves the instance unusable: the next request gets a fresh one.
+      // A trap (panic) leaves the instance unusable: the next request gets a fresh one (unless
+      // this request's instance is already the one replaced).
       console.error('edge-registry-proxy: request failed:', e && e.stack ? e.stack : e);
-      engine = null;
+      if (mine === generation) engine = null;
       return errorResponse(500, 'UNKNOWN', 'internal error in the registry proxy');
     }
   }

@@ -63,16 +63,6 @@ function patchGlue() {
   if (expected === 0 || ok !== expected) {
     throw new Error(`glue memory views: ${ok} of ${expected} patched; update scripts/bundle.mjs`);
   }
-  // wasm-bindgen-futures runs each woken task through the global queueMicrotask: in workerd a
-  // call into the runtime's C++ (~10 % of a manifest GET's CPU in a profile). A resolved
-  // promise's then() queues the same microtask inside V8.
-  // (The argument is `getObject(arg0)` with wasm-bindgen's heap, `arg0` with reference types.)
-  const queue = /\bqueueMicrotask\(((?:getObject\()?arg0\)?)\);/g;
-  if (!js.includes('const RESOLVED = Promise.resolve();')) {
-    if ((js.match(queue) || []).length !== 1) throw new Error('glue: queueMicrotask call not found; update scripts/bundle.mjs');
-    js = js.replace(queue, 'RESOLVED.then($1);');
-    js += '\nconst RESOLVED = Promise.resolve();\n';
-  }
   writeFileSync(glue, js);
   return patched;
 }

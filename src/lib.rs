@@ -18,6 +18,8 @@ mod errors;
 mod flow;
 mod http;
 mod list;
+#[cfg(any(target_arch = "wasm32", test))]
+mod outside_tasks;
 mod platform;
 mod proxy_token;
 mod reference;

@@ -10,13 +10,13 @@ use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::config::{Config, ConfigError, ConfigValue};
 use crate::flow::{self, State};
 use crate::http::{
     Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse, CLIENT_HEADERS,
 };
+use crate::outside_tasks::{Driver, Outside, Step, StepError};
 use crate::platform::{FetchError, Platform};
 
 #[wasm_bindgen]
@@ -74,6 +74,16 @@ extern "C" {
 
 struct Binding(JsPlatform);
 
+/// What a task awaits: a runtime promise, and what it settled to (`Err`: rejected).
+type Settled = Result<JsValue, JsValue>;
+
+impl Binding {
+    /// Awaits `promise` in the shim (see `outside_tasks`).
+    fn wait(&self, promise: Promise) -> Outside<Promise, Settled> {
+        DRIVER.with(|d| d.outside(promise))
+    }
+}
+
 fn js_error(e: JsValue) -> FetchError {
     FetchError(
         e.dyn_ref::<js_sys::Error>()
@@ -124,7 +134,7 @@ impl Platform for Binding {
         init.set_headers(&headers_to_web(&req.headers).map_err(js_error)?.into());
         init.set_redirect(web_sys::RequestRedirect::Manual);
         let promise = self.0.fetch(&req.url, &init).map_err(js_error)?;
-        let v = JsFuture::from(promise).await.map_err(js_error)?;
+        let v = self.wait(promise).await.map_err(js_error)?;
         Ok(upstream_response(&self.0, v))
     }
 
@@ -133,12 +143,12 @@ impl Platform for Binding {
             .0
             .read_bytes(&body, limit.min(u32::MAX as usize) as u32)
             .map_err(js_error)?;
-        let v = JsFuture::from(promise).await.map_err(js_error)?;
+        let v = self.wait(promise).await.map_err(js_error)?;
         Ok(js_sys::Uint8Array::new(&v).to_vec())
     }
 
     async fn cache_get(&self, key: &str) -> Option<UpstreamResponse<JsValue>> {
-        let v = JsFuture::from(self.0.cache_get(key).ok()?).await.ok()?;
+        let v = self.wait(self.0.cache_get(key).ok()?).await.ok()?;
         if v.is_null() || v.is_undefined() {
             return None;
         }
@@ -240,6 +250,7 @@ fn config_values(v: &JsValue) -> Vec<(String, ConfigValue)> {
 
 thread_local! {
     static STATE: Rc<State> = Rc::new(State::default());
+    static DRIVER: Driver<Promise, Settled, Settled> = Driver::new();
     /// The last configuration seen and what it parsed to: config objects rarely change within
     /// an isolate, so parsing is paid once.
     static CONFIG: RefCell<Option<(Vec<(String, ConfigValue)>, Rc<Result<Config, ConfigError>>)>> =
@@ -298,17 +309,21 @@ fn response_to_web(r: Response<JsValue>) -> Result<web_sys::Response, JsValue> {
     }
 }
 
-/// Handles one request: the runtime's `Request` (its body read only for `POST /token`), `config`
+/// Starts one request: the runtime's `Request` (its body read only for `POST /token`), `config`
 /// as `[[key, value], ...]` (`config_values`) or null for "the same as last time" (the shim sends
-/// it only when its sources change). Resolves to the client's `Response`.
+/// it only when its sources change). Returns the task's id for `step`.
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
-pub fn handle(request: web_sys::Request, config: JsValue, platform: JsPlatform) -> Promise {
+pub fn handle(
+    request: web_sys::Request,
+    config: JsValue,
+    platform: JsPlatform,
+) -> Result<u32, JsValue> {
     let config = if config.is_null() || config.is_undefined() {
         match CONFIG.with(|c| c.borrow().as_ref().map(|(_, parsed)| parsed.clone())) {
             Some(parsed) => parsed,
             // The shim resends after a fresh instance; failing makes it start over.
-            None => return Promise::reject(&"no configuration yet".into()),
+            None => return Err("no configuration yet".into()),
         }
     } else {
         config_from(config_values(&config))
@@ -327,8 +342,9 @@ pub fn handle(request: web_sys::Request, config: JsValue, platform: JsPlatform) 
         body: (method == Method::Post).then(|| request.into()),
         method,
     };
-    future_to_promise(async move {
-        let binding = Binding(platform);
+    let binding = Binding(platform);
+    let now = binding.now();
+    let task = async move {
         let resp = match &*config {
             Ok(c) => flow::handle(&binding, &state, c, req).await,
             Err(e) => {
@@ -337,7 +353,23 @@ pub fn handle(request: web_sys::Request, config: JsValue, platform: JsPlatform) 
             }
         };
         response_to_web(resp).map(JsValue::from)
-    })
+    };
+    Ok(DRIVER.with(|d| d.start(task, now)))
+}
+
+/// Runs task `task` on: the first time with nothing, then with what its last awaited promise
+/// settled to (`ok` false: rejected with `value`). Returns the client's `Response` when the
+/// task is done, or the next promise for the shim to await.
+#[wasm_bindgen]
+#[allow(unreachable_pub)] // exported to JS, not to Rust
+pub fn step(task: u32, ok: bool, value: JsValue) -> Result<JsValue, JsValue> {
+    let settled = if ok { Ok(value) } else { Err(value) };
+    match DRIVER.with(|d| d.step(task, settled)) {
+        Ok(Step::Done(response)) => response,
+        Ok(Step::Awaiting(promise)) => Ok(promise.into()),
+        Err(StepError::Lost) => Err("request task lost".into()),
+        Err(StepError::Stalled) => Err("request task stalled".into()),
+    }
 }
 
 /// Installed once at instantiation. A panic aborts: the trap unwinds a microtask, where no

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 62d7a8857e4cdc8f (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source f64660a3640fdecb (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -20,12 +20,10 @@ __export(proxy_bg_exports, {
   __wbg___wbindgen_number_get_934b640d0889af78: () => __wbg___wbindgen_number_get_934b640d0889af78,
   __wbg___wbindgen_string_get_7ce8eee7fd327545: () => __wbg___wbindgen_string_get_7ce8eee7fd327545,
   __wbg___wbindgen_throw_4c88d8bf264fd984: () => __wbg___wbindgen_throw_4c88d8bf264fd984,
-  __wbg__wbg_cb_unref_09736879a3f67559: () => __wbg__wbg_cb_unref_09736879a3f67559,
   __wbg_append_ba9a4dc30a0323fd: () => __wbg_append_ba9a4dc30a0323fd,
   __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
   __wbg_cachePutStream_96c3f28821cf330a: () => __wbg_cachePutStream_96c3f28821cf330a,
   __wbg_cachePut_e37cd99dedeb17e3: () => __wbg_cachePut_e37cd99dedeb17e3,
-  __wbg_call_a410eb4b59ed5965: () => __wbg_call_a410eb4b59ed5965,
   __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
   __wbg_fetch_367d8353632c5a83: () => __wbg_fetch_367d8353632c5a83,
   __wbg_from_eac91875c8a5ffa4: () => __wbg_from_eac91875c8a5ffa4,
@@ -47,19 +45,14 @@ __export(proxy_bg_exports, {
   __wbg_new_277c27c26f94cbc2: () => __wbg_new_277c27c26f94cbc2,
   __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
   __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
-  __wbg_new_typed_e09da9dae6ee5935: () => __wbg_new_typed_e09da9dae6ee5935,
   __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0: () => __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0,
   __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7: () => __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7,
   __wbg_new_with_opt_str_and_init_6456bed24baae6fc: () => __wbg_new_with_opt_str_and_init_6456bed24baae6fc,
   __wbg_new_with_opt_u8_array_and_init_e061e15516518306: () => __wbg_new_with_opt_u8_array_and_init_e061e15516518306,
   __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
-  __wbg_queueMicrotask_1e8503a8a690f0a3: () => __wbg_queueMicrotask_1e8503a8a690f0a3,
-  __wbg_queueMicrotask_4a1a4d8dd332373b: () => __wbg_queueMicrotask_4a1a4d8dd332373b,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
-  __wbg_reject_334b730b3c00849b: () => __wbg_reject_334b730b3c00849b,
-  __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
   __wbg_set_headers_07f10dbe49bc0e77: () => __wbg_set_headers_07f10dbe49bc0e77,
   __wbg_set_headers_6d75a7df4eb22716: () => __wbg_set_headers_6d75a7df4eb22716,
   __wbg_set_method_639e69af35614d36: () => __wbg_set_method_639e69af35614d36,
@@ -67,29 +60,50 @@ __export(proxy_bg_exports, {
   __wbg_set_status_bd9dc81d1c17b108: () => __wbg_set_status_bd9dc81d1c17b108,
   __wbg_set_wasm: () => __wbg_set_wasm,
   __wbg_slice_68528dfec3171b47: () => __wbg_slice_68528dfec3171b47,
-  __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: () => __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc,
-  __wbg_static_accessor_GLOBAL_e4293fb22cbe77da: () => __wbg_static_accessor_GLOBAL_e4293fb22cbe77da,
-  __wbg_static_accessor_SELF_53bb20457401453d: () => __wbg_static_accessor_SELF_53bb20457401453d,
-  __wbg_static_accessor_WINDOW_b5e0810bfecb7feb: () => __wbg_static_accessor_WINDOW_b5e0810bfecb7feb,
   __wbg_status_cb85b6c8d1769fa1: () => __wbg_status_cb85b6c8d1769fa1,
-  __wbg_then_656f253a5dd7d8ea: () => __wbg_then_656f253a5dd7d8ea,
-  __wbg_then_e3f7f2d365708be8: () => __wbg_then_e3f7f2d365708be8,
   __wbg_toString_6b1cac73c93ef5d1: () => __wbg_toString_6b1cac73c93ef5d1,
   __wbg_url_1be993c7b186415b: () => __wbg_url_1be993c7b186415b,
   __wbg_warn_b7f980d6cdd13ae1: () => __wbg_warn_b7f980d6cdd13ae1,
   __wbindgen_generic_0000000000000001: () => __wbindgen_generic_0000000000000001,
-  __wbindgen_generic_0000000000000002: () => __wbindgen_generic_0000000000000002,
-  __wbindgen_object_clone_ref: () => __wbindgen_object_clone_ref,
   __wbindgen_object_drop_ref: () => __wbindgen_object_drop_ref,
   handle: () => handle,
-  start: () => start
+  start: () => start,
+  step: () => step
 });
 function handle(request, config, platform) {
-  const ret = wasm.handle(addHeapObject(request), addHeapObject(config), addHeapObject(platform));
-  return takeObject(ret);
+  try {
+    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+    wasm.handle(retptr, addHeapObject(request), addHeapObject(config), addHeapObject(platform));
+    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+    var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+    if (r2) {
+      throw takeObject(r1);
+    }
+    return r0 >>> 0;
+  } finally {
+    wasm.__wbindgen_add_to_stack_pointer(16);
+  }
 }
 function start() {
   wasm.start();
+}
+function step(task, ok, value) {
+  try {
+    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+    const val1 = +task;
+    const val2 = +ok;
+    wasm.step(retptr, val1, val2, addHeapObject(value));
+    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+    var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+    if (r2) {
+      throw takeObject(r1);
+    }
+    return takeObject(r0);
+  } finally {
+    wasm.__wbindgen_add_to_stack_pointer(16);
+  }
 }
 function __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144(arg0, arg1) {
   globalThis.__edgeRegistryProxyPanic(getStringFromWasm0(arg0, arg1));
@@ -128,9 +142,6 @@ function __wbg___wbindgen_string_get_7ce8eee7fd327545(arg0, arg1) {
 function __wbg___wbindgen_throw_4c88d8bf264fd984(arg0, arg1) {
   throw new Error(getStringFromWasm0(arg0, arg1));
 }
-function __wbg__wbg_cb_unref_09736879a3f67559(arg0) {
-  getObject(arg0)._wbg_cb_unref();
-}
 function __wbg_append_ba9a4dc30a0323fd() {
   return handleError(function(arg0, arg1, arg2, arg3, arg4) {
     getObject(arg0).append(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
@@ -148,12 +159,6 @@ function __wbg_cachePutStream_96c3f28821cf330a(arg0, arg1, arg2, arg3, arg4, arg
 }
 function __wbg_cachePut_e37cd99dedeb17e3(arg0, arg1, arg2, arg3) {
   getObject(arg0).cachePut(getStringFromWasm0(arg1, arg2), getObject(arg3));
-}
-function __wbg_call_a410eb4b59ed5965() {
-  return handleError(function(arg0, arg1, arg2) {
-    const ret = getObject(arg0).call(getObject(arg1), getObject(arg2));
-    return addHeapObject(ret);
-  }, arguments);
 }
 function __wbg_error_22131e5d874a6ade(arg0, arg1) {
   console.error(getStringFromWasm0(arg0, arg1));
@@ -260,24 +265,6 @@ function __wbg_new_from_slice_b8daf545a41c6aa0(arg0, arg1) {
   const ret = new Uint8Array(getArrayU8FromWasm0(arg0, arg1));
   return addHeapObject(ret);
 }
-function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
-  try {
-    var state0 = { a: arg0, b: arg1 };
-    var cb0 = (arg02, arg12) => {
-      const a = state0.a;
-      state0.a = 0;
-      try {
-        return __wasm_bindgen_func_elem_718(a, state0.b, arg02, arg12);
-      } finally {
-        state0.a = a;
-      }
-    };
-    const ret = new Promise(cb0);
-    return addHeapObject(ret);
-  } finally {
-    state0.a = 0;
-  }
-}
 function __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0() {
   return handleError(function(arg0, arg1) {
     const ret = new Response(getObject(arg0), getObject(arg1));
@@ -309,13 +296,6 @@ function __wbg_now_463ac581d2fc7ea3() {
 function __wbg_prototypesetcall_13162965d1fe7aa3(arg0, arg1, arg2) {
   Uint8Array.prototype.set.call(getArrayU8FromWasm0(arg0, arg1), getObject(arg2));
 }
-function __wbg_queueMicrotask_1e8503a8a690f0a3(arg0) {
-  const ret = getObject(arg0).queueMicrotask;
-  return addHeapObject(ret);
-}
-function __wbg_queueMicrotask_4a1a4d8dd332373b(arg0) {
-  RESOLVED.then(getObject(arg0));
-}
 function __wbg_randomId_a4739910efc218ee(arg0, arg1) {
   const ret = getObject(arg1).randomId();
   const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
@@ -328,14 +308,6 @@ function __wbg_readBytes_6a3f17f247b3aca2() {
     const ret = getObject(arg0).readBytes(getObject(arg1), arg2 >>> 0);
     return addHeapObject(ret);
   }, arguments);
-}
-function __wbg_reject_334b730b3c00849b(arg0) {
-  const ret = Promise.reject(getObject(arg0));
-  return addHeapObject(ret);
-}
-function __wbg_resolve_dbf78ab4942478b0(arg0) {
-  const ret = Promise.resolve(getObject(arg0));
-  return addHeapObject(ret);
 }
 function __wbg_set_headers_07f10dbe49bc0e77(arg0, arg1) {
   getObject(arg0).headers = getObject(arg1);
@@ -358,33 +330,9 @@ function __wbg_slice_68528dfec3171b47() {
     return addHeapObject(ret);
   }, arguments);
 }
-function __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc() {
-  const ret = typeof globalThis === "undefined" ? void 0 : globalThis;
-  return isLikeNone(ret) ? 0 : addHeapObject(ret);
-}
-function __wbg_static_accessor_GLOBAL_e4293fb22cbe77da() {
-  const ret = typeof global === "undefined" ? void 0 : global;
-  return isLikeNone(ret) ? 0 : addHeapObject(ret);
-}
-function __wbg_static_accessor_SELF_53bb20457401453d() {
-  const ret = typeof self === "undefined" ? void 0 : self;
-  return isLikeNone(ret) ? 0 : addHeapObject(ret);
-}
-function __wbg_static_accessor_WINDOW_b5e0810bfecb7feb() {
-  const ret = typeof window === "undefined" ? void 0 : window;
-  return isLikeNone(ret) ? 0 : addHeapObject(ret);
-}
 function __wbg_status_cb85b6c8d1769fa1(arg0) {
   const ret = getObject(arg0).status;
   return ret;
-}
-function __wbg_then_656f253a5dd7d8ea(arg0, arg1, arg2) {
-  const ret = getObject(arg0).then(getObject(arg1), getObject(arg2));
-  return addHeapObject(ret);
-}
-function __wbg_then_e3f7f2d365708be8(arg0, arg1) {
-  const ret = getObject(arg0).then(getObject(arg1));
-  return addHeapObject(ret);
 }
 function __wbg_toString_6b1cac73c93ef5d1() {
   return handleError(function(arg0, arg1) {
@@ -403,35 +351,11 @@ function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
 function __wbindgen_generic_0000000000000001(arg0, arg1) {
-  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_716);
-  return addHeapObject(ret);
-}
-function __wbindgen_generic_0000000000000002(arg0, arg1) {
   const ret = getStringFromWasm0(arg0, arg1);
-  return addHeapObject(ret);
-}
-function __wbindgen_object_clone_ref(arg0) {
-  const ret = getObject(arg0);
   return addHeapObject(ret);
 }
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
-}
-function __wasm_bindgen_func_elem_718(arg0, arg1, arg2, arg3) {
-  wasm.__wasm_bindgen_func_elem_718(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
-}
-function __wasm_bindgen_func_elem_716(arg0, arg1, arg2) {
-  try {
-    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    wasm.__wasm_bindgen_func_elem_716(retptr, arg0, arg1, addHeapObject(arg2));
-    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
-    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
-    if (r1) {
-      throw takeObject(r0);
-    }
-  } finally {
-    wasm.__wbindgen_add_to_stack_pointer(16);
-  }
 }
 var __wbindgen_enum_RequestRedirect = ["follow", "error", "manual"];
 function addHeapObject(obj) {
@@ -441,9 +365,6 @@ function addHeapObject(obj) {
   heap[idx] = obj;
   return idx;
 }
-var CLOSURE_DTORS = typeof FinalizationRegistry === "undefined" ? { register: () => {
-}, unregister: () => {
-} } : new FinalizationRegistry((state) => wasm.__wbindgen_export5(state.a, state.b));
 function dropObject(idx) {
   if (idx < 1028) return;
   heap[idx] = heap_next;
@@ -486,29 +407,6 @@ heap.push(void 0, null, true, false);
 var heap_next = heap.length;
 function isLikeNone(x) {
   return x === void 0 || x === null;
-}
-function makeMutClosure(arg0, arg1, f) {
-  const state = { a: arg0, b: arg1, cnt: 1 };
-  const real = (...args) => {
-    state.cnt++;
-    const a = state.a;
-    state.a = 0;
-    try {
-      return f(a, state.b, ...args);
-    } finally {
-      state.a = a;
-      real._wbg_cb_unref();
-    }
-  };
-  real._wbg_cb_unref = () => {
-    if (--state.cnt === 0) {
-      wasm.__wbindgen_export5(state.a, state.b);
-      state.a = 0;
-      CLOSURE_DTORS.unregister(state);
-    }
-  };
-  CLOSURE_DTORS.register(real, state, state);
-  return real;
 }
 function passStringToWasm0(arg, malloc, realloc) {
   if (realloc === void 0) {
@@ -580,7 +478,6 @@ function __erpNewInstance(jsMemory) {
   cachedDataViewMemory0 = null;
   cachedUint8ArrayMemory0 = null;
 }
-var RESOLVED = Promise.resolve();
 
 // js-shim/platform.js
 var hasStreams = () => typeof TransformStream === "function";
@@ -770,12 +667,9 @@ function pathOf(url) {
 }
 function createProxy(instantiate) {
   let engine = null;
-  const inflight = /* @__PURE__ */ new Set();
-  globalThis.__edgeRegistryProxyPanic = (message) => {
+  let generation = 0;
+  globalThis.__edgeRegistryProxyPanic = () => {
     engine = null;
-    const failing = [...inflight];
-    inflight.clear();
-    for (const fail of failing) fail(new Error(message));
   };
   function ensureInstance() {
     if (engine) return;
@@ -784,6 +678,7 @@ function createProxy(instantiate) {
     __erpNewInstance(made.engine === "wasm2js");
     made.exports.__wbindgen_start();
     engine = made.engine;
+    generation++;
     lastSources = null;
   }
   let lastSources = null;
@@ -799,17 +694,29 @@ function createProxy(instantiate) {
     console.error("edge-registry-proxy: instantiation at load failed, retrying per request:", e && e.message);
   }
   async function handle3(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
+    let mine = -1;
     try {
       ensureInstance();
-      const resp = await new Promise((resolve, reject) => {
-        inflight.add(reject);
-        handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil })).then(resolve, reject).finally(() => inflight.delete(reject));
-      });
-      if (pathOf(request.url) === "/version") resp.headers.set("x-proxy-engine", engine);
-      return resp;
+      mine = generation;
+      const task = handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }));
+      let out = step(task, true, void 0);
+      while (out && typeof out.then === "function") {
+        let ok = true;
+        let value;
+        try {
+          value = await out;
+        } catch (e) {
+          ok = false;
+          value = e;
+        }
+        if (mine !== generation || !engine) throw new Error("the instance serving this request was replaced after a panic");
+        out = step(task, ok, value);
+      }
+      if (pathOf(request.url) === "/version") out.headers.set("x-proxy-engine", engine);
+      return out;
     } catch (e) {
       console.error("edge-registry-proxy: request failed:", e && e.stack ? e.stack : e);
-      engine = null;
+      if (mine === generation) engine = null;
       return errorResponse(500, "UNKNOWN", "internal error in the registry proxy");
     }
   }
