@@ -57,3 +57,22 @@ test('setup off Debian says exactly what is missing instead of failing inside ap
   assert.match(r.stderr, /rustup target add wasm32-unknown-unknown/);
   assert.match(r.stderr, /npm/);
 });
+
+// `make bench` is not part of `make test`, but its in-process scripts call the bundle's API
+// directly (the task handle/step of js-shim/proxy.js): a change there must not break them
+// unnoticed. They run here on a few requests; their figures are not judged.
+test('the bench scripts that call the bundle directly still run', async () => {
+  for (const engine of ['wasm', 'wasm2js']) {
+    const r = await runAsync(process.execPath, ['bench/coldstart.mjs', engine]);
+    assert.equal(r.code, 0, r.stderr);
+    const { instantiateMs, firstRequestMs } = JSON.parse(r.stdout);
+    assert.ok(instantiateMs > 0 && firstRequestMs > 0, r.stdout);
+  }
+  for (const args of [[], ['baseline']]) {
+    const r = await runAsync(process.execPath, ['bench/in-process.mjs', ...args], { env: { IN_PROCESS_N: '20', IN_PROCESS_RUNS: '1' } });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.request), ['manifest GET', 'manifest HEAD', 'ping']);
+    assert.ok(lines.every((l) => l.usPerRequest > 0), r.stdout);
+  }
+});
