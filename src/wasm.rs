@@ -2,8 +2,9 @@
 //! client's `Request` is read here, upstream requests are a `RequestInit` (redirect manual)
 //! handed to the platform's fetch, answers are read as `web_sys::Response` and the client's
 //! `Response` is built here. Bodies stay the runtime's streams, so image bytes never enter wasm
-//! memory. The JS shim keeps what must be JS: instantiation, the cache adapter (tee, length
-//! checks, range cuts), bounded reads, panic recovery.
+//! memory. The JS shim keeps what must be JS: instantiation, awaiting what a request's task
+//! hands out (`outside_tasks`), the cache adapter (tee, length checks, range cuts), bounded
+//! reads, panic recovery.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -78,9 +79,11 @@ struct Binding(JsPlatform);
 type Settled = Result<JsValue, JsValue>;
 
 impl Binding {
-    /// Awaits `promise` in the shim (see `outside_tasks`).
+    /// Awaits `promise` in the shim (see `outside_tasks`). Made a real Promise first: the shim
+    /// tells "await this" from "the answer" by `then`, and a platform function that returned a
+    /// plain value (a Response) must not pass for the answer.
     fn wait(&self, promise: Promise) -> Outside<Promise, Settled> {
-        DRIVER.with(|d| d.outside(promise))
+        DRIVER.with(|d| d.outside(Promise::resolve(&promise)))
     }
 }
 
@@ -372,9 +375,10 @@ pub fn step(task: u32, ok: bool, value: JsValue) -> Result<JsValue, JsValue> {
     }
 }
 
-/// Installed once at instantiation. A panic aborts: the trap unwinds a microtask, where no
-/// caller can catch it, and leaves the instance unusable. So before that, the hook logs and
-/// tells the shim, which answers the requests in flight with a 500 and makes a fresh instance.
+/// Installed once at instantiation. A panic aborts: the trap leaves the instance unusable and
+/// surfaces as an exception from the shim's `step` call. Before that, the hook logs and tells
+/// the shim, which answers with a 500, makes a fresh instance for the next request and fails the
+/// requests still in flight on this one when they resume.
 #[wasm_bindgen(start)]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
 pub fn start() {

@@ -132,6 +132,25 @@ for (const wasm of [true, false]) {
       assert.ok(hostile.length >= 50);
     });
 
+    test('an upstream answer a runtime hands over without a promise still goes through the core', async () => {
+      // Some runtime's fetch could return its Response directly: the shim must not take that
+      // for the client's answer (the upstream's own realm and cookie would reach the client).
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = () =>
+        new Response('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer realm="https://auth.upstream.example/token",service="upstream"', 'set-cookie': 'session=upstream', 'content-type': 'application/json' },
+        });
+      try {
+        const r = await plain.fetch(new Request('http://mirror.test/v2/library/tiny/manifests/latest'), fieldsContext(), {});
+        assert.equal(r.status, 401);
+        assert.match(r.headers.get('www-authenticate'), /^Bearer realm="http:\/\/mirror\.test\/token"/);
+        assert.equal(r.headers.get('set-cookie'), null);
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+    });
+
     test('values never come back in an error', async () => {
       const secrets = {
         UPSTREAM: 'https://op:hunter2-secret@registry.example',

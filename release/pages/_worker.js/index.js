@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source f64660a3640fdecb (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 80e6a481cb87214f (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -53,6 +53,7 @@ __export(proxy_bg_exports, {
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
+  __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
   __wbg_set_headers_07f10dbe49bc0e77: () => __wbg_set_headers_07f10dbe49bc0e77,
   __wbg_set_headers_6d75a7df4eb22716: () => __wbg_set_headers_6d75a7df4eb22716,
   __wbg_set_method_639e69af35614d36: () => __wbg_set_method_639e69af35614d36,
@@ -308,6 +309,10 @@ function __wbg_readBytes_6a3f17f247b3aca2() {
     const ret = getObject(arg0).readBytes(getObject(arg1), arg2 >>> 0);
     return addHeapObject(ret);
   }, arguments);
+}
+function __wbg_resolve_dbf78ab4942478b0(arg0) {
+  const ret = Promise.resolve(getObject(arg0));
+  return addHeapObject(ret);
 }
 function __wbg_set_headers_07f10dbe49bc0e77(arg0, arg1) {
   getObject(arg0).headers = getObject(arg1);
