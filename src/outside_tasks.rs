@@ -18,8 +18,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// A task older than this is dropped when another starts: its promise never settled (the
-/// runtime ended the request), and nothing else would free it.
-pub(crate) const MAX_TASK_SECS: u64 = 600;
+/// runtime ended the request), and nothing else would free it (wasm-bindgen-futures left that
+/// to the garbage collector). A task lives only until the upstream's headers are in, and ESA
+/// cuts a request at 120 s; a later resume gets a 500 ("task lost").
+pub(crate) const MAX_TASK_SECS: u64 = 180;
 
 enum Slot<H, V> {
     Empty,

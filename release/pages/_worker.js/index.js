@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 80e6a481cb87214f (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source bffb0256f1f5fb5a (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
