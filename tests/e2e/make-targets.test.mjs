@@ -1,7 +1,7 @@
 // `make dev` and `make esa-dev` as a user runs them: config from the environment, then a real
 // pull through each.
 import assert from 'node:assert/strict';
-import { readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { seedImages } from './harness/images.mjs';
@@ -74,5 +74,23 @@ test('the bench scripts that call the bundle directly still run', async () => {
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.request), ['manifest GET', 'manifest HEAD', 'ping']);
     assert.ok(lines.every((l) => l.usPerRequest > 0), r.stdout);
+  }
+});
+
+// make test leaves nothing in /tmp: each harness temp dir (registries, layers of up to 256 MiB,
+// client stores) goes when the process that made it ends. Hundreds of runs once filled the disk.
+test('the harness removes its temp dirs when its process ends (ERP_KEEP_TMP=1 keeps them)', async () => {
+  const probe = "import('./tests/e2e/harness/procs.mjs').then((m) => { const d = m.tempDir('cleanup-probe'); require('node:fs').writeFileSync(d + '/f', 'x'); console.log(d); })";
+  const made = await runAsync(process.execPath, ['-e', probe]);
+  assert.equal(made.code, 0, made.stderr);
+  const dir = made.stdout.trim();
+  assert.match(dir, /erp-cleanup-probe-/);
+  assert.equal(existsSync(dir), false, `${dir} is left behind`);
+  const kept = await runAsync(process.execPath, ['-e', probe], { env: { ERP_KEEP_TMP: '1' } });
+  const keptDir = kept.stdout.trim();
+  try {
+    assert.equal(existsSync(`${keptDir}/f`), true, 'kept on request');
+  } finally {
+    rmSync(keptDir, { recursive: true, force: true });
   }
 });

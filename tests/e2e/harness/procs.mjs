@@ -2,7 +2,7 @@
 // workerd children outlive wrangler otherwise) and is killed by PID when the test process
 // ends, however it ends.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,7 +27,26 @@ export function killAll() {
   for (const pid of groups) killGroup(pid, 'SIGKILL');
   groups.clear();
 }
-process.on('exit', killAll);
+
+// Temporary directories go with the process that made them (registries, image layers of up to
+// 256 MiB, client stores): left behind, a few hundred runs filled this machine's disk.
+// ERP_KEEP_TMP=1 keeps them for a look after a failure.
+const temps = new Set();
+function removeTemps() {
+  if (process.env.ERP_KEEP_TMP === '1') return;
+  for (const dir of temps) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      /* a file a killed process still held: the next boot's /tmp cleaning gets it */
+    }
+  }
+  temps.clear();
+}
+process.on('exit', () => {
+  killAll();
+  removeTemps();
+});
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     killAll();
@@ -37,7 +56,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 export function tempDir(prefix) {
   mkdirSync(OUT, { recursive: true });
-  return mkdtempSync(join(tmpdir(), `erp-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `erp-${prefix}-`));
+  temps.add(dir);
+  return dir;
 }
 
 /** A free loopback port (bound and released; good enough for tests on one machine). */
