@@ -71,8 +71,7 @@ export function createProxy(instantiate) {
     console.error('edge-registry-proxy: instantiation at load failed, retrying per request:', e && e.message);
   }
 
-  // A request is a task in the core: it runs until it awaits a runtime promise, which comes
-  // out here to be awaited, and goes on with the outcome (src/outside_tasks.rs).
+  // A request is a task in the core, driven by runTask.
   // `cache`: the entry's cache adapter ({ get(key), put(key, response), delete(key) }) or null;
   // `waitUntil`: keeps background cache puts alive after the response is sent.
   async function handle(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
@@ -81,19 +80,7 @@ export function createProxy(instantiate) {
       ensureInstance();
       mine = generation;
       const task = bg.handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }));
-      let out = bg.step(task, true, undefined);
-      while (out && typeof out.then === 'function') {
-        let ok = true;
-        let value;
-        try {
-          value = await out;
-        } catch (e) {
-          ok = false;
-          value = e;
-        }
-        if (mine !== generation || !engine) throw new Error('the instance serving this request was replaced after a panic');
-        out = bg.step(task, ok, value);
-      }
+      const out = await runTask(task, () => mine === generation && engine !== null);
       if (pathOf(request.url) === '/version') out.headers.set('x-proxy-engine', engine);
       return out;
     } catch (e) {
@@ -105,6 +92,26 @@ export function createProxy(instantiate) {
     }
   }
   return handle;
+}
+
+// Runs a request's task (`bg.handle`) to the client's Response: every promise it hands out is
+// awaited here and its outcome handed back (src/outside_tasks.rs). `alive()` is asked after each
+// await: a task of an instance replaced meanwhile must not resume on the new one.
+export async function runTask(task, alive = () => true) {
+  let out = bg.step(task, true, undefined);
+  while (out && typeof out.then === 'function') {
+    let ok = true;
+    let value;
+    try {
+      value = await out;
+    } catch (e) {
+      ok = false;
+      value = e;
+    }
+    if (!alive()) throw new Error('the instance serving this request was replaced after a panic');
+    out = bg.step(task, ok, value);
+  }
+  return out;
 }
 
 // A registry conversation with a made-up registry, answered in memory: run at load, it makes

