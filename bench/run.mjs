@@ -60,6 +60,13 @@ async function coldStart(engine) {
   return { instantiateMs: median('instantiateMs'), firstRequestMs: median('firstRequestMs') };
 }
 
+/** bench/crossings.mjs's counts, one row per request kind. */
+async function boundaryCrossings() {
+  const r = await runAsync(NODE, [join(ROOT, 'bench', 'crossings.mjs')]);
+  if (r.code !== 0) throw new Error(`crossings: ${r.stderr}`);
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+}
+
 const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
@@ -138,6 +145,8 @@ async function main() {
 
   log('cold start');
   const cold = { wasm: await coldStart('wasm'), wasm2js: await coldStart('wasm2js') };
+  log('boundary crossings');
+  const crossings = await boundaryCrossings();
   const size = (f) => statSync(join(ROOT, f)).size;
   const gz = (f) => gzipSync(readFileSync(join(ROOT, f)), { level: 9 }).length;
   const sizes = {
@@ -190,6 +199,17 @@ ${rows.join('\n')}
 |---|---|---|
 | wasm | ${fmt(cold.wasm.instantiateMs, 2)} | ${fmt(cold.wasm.firstRequestMs, 2)} |
 | wasm2js fallback | ${fmt(cold.wasm2js.instantiateMs, 2)} | ${fmt(cold.wasm2js.firstRequestMs, 2)} |
+
+## Calls across the wasm<->JS boundary per request
+
+Counted, not timed (\`bench/crossings.mjs\`): exact and the same on every run, so a change to the
+binding shows here even where the CPU figures above cannot tell it from noise. Each call is a
+trampoline, plus an encode or decode for text. In-memory Docker Hub upstream; the ping is
+answered by the proxy itself once the upstream's scheme is known.
+
+| request | status | wasm → JS | JS → wasm | wasm → JS by import |
+|---|---|---|---|---|
+${crossings.map((c) => `| ${c.request} | ${c.status} | ${c.wasmToJs} | ${c.jsToWasm} | ${Object.entries(c.byImport).map(([k, v]) => `${k} ${v}`).join(', ')} |`).join('\n')}
 
 ## ESA: CPU per request (5 ms slice)
 

@@ -26,8 +26,10 @@ pub trait Platform {
     /// An opaque body handle: the runtime's stream, passed through without copying.
     type Body;
 
-    async fn fetch(&self, req: UpstreamRequest)
-        -> Result<UpstreamResponse<Self::Body>, FetchError>;
+    async fn fetch(
+        &self,
+        req: &UpstreamRequest,
+    ) -> Result<UpstreamResponse<Self::Body>, FetchError>;
 
     /// Reads a small body (a token answer, a form, a manifest) into memory; fails past `limit`
     /// bytes. Never used for layers.

@@ -100,13 +100,7 @@ fn js_error(e: JsValue) -> FetchError {
 /// name or value holds a line break): one crossing, where iterating from here took about eight
 /// per header (next, done, value, the pair, two strings).
 fn headers_from_web(p: &JsPlatform, h: &web_sys::Headers) -> Headers {
-    let text = p.header_lines(h);
-    let mut lines = text.split('\n');
-    let mut out = Vec::new();
-    while let (Some(k), Some(v)) = (lines.next(), lines.next()) {
-        out.push((k.to_owned(), v.to_owned()));
-    }
-    out.into_iter().collect()
+    Headers::from_lines(&p.header_lines(h))
 }
 
 fn headers_to_web(h: &Headers) -> Result<web_sys::Headers, JsValue> {
@@ -131,7 +125,7 @@ fn upstream_response(p: &JsPlatform, v: JsValue) -> UpstreamResponse<JsValue> {
 impl Platform for Binding {
     type Body = JsValue;
 
-    async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
+    async fn fetch(&self, req: &UpstreamRequest) -> Result<UpstreamResponse<JsValue>, FetchError> {
         let init = web_sys::RequestInit::new();
         init.set_method(req.method.as_str());
         init.set_headers(&headers_to_web(&req.headers).map_err(js_error)?.into());

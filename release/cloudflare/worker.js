@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source fab763ba1366d2a4 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source e37bb6a23cfb78e6 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)

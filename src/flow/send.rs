@@ -170,7 +170,7 @@ async fn send_following_redirects<P: Platform>(
     passthrough: bool,
 ) -> Result<Sent<P::Body>, RegistryError> {
     for _ in 0..=MAX_REDIRECTS {
-        let resp = p.fetch(req.clone()).await.map_err(|e| e.unreachable())?;
+        let resp = p.fetch(&req).await.map_err(|e| e.unreachable())?;
         if !is_redirect(resp.status) {
             return Ok(Sent::Response(resp));
         }

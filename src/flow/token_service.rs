@@ -244,7 +244,7 @@ async fn verify_basic<P: Platform>(p: &P, ctx: &Ctx<'_>, basic: &str) -> Result<
     let mut headers = Headers::new();
     headers.set("authorization", basic);
     let resp = p
-        .fetch(UpstreamRequest::get(
+        .fetch(&UpstreamRequest::get(
             format!("{}/v2/", ctx.upstream.endpoint),
             headers,
         ))

@@ -109,7 +109,7 @@ pub(super) async fn learned_auth<P: Platform>(
         return Ok(a);
     }
     let resp = p
-        .fetch(UpstreamRequest::get(
+        .fetch(&UpstreamRequest::get(
             format!("{}/v2/", upstream.endpoint),
             Headers::new(),
         ))
@@ -188,7 +188,7 @@ pub(super) async fn fetch_token<P: Platform>(
         headers.set("authorization", b);
     }
     let resp = p
-        .fetch(UpstreamRequest::get(with_query(realm, &params), headers))
+        .fetch(&UpstreamRequest::get(with_query(realm, &params), headers))
         .await
         .map_err(|e| {
             TokenRefusal::Failed(unavailable(format!(

@@ -75,6 +75,19 @@ test('the bench scripts that call the bundle directly still run', async () => {
     assert.deepEqual(lines.map((l) => l.request), ['manifest GET', 'manifest HEAD', 'ping']);
     assert.ok(lines.every((l) => l.usPerRequest > 0), r.stdout);
   }
+  const r = await runAsync(process.execPath, ['bench/crossings.mjs']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  // The proxy answered each as it should (an anonymous ping: the challenge), through the counted instance.
+  assert.deepEqual(lines.map((l) => [l.request, l.status]), [
+    ['ping (anonymous)', 401],
+    ['token', 200],
+    ['manifest HEAD', 200],
+    ['manifest GET', 200],
+    ['blob GET (redirect followed)', 200],
+  ]);
+  assert.ok(lines.every((l) => l.wasmToJs > 0 && l.jsToWasm > 0), r.stdout);
+  assert.equal(lines[4].byImport.fetch, 2, 'the blob redirect is fetched twice, both from wasm');
 });
 
 // make test leaves nothing in /tmp: each harness temp dir (registries, layers of up to 256 MiB,

@@ -43,9 +43,9 @@ impl Fake {
 impl Platform for Fake {
     type Body = String;
 
-    async fn fetch(&self, req: UpstreamRequest) -> Result<UpstreamResponse<String>, FetchError> {
+    async fn fetch(&self, req: &UpstreamRequest) -> Result<UpstreamResponse<String>, FetchError> {
         self.seen.borrow_mut().push(req.clone());
-        let (status, headers, body) = (self.script)(&req)?;
+        let (status, headers, body) = (self.script)(req)?;
         Ok(UpstreamResponse {
             status,
             headers: headers.into_iter().collect(),
