@@ -105,6 +105,16 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const spread = (xs, d) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
 
 /**
+ * `ours ÷ theirs` per round (round i of each ran back to back), as the median with (min–max):
+ * pairing cancels what drifts between rounds on this shared machine, which a ratio of the two
+ * medians keeps.
+ */
+export function pairedRatio(ours, theirs) {
+  const ratios = ours.map((x, i) => x / theirs[i]).filter(Number.isFinite);
+  return ratios.length ? `${spread(ratios, 2).replace(/^([\d.]+)/, '$1×')}` : '–';
+}
+
+/**
  * Measures every target; returns markdown. Rounds interleave the targets (round 1 of each, then
  * round 2...) so a burst of noise on the machine falls on all of them rather than on one.
  */
@@ -151,7 +161,7 @@ function report(all, layer) {
   const peer = (t) => all.find((x) => x.baseline && !!x.esa === !!t.esa && x.name.startsWith('js-baseline'));
   const vs = (t, k) => {
     const p = peer(t);
-    return t.direct || t === p || !p ? '–' : `${(median(col(t, k)) / median(col(p, k))).toFixed(2)}×`;
+    return t.direct || t === p || !p ? '–' : pairedRatio(col(t, k), col(p, k));
   };
   const direct = all.find((t) => t.direct);
   const layerCells = (t) => (layer ? ` ${t.layer.toFixed(0)} | ${direct ? (t.layer / direct.layer).toFixed(2) : '–'}× |` : '');
@@ -165,7 +175,7 @@ function report(all, layer) {
     .filter((t) => t.first)
     .map((t) => {
       const p = peer(t);
-      const ratio = t === p || !p ? '–' : `${(median(t.first.map((f) => f.wallMs)) / median(p.first.map((f) => f.wallMs))).toFixed(2)}×`;
+      const ratio = t === p || !p ? '–' : pairedRatio(t.first.map((f) => f.wallMs), p.first.map((f) => f.wallMs));
       return `| ${t.name} | ${spread(t.first.map((f) => f.wallMs), 1)} | ${ratio} |`;
     });
   return `## The worker alone: docker-like pulls in plain workerd and on the ESA host
@@ -177,14 +187,16 @@ followed without Authorization). ${PULLS_C1} pulls one at a time, then ${PULLS_C
 at once; then wrk GETs the manifest for ${WRK_SECONDS} s at c=32. CPU is the runtime process's own
 (workerd: the one process, no wrangler; ESA host: its Node process, whose fetch and streams are
 native code on ESA). *direct* is the registry itself (distribution's CPU). Ratios are against the
-plain-JS proxy (\`bench/baseline-worker.js\`) in the same runtime.
+plain-JS proxy (\`bench/baseline-worker.js\`) in the same runtime, taken round by round (each
+round of a target ran right after the same round of the other): the median of those with (min–max).
 
 | target | CPU ms / pull, c=1 | vs JS | CPU ms / pull, c=32 | vs JS | CPU ms / manifest GET | vs JS | manifest GET req/s | pull wall ms, c=1 |${layerHead}
 |---|---|---|---|---|---|---|---|---|${layerRule}
 ${rows.join('\n')}
 
 First request after start (docker's ping \`GET /v2/\`, which goes upstream), a fresh process each
-of ${Math.max(ROUNDS, 5)} times, targets interleaved; wall time (its CPU is below /proc's 10 ms tick):
+of ${Math.max(ROUNDS, 5)} times, targets interleaved; wall time (its CPU is below /proc's 10 ms tick); ratios start
+by start:
 
 | target | wall ms | vs JS |
 |---|---|---|

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { seedImages } from './harness/images.mjs';
 import { byName, hostsSpec } from './harness/names.mjs';
 import { freePort, run, runAsync, start, tempDir, waitForHttp } from './harness/procs.mjs';
+import { pairedRatio } from '../../bench/worker-alone.mjs';
 import { startUpstream } from './harness/upstream.mjs';
 
 let up;
@@ -88,6 +89,16 @@ test('the bench scripts that call the bundle directly still run', async () => {
   ]);
   assert.ok(lines.every((l) => l.wasmToJs > 0 && l.jsToWasm > 0), r.stdout);
   assert.equal(lines[4].byImport.fetch, 2, 'the blob redirect is fetched twice, both from wasm');
+});
+
+// The bench's ratios pair round i of ours with round i of the other proxy, which ran right
+// after it: a machine that slows down over the run moves both halves of each pair alike.
+test('bench ratios are taken round by round', () => {
+  assert.equal(pairedRatio([1.1, 1.2, 1.3], [1, 1, 1]), '1.20× (1.10–1.30)');
+  // 10 % apart in every round while the machine's speed swings 3x: each target's own figures
+  // spread 1–3, the ratio does not.
+  assert.equal(pairedRatio([3.3, 1.1, 2.2], [3, 1, 2]), '1.10× (1.10–1.10)');
+  assert.equal(pairedRatio([2, 1], [1, 0]), '2.00× (2.00–2.00)', 'a round with nothing to divide by is left out');
 });
 
 // make test leaves nothing in /tmp: each harness temp dir (registries, layers of up to 256 MiB,
