@@ -98,7 +98,7 @@ ci-fresh:
 
 # Not part of `make test`: measures, asserts nothing. Needs wrk (Debian).
 bench: build
-	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q wrk; }
+	@for t in wrk valgrind; do command -v $$t >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q $$t; }; done
 	node bench/run.mjs
 
 # libFuzzer on every parser of the core, FUZZ_SECONDS each (bounded). New inputs go to

@@ -10,7 +10,7 @@ import { freePort, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
 import { cdpSession } from '../tests/e2e/harness/cdp.mjs';
 import { seedImages } from '../tests/e2e/harness/images.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
-import { MANIFEST_ACCEPT, benchVars } from './measure.mjs';
+import { MANIFEST_ACCEPT, benchVars, parseWrk } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
 import { pulls, tokenFor } from './pull-client.mjs';
 
@@ -51,6 +51,7 @@ try {
   await session.send('Profiler.enable');
   await session.send('Profiler.setSamplingInterval', { interval: load === 'first' ? 20 : 100 });
   await session.send('Profiler.start');
+  let requests = 0; // manifest load: wrk's count, for self time per request
   if (load === 'first') {
     await sleep(300); // as bench/worker-alone.mjs: start-up work settles first
     await (await fetch(`${w.url}/v2/`)).arrayBuffer();
@@ -59,7 +60,8 @@ try {
     while (Date.now() < until) await pulls(w.url, 'library/tiny', 'latest', { count: 32, conns: 8 });
   } else {
     const args = ['-t', '2', '-c', '32', '-d', `${SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${MANIFEST_ACCEPT}`];
-    await runAsync('wrk', [...args, `${w.url}/v2/library/tiny/manifests/latest`], { timeout: 60000 });
+    const r = await runAsync('wrk', [...args, `${w.url}/v2/library/tiny/manifests/latest`], { timeout: 60000 });
+    requests = parseWrk(r.stdout).requests;
   }
   const { result } = await session.send('Profiler.stop');
   session.close();
@@ -77,8 +79,11 @@ try {
     const k = kindOf(frame);
     kinds.set(k, (kinds.get(k) || 0) + dt);
   });
-  const pct = (v) => `${((v / total) * 100).toFixed(1)}%`.padStart(6) + `${(v / 1000).toFixed(2)} ms`.padStart(11);
-  console.log(`${load} load, ${SECONDS} s, ${script}`);
+  // Shares of a profile depend on how busy the process was; µs per request (profiler's overhead
+  // included) compare across runs and builds.
+  const perRequest = (v) => (requests ? `${(v / requests).toFixed(1)} µs/req`.padStart(14) : '');
+  const pct = (v) => `${((v / total) * 100).toFixed(1)}%`.padStart(6) + `${(v / 1000).toFixed(2)} ms`.padStart(11) + perRequest(v);
+  console.log(`${load} load, ${SECONDS} s, ${script}${requests ? `, ${requests} requests` : ''}`);
   for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`${pct(v)}  ${k}`);
   console.log('--- functions by self time');
   for (const [k, v] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${pct(v)}  ${k}`);

@@ -11,7 +11,8 @@
 //   extra-baseline    BENCH_BASELINE=path/to/worker.js, if given (in both parts; named by
 //                     BENCH_BASELINE_NAME, its vars BENCH_BASELINE_VARS)
 // then the ESA CPU table and sizes. Writes bench/results.md and bench/results.svg. Loops are
-// bounded (counts, wrk -d) and loopback only. BENCH_ONLY=alone|esa-cpu prints one part.
+// bounded (counts, wrk -d) and loopback only. BENCH_ONLY=alone|instructions|esa-cpu prints one
+// part. instructions.mjs counts instructions per request under valgrind (callgrind).
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
 import { MANIFEST_ACCEPT as ACCEPT, benchVars, layerMiBs, parseWrk } from './measure.mjs';
 import { tokenFor } from './pull-client.mjs';
+import { instructions } from './instructions.mjs';
 import { extraBaselineVars, workerAlone } from './worker-alone.mjs';
 
 const DURATION = process.env.BENCH_SECONDS || '5';
@@ -86,6 +88,26 @@ async function main() {
     }
     return;
   }
+  const instructionTargets = () => {
+    const list = [
+      { key: 'worker', name: 'worker', vars: hubVars },
+      { key: 'baseline', name: 'js-baseline', vars: baselineVars, script: join(ROOT, 'bench', 'baseline-worker.js'), baseline: true },
+    ];
+    if (process.env.BENCH_COMPARE) list.push({ key: 'compare', name: 'compare', vars: hubVars, script: process.env.BENCH_COMPARE });
+    if (process.env.BENCH_BASELINE) list.push({ key: 'extra', name: process.env.BENCH_BASELINE_NAME || 'extra-baseline', vars: extraBaselineVars(up, baselineVars), script: process.env.BENCH_BASELINE });
+    // BENCH_TARGETS as in worker-alone.mjs: only targets whose name contains one of these.
+    const only = (process.env.BENCH_TARGETS || '').split(',').filter(Boolean);
+    return only.length ? list.filter((t) => only.some((o) => t.name.includes(o))) : list;
+  };
+  if (process.env.BENCH_ONLY === 'instructions') {
+    // Only the callgrind table, printed (results.md is left as it is).
+    try {
+      console.log(await instructions(instructionTargets()));
+    } finally {
+      await up.stop();
+    }
+    return;
+  }
   if (process.env.BENCH_ONLY === 'esa-cpu') {
     // Only the ESA CPU table, printed (results.md is left as it is).
     try {
@@ -96,6 +118,7 @@ async function main() {
     return;
   }
   const alone = await workerAlone(up, { hub: hubVars, baseline: baselineVars }, { digest: images['library/big'].layers[0], mib: BLOB_MIB });
+  const counted = await instructions(instructionTargets());
   log('starting the targets (wrangler dev)');
   const starts = [
     startWorkerd('bench-workerd', hubVars),
@@ -170,6 +193,7 @@ Everything on one machine: the runtime, the upstream (distribution + token serve
 the load tool share its cores, so read **ratios**, not absolute numbers, and the spreads.
 
 ${alone}
+${counted}
 ## Under \`wrangler dev\`: manifest GET (\`library/tiny:latest\`, authorized) and layer download
 
 The whole local dev stack, as \`make dev\` runs it: wrangler's Node process, its proxying workerd

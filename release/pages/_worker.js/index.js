@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source e37bb6a23cfb78e6 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 6cc911901ef47b74 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -422,6 +422,13 @@ function passStringToWasm0(arg, malloc, realloc) {
     return ptr2;
   }
   let len = arg.length;
+  if (len > 64) {
+    const cap = len * 3;
+    const at = malloc(cap, 1) >>> 0;
+    const { written } = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(at, at + cap));
+    WASM_VECTOR_LEN = written;
+    return realloc(at, cap, written, 1) >>> 0;
+  }
   let ptr = malloc(len, 1) >>> 0;
   const mem = getUint8ArrayMemory0();
   let offset = 0;
