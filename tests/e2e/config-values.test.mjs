@@ -151,6 +151,29 @@ for (const wasm of [true, false]) {
       }
     });
 
+    test('long and non-ASCII header values cross into wasm and out to the upstream unchanged', async () => {
+      // Strings over 64 chars take another path into wasm memory than short ones
+      // (scripts/bundle.mjs patchStringPass); a token is ~1.4 KB. Header values are Latin-1.
+      const sent = {
+        authorization: `Bearer ${'é'.repeat(40)}${'x'.repeat(1500)}ü`,
+        'user-agent': `docker/27.3.1 ${'Ärger '.repeat(20)}(linux)`,
+        accept: 'application/vnd.oci.image.index.v1+json; q=0.9 ñ',
+      };
+      const realFetch = globalThis.fetch;
+      let seen = null;
+      globalThis.fetch = async (url, init) => {
+        seen = new Headers(init.headers);
+        return new Response('{}', { status: 200, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+      };
+      try {
+        const r = await plain.fetch(new Request(`http://mirror.test${TINY}`, { headers: sent }), fieldsContext(), {});
+        assert.equal(r.status, 200, await r.text());
+        for (const [k, v] of Object.entries(sent)) assert.equal(seen.get(k), v, k);
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+    });
+
     test('values never come back in an error', async () => {
       const secrets = {
         UPSTREAM: 'https://op:hunter2-secret@registry.example',
