@@ -106,6 +106,14 @@ impl Headers {
             .retain(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)));
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -137,8 +145,9 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
     fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
         let mut h = Headers::new();
         for (k, v) in iter {
-            let k: String = k.into();
-            h.0.push((k.to_ascii_lowercase(), v.into()));
+            let mut k: String = k.into();
+            k.make_ascii_lowercase();
+            h.0.push((k, v.into()));
         }
         h
     }

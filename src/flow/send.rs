@@ -113,19 +113,23 @@ pub(crate) fn respond<B>(
     if matches!(endpoint, RegistryEndpoint::Ping) && resp.status == 200 {
         return ping_ok();
     }
-    let headers = client_headers(endpoint, resp.status, &resp.headers);
+    let UpstreamResponse {
+        status,
+        mut headers,
+        body,
+    } = resp;
     // Nothing to drop or add: the client gets the upstream's own response object (a header set
     // later, e.g. the API version `flow::handle` puts on every answer, makes it a copy).
-    let body = if headers == resp.headers {
+    let body = if make_client_headers(endpoint, status, &mut headers) {
+        Body::Stream(body)
+    } else {
         Body::Verbatim {
-            response: resp.body,
+            response: body,
             bodiless: out.method == Method::Head,
         }
-    } else {
-        Body::Stream(resp.body)
     };
     Response {
-        status: resp.status,
+        status,
         headers,
         body,
     }
@@ -137,19 +141,29 @@ pub(crate) fn client_headers(
     status: u16,
     upstream: &Headers,
 ) -> Headers {
-    let mut headers: Headers = upstream
-        .iter()
-        .filter(|(k, _)| FORWARDED_RESPONSE_HEADERS.contains(k))
-        .collect();
-    if upstream.decoded_by_fetch() {
+    let mut headers = upstream.clone();
+    make_client_headers(endpoint, status, &mut headers);
+    headers
+}
+
+/// Turns upstream (or stored) headers into the ones a client gets, in place (no copy of an
+/// answer's headers per request); true if that changed any.
+fn make_client_headers(endpoint: &RegistryEndpoint, status: u16, headers: &mut Headers) -> bool {
+    let decoded = headers.decoded_by_fetch();
+    let before = headers.len();
+    headers.keep_only(FORWARDED_RESPONSE_HEADERS);
+    let mut changed = headers.len() != before;
+    if decoded && headers.get("content-length").is_some() {
         headers.remove("content-length");
+        changed = true;
     }
     if let RegistryEndpoint::Blob { digest, .. } = endpoint {
         if (status == 200 || status == 206) && headers.get("docker-content-digest").is_none() {
             headers.set("docker-content-digest", digest.as_str());
+            changed = true;
         }
     }
-    headers
+    changed
 }
 
 pub(crate) enum Sent<B> {

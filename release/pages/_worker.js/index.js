@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 6cc911901ef47b74 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source e096272f5109e474 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
