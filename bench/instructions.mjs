@@ -106,7 +106,8 @@ export async function instructions(targets) {
   return `## Instructions per request (callgrind, plain workerd)
 
 The same sequences counted by valgrind instead of timed (\`bench/instructions.mjs\`): a count
-that repeats from run to run (within 0.1 %), so it shows what CPU figures on this machine cannot.
+that repeats from run to run (within 0.1 %; the first request's within ~4 %), so it shows what
+CPU figures on this machine cannot.
 User-space instructions of the workerd process (the worker's JS and wasm, the runtime's HTTP and
 fetch; not the kernel's networking), V8 on one thread so that it compiles and collects at the same
 points every run, optimizing compiler only for the steady state (production tiers wasm up in the
