@@ -4,14 +4,25 @@
 // the first request after start (docker's ping, which goes upstream), then, after a warm-up,
 // manifest GETs one at a time and whole docker-like pulls. Counters are zeroed before and read
 // after each sequence (`callgrind_control`), so start-up and warm-up are not in them.
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
 import { MANIFEST_ACCEPT as ACCEPT } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
-import { pull, tokenFor } from './pull-client.mjs';
+import { pull, requestKinds, tokenFor } from './pull-client.mjs';
 
 const MANIFEST_GETS = Number(process.env.BENCH_INSTR_GETS || 200);
 const PULLS = Number(process.env.BENCH_INSTR_PULLS || 20);
+const KIND_COUNT = Number(process.env.BENCH_INSTR_KIND_COUNT || 100);
+// Warm-up before anything is counted. V8 optimizes a function once it has run enough of its
+// bytecode: the plain-JS proxies' one handler gets there in a few requests, our glue's many small
+// functions (a few calls each per request) only after ~300-1,000 requests, the token and blob
+// paths later still. With 300 manifest GETs and 5 pulls, as until 2026-11-24, the counted
+// window held those compilations (--trace-opt; in callgrind's profile ~50 k instructions per
+// manifest GET of Maglev, and one TurboFan compile of 17.7 M in 20 pulls): 863 k per manifest
+// GET where the steady state is ~770-785 k. After these, no compiler function is in the profile.
+const WARMUP = Number(process.env.BENCH_INSTR_WARMUP || 2000);
+const WARMUP_PULLS = Number(process.env.BENCH_INSTR_WARMUP_PULLS || 150);
 const log = (...a) => console.log('[bench]', ...a);
 
 const valgrind = (dir) => ['valgrind', '--tool=callgrind', '--smc-check=all', `--callgrind-out-file=${join(dir, 'callgrind.out')}`];
@@ -49,6 +60,21 @@ async function counted(pid, work) {
   return counters(pid);
 }
 
+// BENCH_INSTR_PROFILE=dir: also keep callgrind's profile of the manifest GETs per target, for
+// `callgrind_annotate` (workerd is not stripped: the runtime's and V8's functions are named;
+// JIT-compiled JS and wasm show as addresses).
+async function profileDump(pid, dir, t, what) {
+  const keep = process.env.BENCH_INSTR_PROFILE;
+  if (!keep) return;
+  const d = await runAsync('callgrind_control', ['-d', pid]);
+  if (d.code !== 0) throw new Error(`callgrind_control -d: ${d.stderr}`);
+  await sleep(500);
+  const dumps = readdirSync(dir).filter((f) => f.startsWith('callgrind.out.')).sort();
+  if (!dumps.length) throw new Error(`no callgrind dump in ${dir}`);
+  mkdirSync(keep, { recursive: true });
+  copyFileSync(join(dir, dumps.at(-1)), join(keep, `${t.key}-${what}.callgrind`));
+}
+
 const underCallgrind = (t, v8Flags) => startPlainWorkerd(`instr-${t.key}`, t.vars, { script: t.script, wrap: valgrind, readyMs: 180000, v8Flags });
 
 async function firstRequest(t) {
@@ -81,13 +107,23 @@ async function measure(t) {
       }
     };
     // Warm-up: V8 tiers code up by how often it runs, the same under callgrind.
-    await getManifests(300);
-    for (let i = 0; i < 5; i++) await pull(w.url, 'library/tiny', 'latest');
+    await getManifests(WARMUP);
+    for (let i = 0; i < WARMUP_PULLS; i++) await pull(w.url, 'library/tiny', 'latest');
     const manifest = await counted(pid, () => getManifests(MANIFEST_GETS));
+    await profileDump(pid, w.dir, t, 'manifest');
     const pulls = await counted(pid, async () => {
       for (let i = 0; i < PULLS; i++) await pull(w.url, 'library/tiny', 'latest');
     });
-    return { first, manifest: manifest / MANIFEST_GETS, pull: pulls / PULLS };
+    await profileDump(pid, w.dir, t, 'pull');
+    // Each kind of request of a pull counted apart: where a difference per pull comes from.
+    const kinds = {};
+    for (const [kind, once] of Object.entries(await requestKinds(w.url, 'library/tiny', 'latest'))) {
+      kinds[kind] = (await counted(pid, async () => {
+        for (let i = 0; i < KIND_COUNT; i++) await once();
+      })) / KIND_COUNT;
+      await profileDump(pid, w.dir, t, kind.replace(/\W+/g, '-'));
+    }
+    return { first, manifest: manifest / MANIFEST_GETS, pull: pulls / PULLS, kinds };
   } finally {
     await w.stop();
   }
@@ -103,6 +139,8 @@ export async function instructions(targets) {
   const k = (v) => `${(v / 1000).toFixed(0)}k`;
   const vs = (t, key) => (t === base || !base ? '–' : `${(t.instr[key] / base.instr[key]).toFixed(2)}×`);
   const rows = targets.map((t) => `| ${t.name} | ${k(t.instr.pull)} | ${vs(t, 'pull')} | ${k(t.instr.manifest)} | ${vs(t, 'manifest')} | ${k(t.instr.first)} | ${vs(t, 'first')} |`);
+  const kindNames = Object.keys(targets[0].instr.kinds);
+  const kindRows = targets.map((t) => `| ${t.name} | ${kindNames.map((n) => `${k(t.instr.kinds[n])} | ${base && t !== base ? `${(t.instr.kinds[n] / base.instr.kinds[n]).toFixed(2)}×` : '–'}`).join(' | ')} |`);
   return `## Instructions per request (callgrind, plain workerd)
 
 The same sequences counted by valgrind instead of timed (\`bench/instructions.mjs\`): a count
@@ -114,11 +152,19 @@ points every run, optimizing compiler only for the steady state (production tier
 background), the first request in a fresh process with V8's start-up tiers. Instructions are not
 time: the runtime's and the kernel's share of a request is the same for every target, so these
 ratios are larger than the CPU ratios above. ${MANIFEST_GETS} manifest GETs one at a time after a
-warm-up of 300; ${PULLS} docker-like pulls; the first request after start (the ping, which goes
+warm-up of ${WARMUP} and ${WARMUP_PULLS} pulls (V8 has then optimized what it will: no compiler in
+the profile); ${PULLS} docker-like pulls; the first request after start (the ping, which goes
 upstream). Ratios against the plain-JS proxy.
 
 | target | per pull | vs JS | per manifest GET | vs JS | first request | vs JS |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
+
+Each kind of request of a pull apart (${KIND_COUNT} of each, after the sequences above; the blob's
+redirect followed as docker does):
+
+| target | ${kindNames.map((n) => `${n} | vs JS`).join(' | ')} |
+|---|${kindNames.map(() => '---|---|').join('')}
+${kindRows.join('\n')}
 `;
 }

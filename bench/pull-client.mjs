@@ -79,3 +79,35 @@ export async function pulls(base, repo, tag, { count, conns }) {
   await Promise.all(Array.from({ length: conns }, client));
   return requests;
 }
+
+/**
+ * Each kind of request a pull makes, as a function doing one of it (answer checked), for counting
+ * them apart: the ping, the token from the challenge's realm, HEAD of the tag, GET of the
+ * manifest by digest, GET of the config blob (its redirect followed as docker does).
+ */
+export async function requestKinds(base, repo, tag) {
+  const ping = await fetch(`${base}/v2/`);
+  await expect(ping, 401, 'ping');
+  const c = challenge(ping.headers.get('www-authenticate'));
+  const realm = new URL(c.realm);
+  if (c.service) realm.searchParams.set('service', c.service);
+  realm.searchParams.set('scope', `repository:${repo}:pull`);
+  const answer = JSON.parse(Buffer.from(await expect(await fetch(realm), 200, 'token')).toString());
+  const auth = { authorization: `Bearer ${answer.token ?? answer.access_token}` };
+  const headers = { ...auth, accept: DOCKER_ACCEPT };
+  const head = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers });
+  await expect(head, 200, 'HEAD tag');
+  const digest = head.headers.get('docker-content-digest');
+  let manifest = JSON.parse(Buffer.from(await expect(await fetch(`${base}/v2/${repo}/manifests/${digest}`, { headers }), 200, 'manifest')).toString());
+  if (manifest.manifests) {
+    const d = manifest.manifests.find((m) => m.platform?.architecture === 'amd64')?.digest ?? manifest.manifests[0].digest;
+    manifest = JSON.parse(Buffer.from(await expect(await fetch(`${base}/v2/${repo}/manifests/${d}`, { headers }), 200, 'platform manifest')).toString());
+  }
+  return {
+    ping: async () => expect(await fetch(`${base}/v2/`), 401, 'ping'),
+    token: async () => expect(await fetch(realm), 200, 'token'),
+    'HEAD tag': async () => expect(await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers }), 200, 'HEAD tag'),
+    'manifest GET': async () => expect(await fetch(`${base}/v2/${repo}/manifests/${digest}`, { headers }), 200, 'manifest'),
+    'blob GET': () => blob(base, repo, manifest.config.digest, auth),
+  };
+}
