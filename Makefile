@@ -9,21 +9,23 @@ export WRANGLER_SEND_METRICS := false
 DEV_PORT ?= 8787
 ESA_PORT ?= 18080
 
-# wasm32 as plain MVP wasm, so that wasm2js can translate the same module for runtimes that
-# refuse to compile wasm from bytes: rustup's wasm32-unknown-unknown target where it is
-# installed (stable, no build-std; wasm-opt lowers what its prebuilt std uses beyond MVP: it must
-# be told to read those features first, then lower them), else Debian's rustc-web with std built
-# from source for MVP. Either way the final -Oz runs with --mvp-features, which also refuses a
-# module that still uses anything beyond MVP. ERP_SOURCE: the hash of every build input
-# (scripts/source-hash.mjs), shown by /version.
+# wasm32 as MVP wasm plus bulk memory (memory.copy/fill: MVP's memcpy is a loop in wasm, -2 %
+# instructions per request, bench/README.md), so that wasm2js (told to read bulk memory) can
+# translate the same module for runtimes that refuse to compile wasm from bytes: rustup's
+# wasm32-unknown-unknown target where it is installed (stable, no build-std; wasm-opt lowers
+# the rest of what its prebuilt std uses beyond that: it must be told to read those features
+# first, then lower them), else Debian's rustc-web with std built from source for it. Either way
+# the final -Oz runs with only MVP and bulk memory enabled, which also refuses a module that
+# still uses anything else. ERP_SOURCE: the hash of every build input (scripts/source-hash.mjs),
+# shown by /version.
 RUSTUP_WASM := $(shell rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && echo yes)
 WASM_OPT := node node_modules/binaryen/bin/wasm-opt
 ifeq ($(RUSTUP_WASM),yes)
-WASM_CARGO = RUSTFLAGS="-C target-cpu=mvp" ERP_SOURCE=$$(node scripts/source-hash.mjs) cargo build --release --target wasm32-unknown-unknown
-WASM_LOWER = $(WASM_OPT) --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue --signext-lowering --llvm-nontrapping-fptoint-lowering --llvm-memory-copy-fill-lowering dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
+WASM_CARGO = RUSTFLAGS="-C target-cpu=mvp -C target-feature=+bulk-memory" ERP_SOURCE=$$(node scripts/source-hash.mjs) cargo build --release --target wasm32-unknown-unknown
+WASM_LOWER = $(WASM_OPT) --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue --signext-lowering --llvm-nontrapping-fptoint-lowering dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
 else
 WASM_LOWER = true
-WASM_CARGO = PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp" ERP_SOURCE=$$(node scripts/source-hash.mjs) /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
+WASM_CARGO = PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-cpu=mvp -C target-feature=+bulk-memory" ERP_SOURCE=$$(node scripts/source-hash.mjs) /usr/bin/cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort
 endif
 WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
@@ -54,7 +56,7 @@ dist/wasm/proxy_bg.wasm: $(RUST_SRC) $(JS_SRC) package-lock.json
 	rm -rf dist/wasm
 	wasm-bindgen --target bundler --out-dir dist/wasm --out-name proxy $(WASM_RAW)
 	$(WASM_LOWER)
-	$(WASM_OPT) --mvp-features -Oz dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
+	$(WASM_OPT) --mvp-features --enable-bulk-memory -Oz dist/wasm/proxy_bg.wasm -o dist/wasm/proxy_bg.wasm
 
 dist/esa/index.js: dist/wasm/proxy_bg.wasm $(JS_SRC)
 	node scripts/bundle.mjs

@@ -19,7 +19,7 @@ const header = `// edge-registry-proxy ${version} · source ${sourceHash()} (rel
 
 function wasm2jsFactory() {
   const raw = p('dist/esa-gen/asm.raw.js');
-  execFileSync(process.execPath, [p('node_modules/binaryen/bin/wasm2js'), '-Oz', wasmPath, '-o', raw], {
+  execFileSync(process.execPath, [p('node_modules/binaryen/bin/wasm2js'), '--enable-bulk-memory', '-Oz', wasmPath, '-o', raw], {
     stdio: 'inherit',
   });
   let js = readFileSync(raw, 'utf8');
