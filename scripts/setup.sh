@@ -54,8 +54,9 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-# npm install (not ci: the lockfile omits optional workerd builds for other platforms, which
-# npm ci rejects) when node_modules is missing or older than the lockfile.
+# npm install when node_modules is missing or older than the lockfile. The lockfile lists the
+# optional workerd builds of every platform: when it did not, npm install on a fresh clone added
+# them (once the registry served them), which changed the source hash and failed `make lint`.
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -f node_modules/.setup-stamp ] || [ package-lock.json -nt node_modules/.setup-stamp ]; then
   echo "setup: npm install"
   # The system node runs npm: the install may replace node_modules, Node 22 included.

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source cb2b0afc6848073d (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source ebd1b010c9b91ee7 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
