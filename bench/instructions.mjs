@@ -60,8 +60,8 @@ async function counted(pid, work) {
   return counters(pid);
 }
 
-// BENCH_INSTR_PROFILE=dir: also keep callgrind's profile of the manifest GETs per target, for
-// `callgrind_annotate` (workerd is not stripped: the runtime's and V8's functions are named;
+// BENCH_INSTR_PROFILE=dir: also keep callgrind's profile of each counted window per target
+// (of a request kind's three, the last), for `callgrind_annotate` (workerd is not stripped: the runtime's and V8's functions are named;
 // JIT-compiled JS and wasm show as addresses).
 async function profileDump(pid, dir, t, what) {
   const keep = process.env.BENCH_INSTR_PROFILE;

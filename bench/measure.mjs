@@ -41,3 +41,9 @@ export function parseWrk(out) {
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   return { p50: pct(50), p99: pct(99), rps: rps ? Number(rps[1]) : NaN, requests: reqs ? Number(reqs[1]) : 0, errors: non2xx ? Number(non2xx[1]) : 0 };
 }
+
+/** BENCH_TARGETS=worker,js: only the targets whose name contains one of these (quick A/B runs). */
+export function chosenTargets(list) {
+  const only = (process.env.BENCH_TARGETS || '').split(',').filter(Boolean);
+  return only.length ? list.filter((t) => only.some((o) => t.name.includes(o))) : list;
+}

@@ -34,16 +34,38 @@ async function blob(base, repo, digest, auth) {
   return expect(r, 200, `blob ${digest}`);
 }
 
-/** A pull token for `repo` the way docker gets one: ping, then the realm the 401 names. */
-export async function tokenFor(base, repo, ask = fetch) {
+/** The token URL docker asks for `repo`: ping, then the realm the 401's challenge names. */
+async function tokenRealm(base, repo, ask) {
   const ping = await ask(`${base}/v2/`);
   await expect(ping, 401, 'ping');
   const c = challenge(ping.headers.get('www-authenticate'));
   const realm = new URL(c.realm);
   if (c.service) realm.searchParams.set('service', c.service);
   realm.searchParams.set('scope', `repository:${repo}:pull`);
+  return realm;
+}
+
+async function tokenAt(realm, ask) {
   const answer = JSON.parse(Buffer.from(await expect(await ask(realm), 200, 'token')).toString());
   return answer.token ?? answer.access_token;
+}
+
+/** A pull token for `repo` the way docker gets one: ping, then the realm the 401 names. */
+export async function tokenFor(base, repo, ask = fetch) {
+  return tokenAt(await tokenRealm(base, repo, ask), ask);
+}
+
+/** HEAD of the tag, then its manifest by digest (an index: the amd64 manifest, GET too). */
+async function manifestOf(base, repo, tag, headers, ask) {
+  const head = await ask(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers });
+  await expect(head, 200, 'HEAD tag');
+  const digest = head.headers.get('docker-content-digest');
+  let manifest = JSON.parse(Buffer.from(await expect(await ask(`${base}/v2/${repo}/manifests/${digest}`, { headers }), 200, 'manifest')).toString());
+  if (manifest.manifests) {
+    const d = manifest.manifests.find((m) => m.platform?.architecture === 'amd64')?.digest ?? manifest.manifests[0].digest;
+    manifest = JSON.parse(Buffer.from(await expect(await ask(`${base}/v2/${repo}/manifests/${d}`, { headers }), 200, 'platform manifest')).toString());
+  }
+  return { digest, manifest };
 }
 
 /** One whole pull of `repo:tag` from `base`; returns the number of HTTP requests it made. */
@@ -51,14 +73,7 @@ export async function pull(base, repo, tag) {
   let requests = 0;
   const ask = (url, init) => (requests++, fetch(url, init));
   const auth = { authorization: `Bearer ${await tokenFor(base, repo, ask)}` };
-  const head = await ask(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { ...auth, accept: DOCKER_ACCEPT } });
-  await expect(head, 200, 'HEAD tag');
-  let digest = head.headers.get('docker-content-digest');
-  let manifest = JSON.parse(Buffer.from(await expect(await ask(`${base}/v2/${repo}/manifests/${digest}`, { headers: { ...auth, accept: DOCKER_ACCEPT } }), 200, 'manifest')).toString());
-  if (manifest.manifests) {
-    digest = manifest.manifests.find((m) => m.platform?.architecture === 'amd64')?.digest ?? manifest.manifests[0].digest;
-    manifest = JSON.parse(Buffer.from(await expect(await ask(`${base}/v2/${repo}/manifests/${digest}`, { headers: { ...auth, accept: DOCKER_ACCEPT } }), 200, 'platform manifest')).toString());
-  }
+  const { manifest } = await manifestOf(base, repo, tag, { ...auth, accept: DOCKER_ACCEPT }, ask);
   for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
     requests++;
     await blob(base, repo, d, auth);
@@ -86,23 +101,10 @@ export async function pulls(base, repo, tag, { count, conns }) {
  * manifest by digest, GET of the config blob (its redirect followed as docker does).
  */
 export async function requestKinds(base, repo, tag) {
-  const ping = await fetch(`${base}/v2/`);
-  await expect(ping, 401, 'ping');
-  const c = challenge(ping.headers.get('www-authenticate'));
-  const realm = new URL(c.realm);
-  if (c.service) realm.searchParams.set('service', c.service);
-  realm.searchParams.set('scope', `repository:${repo}:pull`);
-  const answer = JSON.parse(Buffer.from(await expect(await fetch(realm), 200, 'token')).toString());
-  const auth = { authorization: `Bearer ${answer.token ?? answer.access_token}` };
+  const realm = await tokenRealm(base, repo, fetch);
+  const auth = { authorization: `Bearer ${await tokenAt(realm, fetch)}` };
   const headers = { ...auth, accept: DOCKER_ACCEPT };
-  const head = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers });
-  await expect(head, 200, 'HEAD tag');
-  const digest = head.headers.get('docker-content-digest');
-  let manifest = JSON.parse(Buffer.from(await expect(await fetch(`${base}/v2/${repo}/manifests/${digest}`, { headers }), 200, 'manifest')).toString());
-  if (manifest.manifests) {
-    const d = manifest.manifests.find((m) => m.platform?.architecture === 'amd64')?.digest ?? manifest.manifests[0].digest;
-    manifest = JSON.parse(Buffer.from(await expect(await fetch(`${base}/v2/${repo}/manifests/${d}`, { headers }), 200, 'platform manifest')).toString());
-  }
+  const { digest, manifest } = await manifestOf(base, repo, tag, headers, fetch);
   return {
     ping: async () => expect(await fetch(`${base}/v2/`), 401, 'ping'),
     token: async () => expect(await fetch(realm), 200, 'token'),

@@ -21,7 +21,7 @@ import { seedImages } from '../tests/e2e/harness/images.mjs';
 import { NODE, ROOT, groupUsage, killAll, runAsync } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
-import { MANIFEST_ACCEPT as ACCEPT, benchVars, layerMiBs, parseWrk } from './measure.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, benchVars, chosenTargets, layerMiBs, parseWrk } from './measure.mjs';
 import { tokenFor } from './pull-client.mjs';
 import { instructions } from './instructions.mjs';
 import { extraBaselineVars, workerAlone } from './worker-alone.mjs';
@@ -95,9 +95,7 @@ async function main() {
     ];
     if (process.env.BENCH_COMPARE) list.push({ key: 'compare', name: 'compare', vars: hubVars, script: process.env.BENCH_COMPARE });
     if (process.env.BENCH_BASELINE) list.push({ key: 'extra', name: process.env.BENCH_BASELINE_NAME || 'extra-baseline', vars: extraBaselineVars(up, baselineVars), script: process.env.BENCH_BASELINE });
-    // BENCH_TARGETS as in worker-alone.mjs: only targets whose name contains one of these.
-    const only = (process.env.BENCH_TARGETS || '').split(',').filter(Boolean);
-    return only.length ? list.filter((t) => only.some((o) => t.name.includes(o))) : list;
+    return chosenTargets(list);
   };
   if (process.env.BENCH_ONLY === 'instructions') {
     // Only the callgrind table, printed (results.md is left as it is).

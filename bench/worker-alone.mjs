@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { groupUsage, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost } from '../tests/e2e/harness/runtimes.mjs';
-import { MANIFEST_ACCEPT as ACCEPT, layerMiBs, parseWrk } from './measure.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, chosenTargets, layerMiBs, parseWrk } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
 import { pull, pulls, tokenFor } from './pull-client.mjs';
 
@@ -37,9 +37,7 @@ function targets(up, vars) {
     list.push({ name: 'compare · workerd', start: () => startPlainWorkerd('bench-alone-compare', hub, { script }) });
   }
   const all = [{ name: 'direct (registry)', direct: true, start: async () => ({ url: up.url, proc: up.proc, stop: async () => {} }) }, ...list];
-  // BENCH_TARGETS=worker,js: only targets whose name contains one of these (quick A/B runs).
-  const only = (process.env.BENCH_TARGETS || '').split(',').filter(Boolean);
-  return only.length ? all.filter((t) => only.some((o) => t.name.includes(o))) : all;
+  return chosenTargets(all);
 }
 
 /**
