@@ -174,6 +174,28 @@ for (const wasm of [true, false]) {
       }
     });
 
+    test('short strings read out of wasm are kept only when they are exactly the same', async () => {
+      // Short ASCII strings read out of wasm are reused, found by a hash of their bytes
+      // (scripts/bundle.mjs patchStringRead): "Aa" and "BB" hash alike, and so do these values;
+      // short non-ASCII ones are never kept. Each must reach the upstream as sent, every time.
+      const values = ['ctr/1.7 Aa', 'ctr/1.7 BB', 'ctr/1.7 Aa', 'ctr/1.7 é', 'ctr/1.7 ü', 'ctr/1.7 é', 'ctr/1.7 BB', 'x', ''];
+      const realFetch = globalThis.fetch;
+      const seen = [];
+      globalThis.fetch = async (url, init) => {
+        seen.push(new Headers(init.headers).get('user-agent'));
+        return new Response('{}', { status: 200, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+      };
+      try {
+        for (const ua of values) {
+          const r = await plain.fetch(new Request(`http://mirror.test${TINY}`, { headers: { 'user-agent': ua } }), fieldsContext(), {});
+          assert.equal(r.status, 200, await r.text());
+        }
+        assert.deepEqual(seen, values);
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+    });
+
     test('values never come back in an error', async () => {
       const secrets = {
         UPSTREAM: 'https://op:hunter2-secret@registry.example',

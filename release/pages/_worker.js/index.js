@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source ebd1b010c9b91ee7 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 8bce3ca84583e149 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -386,9 +386,25 @@ function getDataViewMemory0() {
   }
   return cachedDataViewMemory0;
 }
+var READ_TEXTS = /* @__PURE__ */ new Map();
 function getStringFromWasm0(ptr, len) {
   ptr = ptr >>> 0;
-  return decodeText(getUint8ArrayMemory0().subarray(ptr, ptr + len));
+  const mem = getUint8ArrayMemory0();
+  if (len > 64) return decodeText(mem.subarray(ptr, ptr + len));
+  let h = len;
+  for (let i = ptr, end = ptr + len; i < end; i++) h = Math.imul(h, 31) + mem[i] | 0;
+  const seen = READ_TEXTS.get(h);
+  if (seen !== void 0 && seen.length === len) {
+    let i = 0;
+    while (i < len && seen.charCodeAt(i) === mem[ptr + i]) i++;
+    if (i === len) return seen;
+  }
+  const s = decodeText(mem.subarray(ptr, ptr + len));
+  if (s.length === len) {
+    if (READ_TEXTS.size >= 512) READ_TEXTS.clear();
+    READ_TEXTS.set(h, s);
+  }
+  return s;
 }
 var cachedUint8ArrayMemory0 = null;
 function getUint8ArrayMemory0() {

@@ -108,7 +108,15 @@ function startBlobServer(storageRoot) {
       return;
     }
     const size = statSync(file).size;
-    const headers = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${path.split('/').at(-2)}"` };
+    // What an object store and its load balancer add, none of it for a registry client.
+    const headers = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      etag: `"${path.split('/').at(-2)}"`,
+      'x-amz-request-id': 'E2E0REQUEST0ID',
+      server: 'AmazonS3',
+      'set-cookie': ['AWSALB=blob-host-cookie; Path=/', 'AWSALBCORS=blob-host-cookie; Path=/; SameSite=None'],
+    };
     const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
     let start = 0;
     let end = size - 1;
