@@ -18,6 +18,19 @@ function randomHex() {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+let utf8 = null;
+const strictUtf8 = () => (utf8 ||= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+
+// A body the HTTP framing holds to at most `limit` bytes: a Content-Length within it and no
+// Content-Encoding (fetch decodes those, and the decoded body may be far larger).
+function framedWithin(headers, limit) {
+  if (!headers || typeof headers.get !== 'function') return false;
+  const len = headers.get('content-length');
+  if (len === null || !/^[0-9]{1,10}$/.test(len) || Number(len) > limit) return false;
+  const coding = headers.get('content-encoding');
+  return coding === null || coding === '' || coding.toLowerCase() === 'identity';
+}
+
 export function makePlatform({ fetchImpl, cache, waitUntil }) {
   // Without waitUntil (ESA may not give one) a background put still runs: the runtime keeps the
   // request alive while the client's half of a teed body streams, and small puts finish first.
@@ -38,9 +51,15 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
       return fetchImpl(url, init);
     },
 
-    // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
+    // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes. A body
+    // whose framing bounds it (Content-Length, not decoded by fetch) is read in one call.
     async readBytes(handle, limit) {
       if (!handle.body) return new Uint8Array(0);
+      if (typeof handle.arrayBuffer === 'function' && framedWithin(handle.headers, limit)) {
+        const all = new Uint8Array(await handle.arrayBuffer());
+        if (all.byteLength > limit) throw new Error(`body larger than ${limit} bytes`);
+        return all;
+      }
       const reader = handle.body.getReader();
       const chunks = [];
       let size = 0;
@@ -61,6 +80,12 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
         at += c.byteLength;
       }
       return all;
+    },
+
+    // Text for the core (token answers, forms): strict UTF-8, a byte order mark kept (as Rust's
+    // from_utf8 would), so the core sees exactly the bytes.
+    async readText(handle, limit) {
+      return strictUtf8().decode(await this.readBytes(handle, limit));
     },
 
     async cacheGet(key) {

@@ -33,6 +33,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = readBytes)]
     fn read_bytes(this: &JsPlatform, body: &JsValue, limit: u32) -> Result<Promise, JsValue>;
 
+    #[wasm_bindgen(method, catch, js_name = readText)]
+    fn read_text(this: &JsPlatform, body: &JsValue, limit: u32) -> Result<Promise, JsValue>;
+
     #[wasm_bindgen(method, catch, js_name = cacheGet)]
     fn cache_get(this: &JsPlatform, key: &str) -> Result<Promise, JsValue>;
 
@@ -142,6 +145,18 @@ impl Platform for Binding {
             .map_err(js_error)?;
         let v = self.wait(promise).await.map_err(js_error)?;
         Ok(js_sys::Uint8Array::new(&v).to_vec())
+    }
+
+    /// Decoded by the runtime (strict UTF-8): the text crosses once, with the runtime's encoder,
+    /// where bytes then `from_utf8` walked it twice more in wasm.
+    async fn read_text(&self, body: JsValue, limit: usize) -> Result<String, FetchError> {
+        let promise = self
+            .0
+            .read_text(&body, limit.min(u32::MAX as usize) as u32)
+            .map_err(js_error)?;
+        let v = self.wait(promise).await.map_err(js_error)?;
+        v.as_string()
+            .ok_or_else(|| FetchError("body is not text".into()))
     }
 
     async fn cache_get(&self, key: &str) -> Option<UpstreamResponse<JsValue>> {

@@ -18,7 +18,7 @@ let limited; // an upstream that answers every request with 429
 const runtimes = {};
 let passthrough;
 
-const WHITELIST = 'tiny, library/multi, library/list, library/big, team/*, a/*, ratelimited, refresher';
+const WHITELIST = 'tiny, library/multi, library/list, library/big, team/*, a/*, ratelimited, refresher, oddtoken/*';
 
 before(async () => {
   up = await startUpstream('proxy');
@@ -250,6 +250,25 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'token']);
       assert.equal(body.token, upstream.token);
       assert.equal(body.expires_in, 24 * 3600, 'an absurd lifetime is cut to a day');
+    });
+
+    test("token endpoint: the upstream's answer read whole only within 64 KiB and only as UTF-8, however it is framed", async () => {
+      const ask = (kind) => fetch(`${rt().url}/token?scope=repository:oddtoken/${kind}:pull`);
+      for (const kind of ['plain', 'plain-chunked', 'plain-gzip', 'plain-gzip-chunked']) {
+        const before = up.tokenRequests.length;
+        const r = await ask(kind);
+        const text = await r.text();
+        assert.equal(r.status, 200, `${kind}: ${text.slice(0, 300)}`);
+        const sent = up.tokenRequests.slice(before).filter((x) => x.path === '/token').at(-1);
+        assert.equal(text, sent.answer, `${kind}: the upstream's text`);
+      }
+      for (const kind of ['huge', 'huge-chunked', 'huge-gzip', 'huge-gzip-chunked', 'latin1', 'latin1-chunked', 'bom', 'bom-gzip']) {
+        const r = await ask(kind);
+        const text = await r.text();
+        assert.equal(r.status, 502, `${kind}: ${text.slice(0, 300)}`);
+        assert.equal(errorCode(text), 'UNAVAILABLE', kind);
+        assert.match(text, /upstream token answer/, kind);
+      }
     });
 
     test('token endpoint: OAuth POST form with credentials', async () => {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 8bce3ca84583e149 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source cdb42b4785594c34 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -53,6 +53,7 @@ __export(proxy_bg_exports, {
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
+  __wbg_readText_562a9cda60e947b8: () => __wbg_readText_562a9cda60e947b8,
   __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
   __wbg_set_headers_07f10dbe49bc0e77: () => __wbg_set_headers_07f10dbe49bc0e77,
   __wbg_set_headers_6d75a7df4eb22716: () => __wbg_set_headers_6d75a7df4eb22716,
@@ -310,6 +311,12 @@ function __wbg_readBytes_6a3f17f247b3aca2() {
     return addHeapObject(ret);
   }, arguments);
 }
+function __wbg_readText_562a9cda60e947b8() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = getObject(arg0).readText(getObject(arg1), arg2 >>> 0);
+    return addHeapObject(ret);
+  }, arguments);
+}
 function __wbg_resolve_dbf78ab4942478b0(arg0) {
   const ret = Promise.resolve(getObject(arg0));
   return addHeapObject(ret);
@@ -515,6 +522,15 @@ function randomHex() {
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+var utf8 = null;
+var strictUtf8 = () => utf8 ||= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+function framedWithin(headers, limit) {
+  if (!headers || typeof headers.get !== "function") return false;
+  const len = headers.get("content-length");
+  if (len === null || !/^[0-9]{1,10}$/.test(len) || Number(len) > limit) return false;
+  const coding = headers.get("content-encoding");
+  return coding === null || coding === "" || coding.toLowerCase() === "identity";
+}
 function makePlatform({ fetchImpl, cache, waitUntil }) {
   const background = (promise, what) => {
     const p = Promise.resolve(promise).catch((e) => console.log(`cache: ${what} failed: ${e && e.message}`));
@@ -531,9 +547,15 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
     fetch(url, init) {
       return fetchImpl(url, init);
     },
-    // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes.
+    // Reads a token answer, a form or a manifest; never a layer. Stops at `limit` bytes. A body
+    // whose framing bounds it (Content-Length, not decoded by fetch) is read in one call.
     async readBytes(handle3, limit) {
       if (!handle3.body) return new Uint8Array(0);
+      if (typeof handle3.arrayBuffer === "function" && framedWithin(handle3.headers, limit)) {
+        const all2 = new Uint8Array(await handle3.arrayBuffer());
+        if (all2.byteLength > limit) throw new Error(`body larger than ${limit} bytes`);
+        return all2;
+      }
       const reader = handle3.body.getReader();
       const chunks = [];
       let size = 0;
@@ -554,6 +576,11 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
         at += c.byteLength;
       }
       return all;
+    },
+    // Text for the core (token answers, forms): strict UTF-8, a byte order mark kept (as Rust's
+    // from_utf8 would), so the core sees exactly the bytes.
+    async readText(handle3, limit) {
+      return strictUtf8().decode(await this.readBytes(handle3, limit));
     },
     async cacheGet(key) {
       if (!cache) return null;

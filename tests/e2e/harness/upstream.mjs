@@ -7,6 +7,7 @@
 import { createHash, createSign, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { nameLoopback, newSite } from './names.mjs';
 import { freePort, run, start, tempDir, waitForHttp } from './procs.mjs';
@@ -84,10 +85,42 @@ function startTokenServer({ key, certDer, service, issuer }) {
       ? { token, access_token: token, expires_in: 1e12, refresh_token: 'refresh-me', issued_at: new Date().toISOString() }
       : { token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() };
     seen.answer = JSON.stringify(answer);
+    const odd = scopes.map((s) => /^repository:oddtoken\/([a-z0-9-]+):/.exec(s)?.[1]).find(Boolean);
+    if (odd) {
+      serveOddAnswer(res, odd, answer);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(seen.answer);
   });
   return { server, requests };
+}
+
+/**
+ * Token answers for `oddtoken/<kind>`, shaped to test how a proxy reads them. `<kind>`: `plain`,
+ * `huge` (over 64 KiB), `latin1` (a byte that is not UTF-8), `bom` (a UTF-8 byte order mark
+ * first); with `-chunked`: no Content-Length, sent in two writes; with `-gzip`: Content-Encoding
+ * gzip (Content-Length the compressed size, which the decoded text may far exceed).
+ */
+function serveOddAnswer(res, kind, answer) {
+  const json = JSON.stringify(answer);
+  let body = Buffer.from(json);
+  if (kind.startsWith('huge')) body = Buffer.from(JSON.stringify({ ...answer, padding: 'x'.repeat(70 * 1024) }));
+  if (kind.startsWith('latin1')) body = Buffer.concat([Buffer.from(`${json.slice(0, -1)},"note":"caf`), Buffer.from([0xe9]), Buffer.from('"}')]);
+  if (kind.startsWith('bom')) body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]);
+  const headers = { 'content-type': 'application/json' };
+  if (kind.endsWith('-gzip')) {
+    body = gzipSync(body);
+    headers['content-encoding'] = 'gzip';
+  }
+  if (kind.endsWith('-chunked')) {
+    res.writeHead(200, headers);
+    res.write(body.subarray(0, body.length >> 1));
+    res.end(body.subarray(body.length >> 1));
+    return;
+  }
+  res.writeHead(200, { ...headers, 'content-length': body.length });
+  res.end(body);
 }
 
 /** Serves distribution's storage files for redirected blob GETs, S3-style: no Authorization. */
