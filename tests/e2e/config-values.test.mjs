@@ -196,6 +196,37 @@ for (const wasm of [true, false]) {
       }
     });
 
+    test('a runtime call that throws under the binding reaches the core as an error, and the next request is served', async () => {
+      // Runtime calls that may throw (Headers.append here) are wrapped in wasm-bindgen's glue so
+      // that the exception reaches the core as an error value; a swallowed one would send the
+      // upstream request without the header and answer 200.
+      const realFetch = globalThis.fetch;
+      const realAppend = Headers.prototype.append;
+      let sent = 0;
+      globalThis.fetch = async () => {
+        sent++;
+        return new Response('{}', { status: 200, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+      };
+      Headers.prototype.append = function (name, value) {
+        if (String(value).includes('refuse-me')) throw new TypeError('header value refused by the runtime');
+        return realAppend.call(this, name, value);
+      };
+      try {
+        const r = await plain.fetch(new Request(`http://mirror.test${TINY}`, { headers: { 'user-agent': 'ctr refuse-me' } }), fieldsContext(), {});
+        const body = await r.text();
+        assert.equal(r.status, 502, body);
+        assert.equal(JSON.parse(body).errors[0].code, 'UNAVAILABLE');
+        assert.match(body, /header value refused by the runtime/);
+        assert.equal(sent, 0, 'nothing went upstream');
+        const ok = await plain.fetch(new Request(`http://mirror.test${TINY}`, { headers: { 'user-agent': 'ctr fine' } }), fieldsContext(), {});
+        assert.equal(ok.status, 200, await ok.text());
+        assert.equal(sent, 1);
+      } finally {
+        globalThis.fetch = realFetch;
+        Headers.prototype.append = realAppend;
+      }
+    });
+
     test('values never come back in an error', async () => {
       const secrets = {
         UPSTREAM: 'https://op:hunter2-secret@registry.example',
