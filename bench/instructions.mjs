@@ -4,10 +4,10 @@
 // the first request after start (docker's ping, which goes upstream), then, after a warm-up,
 // manifest GETs one at a time and whole docker-like pulls. Counters are zeroed before and read
 // after each sequence (`callgrind_control`), so start-up and warm-up are not in them.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
-import { MANIFEST_ACCEPT as ACCEPT } from './measure.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, settled } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
 import { pull, requestKinds, tokenFor } from './pull-client.mjs';
 
@@ -76,31 +76,6 @@ async function profileDump(pid, dir, t, what) {
 }
 
 const underCallgrind = (t, v8Flags) => startPlainWorkerd(`instr-${t.key}`, t.vars, { script: t.script, wrap: valgrind, readyMs: 180000, v8Flags });
-
-/** CPU seconds (user + system) the process has used so far. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/**
- * Waits until the process has used no CPU for a second: workerd listens before it has compiled
- * the worker and run its global scope, which under valgrind takes many seconds. Until 2026-11-24
- * a fixed second's wait let that start-up (for ours: the wasm compile and the warm-up at load,
- * ~97 M instructions) be counted as the first request's.
- */
-async function settled(pid, limitMs = 300000) {
-  const deadline = Date.now() + limitMs;
-  let last = cpuSeconds(pid);
-  let quiet = 0;
-  while (quiet < 2) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still busy after ${limitMs} ms`);
-    await sleep(500);
-    const now = cpuSeconds(pid);
-    quiet = now === last ? quiet + 1 : 0;
-    last = now;
-  }
-}
 
 async function firstRequest(t) {
   const w = await underCallgrind(t, V8_FIRST);

@@ -1,5 +1,6 @@
-// Measurements shared by the bench's tables: wrk's output, layer download speed.
-import { runAsync } from '../tests/e2e/harness/procs.mjs';
+// Measurements shared by the bench's tables: wrk's output, layer download speed, start-up done.
+import { readFileSync } from 'node:fs';
+import { runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
 
 /** Best of three: MiB/s for GETting `path` (curl follows redirects without re-sending Authorization). */
 export async function layerMiBs(base, path, token, mib) {
@@ -46,4 +47,29 @@ export function parseWrk(out) {
 export function chosenTargets(list) {
   const only = (process.env.BENCH_TARGETS || '').split(',').filter(Boolean);
   return only.length ? list.filter((t) => only.some((o) => t.name.includes(o))) : list;
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Waits until the process has used no CPU for a second: workerd listens before it has compiled
+ * the worker and run its global scope (under valgrind, many seconds). Until 2026-11-24 a fixed
+ * wait let that start-up (for ours: the wasm compile and the warm-up at load, ~97 M
+ * instructions) be counted as the first request's (bench/instructions.mjs).
+ */
+export async function settled(pid, limitMs = 300000) {
+  const deadline = Date.now() + limitMs;
+  let last = cpuSeconds(pid);
+  let quiet = 0;
+  while (quiet < 2) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still busy after ${limitMs} ms`);
+    await sleep(500);
+    const now = cpuSeconds(pid);
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
 }

@@ -3,9 +3,9 @@
 // repeated rounds. CPU is the runtime process's own (user + system), per pull and per manifest
 // GET; medians with the spread (min–max) over the rounds, because this 2-core machine is noisy.
 import { join } from 'node:path';
-import { groupUsage, runAsync, sleep } from '../tests/e2e/harness/procs.mjs';
+import { groupUsage, runAsync } from '../tests/e2e/harness/procs.mjs';
 import { startEsaHost } from '../tests/e2e/harness/runtimes.mjs';
-import { MANIFEST_ACCEPT as ACCEPT, chosenTargets, layerMiBs, parseWrk } from './measure.mjs';
+import { MANIFEST_ACCEPT as ACCEPT, chosenTargets, layerMiBs, parseWrk, settled } from './measure.mjs';
 import { startPlainWorkerd } from './plain-workerd.mjs';
 import { pull, pulls, tokenFor } from './pull-client.mjs';
 
@@ -90,7 +90,7 @@ async function round(t, up) {
 async function firstRequest(t) {
   const r = await t.start();
   try {
-    await sleep(300); // start-up work settles; what follows is the request's own
+    await settled(r.proc.pid); // start-up work done; what follows is the request's own
     const t0 = performance.now();
     await (await fetch(`${r.url}/v2/`)).arrayBuffer();
     return { wallMs: performance.now() - t0 };
