@@ -156,7 +156,7 @@ export async function instructions(targets) {
 
 The same sequences counted by valgrind instead of timed (\`bench/instructions.mjs\`): counts
 that repeat from run to run (each kind of request below within 0.1–0.3 %; the sequences, which
-hold the collector's work, within ~3 %), so they show what CPU figures on this machine cannot.
+hold the collector's work, within ~8 %), so they show what CPU figures on this machine cannot.
 User-space instructions of the workerd process (the worker's JS and wasm, the runtime's HTTP and
 fetch; not the kernel's networking), V8 on one thread so that it compiles and collects at the same
 points every run, optimizing compiler only for the steady state (production tiers wasm up in the
