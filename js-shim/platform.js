@@ -18,8 +18,8 @@ function randomHex() {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-let utf8 = null;
-const strictUtf8 = () => (utf8 ||= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+// Text for the core as the core would read it: invalid UTF-8 refused, a byte order mark kept.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // A body the HTTP framing holds to at most `limit` bytes: a Content-Length within it and no
 // Content-Encoding (fetch decodes those, and the decoded body may be far larger).
@@ -85,7 +85,7 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
     // Text for the core (token answers, forms): strict UTF-8, a byte order mark kept (as Rust's
     // from_utf8 would), so the core sees exactly the bytes.
     async readText(handle, limit) {
-      return strictUtf8().decode(await this.readBytes(handle, limit));
+      return STRICT_UTF8.decode(await this.readBytes(handle, limit));
     },
 
     async cacheGet(key) {

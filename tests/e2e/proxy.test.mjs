@@ -322,7 +322,7 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       assert.equal(g.status, 200);
       assert.equal(sha256(Buffer.from(await g.arrayBuffer())), layer);
       assert.equal(g.headers.get('docker-content-digest'), layer);
-      // The blob host's cookies and internals stay behind (the answer is passed on edited).
+      // The blob host's cookies and internals stay behind (the answer is rebuilt without them).
       for (const name of ['set-cookie', 'x-amz-request-id', 'server']) assert.equal(g.headers.get(name), null, name);
       assert.equal(g.headers.get('docker-distribution-api-version'), 'registry/2.0');
       assert.equal(g.headers.get('etag'), `"${layer.slice('sha256:'.length)}"`);

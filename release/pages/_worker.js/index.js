@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source cdb42b4785594c34 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 91c409b3a4e130f9 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -522,8 +522,7 @@ function randomHex() {
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
-var utf8 = null;
-var strictUtf8 = () => utf8 ||= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+var STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 function framedWithin(headers, limit) {
   if (!headers || typeof headers.get !== "function") return false;
   const len = headers.get("content-length");
@@ -580,7 +579,7 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
     // Text for the core (token answers, forms): strict UTF-8, a byte order mark kept (as Rust's
     // from_utf8 would), so the core sees exactly the bytes.
     async readText(handle3, limit) {
-      return strictUtf8().decode(await this.readBytes(handle3, limit));
+      return STRICT_UTF8.decode(await this.readBytes(handle3, limit));
     },
     async cacheGet(key) {
       if (!cache) return null;
