@@ -15,6 +15,7 @@ mod cache_policy;
 mod challenge;
 mod config;
 mod errors;
+mod fetch_url;
 mod flow;
 mod http;
 mod list;
@@ -46,12 +47,13 @@ pub use platform::{FetchError, Platform};
 pub mod fuzzing {
     pub use crate::cache_policy::single_range;
     pub use crate::challenge::{proxy_challenge, BearerError};
+    pub use crate::fetch_url::{resolve, FetchUrl};
     pub use crate::list::entries;
     pub use crate::proxy_token::{sign, verify};
     pub use crate::reference::{normalize_name, Reference, NAME_MAX_LEN};
     pub use crate::route::{route, Endpoint};
     pub use crate::scope::{grant, split_scopes, MAX_SCOPES};
     pub use crate::upstream::Upstream;
-    pub use crate::url::{resolve, with_query, RequestUrl};
+    pub use crate::url::{with_query, RequestUrl};
     pub use crate::whitelist::Whitelist;
 }

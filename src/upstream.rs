@@ -108,7 +108,11 @@ fn parse_endpoint(raw: &str) -> Result<String, String> {
     if !is_host_port(&host) {
         return Err("expected scheme://host[:port] with no path, query or credentials".to_owned());
     }
-    Ok(format!("{scheme}://{host}"))
+    // As fetch will read it (`127.1` is 127.0.0.1, `:443` on https is no port), so realms and
+    // redirects are compared with the host requests really go to.
+    crate::fetch_url::FetchUrl::parse(&format!("{scheme}://{host}/"))
+        .map(|u| u.origin().to_owned())
+        .ok_or_else(|| "not a host fetch can reach".to_owned())
 }
 
 /// Second-level labels under which country TLDs register names (`example.co.uk`). Not the
@@ -193,6 +197,13 @@ mod tests {
         assert_eq!(
             Upstream::parse("index.docker.io").unwrap().name,
             "docker.io"
+        );
+        let short = Upstream::parse("x@http://127.1:0080").unwrap();
+        assert_eq!(short.endpoint, "http://127.0.0.1");
+        assert_eq!(short.host(), "127.0.0.1");
+        assert_eq!(
+            Upstream::parse("https://r.test:443").unwrap().endpoint,
+            "https://r.test"
         );
     }
 

@@ -89,19 +89,6 @@ pub(crate) fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn has_scheme(s: &str) -> bool {
-    match s.split_once(':') {
-        Some((scheme, _)) => {
-            let b = scheme.as_bytes();
-            !b.is_empty()
-                && b[0].is_ascii_alphabetic()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
-        }
-        None => false,
-    }
-}
-
 fn hex_val(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -143,23 +130,6 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
         "?"
     };
     format!("{base}{sep}{}", encoded.join("&"))
-}
-
-/// Resolves a redirect `Location` against the URL that produced it.
-pub fn resolve(base: &str, location: &str) -> Option<String> {
-    // Any scheme makes it absolute (RFC 3986); callers refuse the ones that are not http(s).
-    if has_scheme(location) {
-        return Some(location.to_owned());
-    }
-    let b = RequestUrl::parse(base)?;
-    if let Some(rest) = location.strip_prefix("//") {
-        return Some(format!("{}://{rest}", b.scheme));
-    }
-    if location.starts_with('/') {
-        return Some(format!("{}{location}", b.origin()));
-    }
-    let dir = &b.path[..b.path.rfind('/').map(|i| i + 1).unwrap_or(0)];
-    Some(format!("{}{dir}{location}", b.origin()))
 }
 
 #[cfg(test)]
@@ -213,23 +183,5 @@ mod tests {
             "https://a/token?x=1&k=v"
         );
         assert_eq!(with_query("https://a/t", &[]), "https://a/t");
-    }
-
-    #[test]
-    fn resolves_locations() {
-        let base = "http://r:5000/v2/x/blobs/sha256:1";
-        assert_eq!(resolve(base, "https://cdn/a").unwrap(), "https://cdn/a");
-        assert_eq!(resolve(base, "/b").unwrap(), "http://r:5000/b");
-        assert_eq!(resolve(base, "//cdn/c").unwrap(), "http://cdn/c");
-        assert_eq!(resolve(base, "d").unwrap(), "http://r:5000/v2/x/blobs/d");
-        assert_eq!(
-            resolve(base, "file:///etc/passwd").unwrap(),
-            "file:///etc/passwd"
-        );
-        assert_eq!(resolve(base, "HTTPS://cdn/x").unwrap(), "HTTPS://cdn/x");
-        assert_eq!(
-            resolve(base, "a/b:c").unwrap(),
-            "http://r:5000/v2/x/blobs/a/b:c"
-        );
     }
 }

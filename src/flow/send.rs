@@ -6,10 +6,10 @@ use super::context::Ctx;
 use super::upstream_auth::{proxy_authorization, State};
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
+use crate::fetch_url::FetchUrl;
 use crate::http::{Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
 use crate::route::RegistryEndpoint;
-use crate::url::{resolve, RequestUrl};
 
 /// Redirect hops followed for one upstream request (ESA counts each hop as a subrequest).
 pub const MAX_REDIRECTS: usize = 5;
@@ -188,14 +188,11 @@ async fn send_following_redirects<P: Platform>(
         if !is_redirect(resp.status) {
             return Ok(Sent::Response(resp));
         }
+        // Judged and fetched as one parse: the canonical URL is what goes out.
         let next = resp
             .headers
             .get("location")
-            .and_then(|loc| resolve(&req.url, loc))
-            .filter(|u| {
-                let u = u.to_ascii_lowercase();
-                u.starts_with("https://") || u.starts_with("http://")
-            })
+            .and_then(|loc| FetchUrl::parse(&req.url)?.join(loc))
             .ok_or_else(|| {
                 RegistryError::new(
                     ErrorCode::Unavailable,
@@ -203,17 +200,16 @@ async fn send_following_redirects<P: Platform>(
                 )
             })?;
         if passthrough {
-            return Ok(Sent::Redirect(next));
+            return Ok(Sent::Redirect(next.as_str().to_owned()));
         }
-        let same_origin = RequestUrl::parse(&next).map(|u| u.origin())
-            == RequestUrl::parse(&req.url).map(|u| u.origin());
+        let same_origin = FetchUrl::parse(&req.url).is_some_and(|u| u.origin() == next.origin());
         if !same_origin {
             req.headers.remove("authorization");
         }
         if resp.status == 303 {
             req.method = Method::Get;
         }
-        req.url = next;
+        req.url = next.as_str().to_owned();
     }
     Err(RegistryError::new(
         ErrorCode::Unavailable,

@@ -10,10 +10,11 @@ use base64::Engine;
 use crate::challenge::{Challenge, Scheme};
 use crate::config::Credentials;
 use crate::errors::{ErrorCode, RegistryError};
+use crate::fetch_url::FetchUrl;
 use crate::http::{bearer, Headers, UpstreamRequest};
 use crate::platform::Platform;
 use crate::upstream::Upstream;
-use crate::url::{with_query, RequestUrl};
+use crate::url::with_query;
 
 /// What the isolate remembers between requests.
 #[derive(Default)]
@@ -78,16 +79,14 @@ pub(super) fn auth_from_challenge(c: &Challenge, upstream: &Upstream) -> Option<
     match c.scheme {
         Scheme::Basic => Some(UpstreamAuth::Basic),
         Scheme::Bearer => {
-            let realm = c.param("realm")?;
-            if !(realm.starts_with("https://") || realm.starts_with("http://")) {
-                return None;
-            }
-            let realm_host = RequestUrl::parse(realm)?.host().to_owned();
-            if !crate::upstream::same_site(&realm_host, upstream.host()) {
+            // Judged on the parse fetch will make, and kept as its canonical text, so the
+            // host checked is the host the password goes to.
+            let realm = FetchUrl::parse(c.param("realm")?)?;
+            if !crate::upstream::same_site(realm.host(), upstream.host()) {
                 return None;
             }
             Some(UpstreamAuth::Bearer {
-                realm: realm.to_owned(),
+                realm: realm.as_str().to_owned(),
                 service: c.param("service").map(str::to_owned),
             })
         }
@@ -455,6 +454,36 @@ mod tests {
             parse(r#"Bearer realm="https://registry.example.com@evil.com/t""#),
             None
         );
+        // Where a naive split and WHATWG disagree on where the host ends, WHATWG (what fetch
+        // does) decides: each of these goes to evil.com.
+        for realm in [
+            r"https://evil.com\@registry.example.com/token",
+            "https://evil.com?@registry.example.com/token",
+            "https://evil.com#@registry.example.com/token",
+            "https:evil.com/token",
+            r"https:\\evil.com/token",
+        ] {
+            assert_eq!(parse(&format!("Bearer realm=\"{realm}\"")), None, "{realm}");
+        }
+        // What is kept is what fetch will ask: canonical, the same host.
+        assert_eq!(
+            parse(r#"Bearer realm="HTTPS://Auth.Example.com:443/a/../token""#),
+            Some(UpstreamAuth::Bearer {
+                realm: "https://auth.example.com/token".into(),
+                service: None
+            })
+        );
+        let local = Upstream::parse("http://127.0.0.1:5000").unwrap();
+        for (realm, ok) in [
+            ("http://127.1:5001/token", true),
+            ("http://2130706433:5001/token", true),
+            ("http://127.0.0.2:5001/token", false),
+            ("http://0x7f.0.0.2:5001/token", false),
+            ("http://127.0.0.2:5001\\@127.0.0.1:5001/token", false),
+        ] {
+            let c = Challenge::parse(&format!("Bearer realm=\"{realm}\"")).unwrap();
+            assert_eq!(auth_from_challenge(&c, &local).is_some(), ok, "{realm}");
+        }
         assert_eq!(parse("Basic realm=x"), Some(UpstreamAuth::Basic));
     }
 
