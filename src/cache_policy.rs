@@ -269,6 +269,18 @@ pub fn single_range(header: &str, size: u64) -> Option<(u64, u64)> {
     (first <= last && first < size).then_some((first, last))
 }
 
+/// RFC 9110 13.1.5: a stored blob answers a Range only when `If-Range` is absent or names, by
+/// strong comparison, one of the blob's current entity tags (`etags`: its digest quoted, as
+/// distribution sends it, and the stored ETag). A date, a weak tag or another tag asks for the
+/// whole blob (200): the client's partial copy may be of something else.
+pub(crate) fn range_applies(if_range: Option<&str>, etags: &[&str]) -> bool {
+    let Some(v) = if_range.map(str::trim) else {
+        return true;
+    };
+    let strong = v.len() >= 2 && v.starts_with('"') && v.ends_with('"');
+    strong && etags.iter().any(|e| !e.starts_with("W/") && *e == v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +292,29 @@ mod tests {
         crate::reference::normalize_name(n, true).unwrap()
     }
     const D: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"; // "hello"
+
+    #[test]
+    fn if_range_needs_a_strong_match() {
+        let tags = [&*format!("\"{D}\""), "\"s3-etag\""];
+        assert!(range_applies(None, &tags));
+        assert!(range_applies(Some(&format!("\"{D}\"")), &tags));
+        assert!(range_applies(Some(" \"s3-etag\" "), &tags));
+        for other in [
+            format!("W/\"{D}\""),
+            format!("\"{D}x\""),
+            D.to_owned(),
+            "\"\"".into(),
+            "\"".into(),
+            "Wed, 21 Oct 2015 07:28:00 GMT".into(),
+            String::new(),
+        ] {
+            assert!(!range_applies(Some(&other), &tags), "{other}");
+        }
+        assert!(
+            !range_applies(Some("W/\"x\""), &["W/\"x\""]),
+            "weak never matches"
+        );
+    }
 
     #[test]
     fn keys_say_what_not_who() {

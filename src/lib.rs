@@ -26,6 +26,7 @@ mod proxy_token;
 mod reference;
 mod route;
 mod scope;
+mod token_answer;
 mod upstream;
 mod url;
 mod whitelist;
@@ -53,6 +54,7 @@ pub mod fuzzing {
     pub use crate::reference::{normalize_name, Reference, NAME_MAX_LEN};
     pub use crate::route::{route, Endpoint};
     pub use crate::scope::{grant, split_scopes, MAX_SCOPES};
+    pub use crate::token_answer::{is_rfc3339, parse_token_answer};
     pub use crate::upstream::Upstream;
     pub use crate::url::{with_query, RequestUrl};
     pub use crate::whitelist::Whitelist;

@@ -7,8 +7,8 @@ use super::send::{client_headers, proxy_identity, respond, send, Outgoing, Sent}
 use super::upstream_auth::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
-    single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER, MANIFEST_ACCEPT,
-    MANIFEST_MAX_BYTES, PUT_ID_HEADER, SIZE_HEADER,
+    range_applies, single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER,
+    MANIFEST_ACCEPT, MANIFEST_MAX_BYTES, PUT_ID_HEADER, SIZE_HEADER,
 };
 use crate::config::LogLevel;
 use crate::errors::{ErrorCode, RegistryError};
@@ -186,6 +186,13 @@ async fn blob<P: Platform>(
 ) -> Result<Response<P::Body>, RegistryError> {
     let range = req.headers.get("range");
     if let Some(hit) = p.cache_get(&key.url).await {
+        let digest_tag = match endpoint {
+            RegistryEndpoint::Blob { digest, .. } => format!("\"{}\"", digest.as_str()),
+            _ => String::new(),
+        };
+        let stored_tag = hit.headers.get("etag").unwrap_or_default();
+        let range = range
+            .filter(|_| range_applies(req.headers.get("if-range"), &[&digest_tag, stored_tag]));
         let marker = match p.cache_get(&commit_key(key)).await {
             Some(m) => p.read_text(m.body, 256).await.ok(),
             None => None,

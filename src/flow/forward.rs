@@ -99,7 +99,7 @@ fn anonymous_ping<B>(
     if !matches!(endpoint, RegistryEndpoint::Ping) || req.headers.get("authorization").is_some() {
         return None;
     }
-    match state.auth.known(ctx.upstream)? {
+    match state.auth.known(ctx.upstream, ctx.now)? {
         UpstreamAuth::Bearer { .. } => Some(challenge_response(
             ctx,
             None,

@@ -98,6 +98,9 @@ pub(crate) fn respond<B>(
         }
     };
     if resp.status == 401 {
+        state
+            .auth
+            .contradicted_by(ctx.upstream, resp.headers.get("www-authenticate"));
         if ctx.config.proxy_tokens() {
             // The token the proxy sent was refused (expired or revoked): start over.
             state.tokens.forget(&ctx.upstream.endpoint);
@@ -153,6 +156,13 @@ fn make_client_headers(endpoint: &RegistryEndpoint, status: u16, headers: &mut H
     let before = headers.len();
     headers.keep_only(FORWARDED_RESPONSE_HEADERS);
     let mut changed = headers.len() != before;
+    for h in FRAMING_HEADERS {
+        if let Some((one, _)) = headers.get(h).and_then(|v| v.split_once(',')) {
+            let one = one.trim().to_owned();
+            headers.set(h, one);
+            changed = true;
+        }
+    }
     if decoded && headers.get("content-length").is_some() {
         headers.remove("content-length");
         changed = true;
@@ -164,6 +174,20 @@ fn make_client_headers(endpoint: &RegistryEndpoint, status: u16, headers: &mut H
         }
     }
     changed
+}
+
+/// Headers that frame a body. Sent twice, fetch hands them on merged (`10, 20`): conflicting
+/// copies are refused (the client could read either length), equal ones become one.
+const FRAMING_HEADERS: [&str; 2] = ["content-length", "content-range"];
+
+fn conflicting_framing(headers: &Headers) -> bool {
+    FRAMING_HEADERS.iter().any(|h| {
+        headers.get(h).is_some_and(|v| {
+            let mut copies = v.split(',').map(str::trim);
+            let first = copies.next();
+            copies.any(|c| Some(c) != first)
+        })
+    })
 }
 
 pub(crate) enum Sent<B> {
@@ -185,6 +209,12 @@ async fn send_following_redirects<P: Platform>(
 ) -> Result<Sent<P::Body>, RegistryError> {
     for _ in 0..=MAX_REDIRECTS {
         let resp = p.fetch(&req).await.map_err(|e| e.unreachable())?;
+        if conflicting_framing(&resp.headers) {
+            return Err(RegistryError::new(
+                ErrorCode::Unavailable,
+                "upstream sent conflicting Content-Length or Content-Range headers",
+            ));
+        }
         if !is_redirect(resp.status) {
             return Ok(Sent::Response(resp));
         }

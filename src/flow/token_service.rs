@@ -14,8 +14,8 @@
 
 use super::context::Ctx;
 use super::upstream_auth::{
-    basic_header, fetch_token, learned_auth, State, TokenRefusal, UpstreamAuth, DEFAULT_TOKEN_SECS,
-    SMALL_BODY_LIMIT,
+    basic_header, fetch_token, forget_if_moved, learned_auth, State, TokenRefusal, UpstreamAuth,
+    DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
 };
 use crate::config::{AuthMode, Credentials, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
@@ -100,7 +100,7 @@ async fn pass_through<P: Platform>(
     let (realm, service) = bearer_realm(p, state, ctx).await?;
     let basic = creds.as_ref().map(basic_header);
     let account = creds.as_ref().map(|c| c.user.as_str());
-    match fetch_token(
+    let fetched = fetch_token(
         p,
         &realm,
         service.as_deref(),
@@ -108,8 +108,9 @@ async fn pass_through<P: Platform>(
         account,
         basic.as_deref(),
     )
-    .await
-    {
+    .await;
+    forget_if_moved(state, ctx.upstream, &fetched, basic.is_none());
+    match fetched {
         Ok(t) => Ok(match t.answer {
             Some(text) => Response::json(200, text),
             None => token_response(&t.token, t.expires_in),
@@ -168,10 +169,10 @@ async fn issue_proxy_token<P: Platform>(
             password: c.password,
         };
         let basic = basic_header(&c);
-        match learned_auth(p, state, ctx.upstream).await? {
+        match learned_auth(p, state, ctx.upstream, ctx.now).await? {
             UpstreamAuth::Bearer { realm, service } => {
                 let scopes = granted.scope_strings();
-                match fetch_token(
+                let fetched = fetch_token(
                     p,
                     &realm,
                     service.as_deref(),
@@ -179,8 +180,9 @@ async fn issue_proxy_token<P: Platform>(
                     Some(&c.user),
                     Some(&basic),
                 )
-                .await
-                {
+                .await;
+                forget_if_moved(state, ctx.upstream, &fetched, false);
+                match fetched {
                     Ok(t) if !typed_exactly && !subject_is(&t.token, &c.user) => {
                         if config.logs(LogLevel::Errors) {
                             p.log("token: a login matched a listed user only by case and the upstream token names another subject");
@@ -267,7 +269,7 @@ async fn bearer_realm<P: Platform>(
     state: &State,
     ctx: &Ctx<'_>,
 ) -> Result<(String, Option<String>), RegistryError> {
-    match learned_auth(p, state, ctx.upstream).await? {
+    match learned_auth(p, state, ctx.upstream, ctx.now).await? {
         UpstreamAuth::Bearer { realm, service } => Ok((realm, service)),
         UpstreamAuth::Open | UpstreamAuth::Basic => Err(RegistryError::new(
             ErrorCode::NotFound,

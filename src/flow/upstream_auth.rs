@@ -13,6 +13,7 @@ use crate::errors::{ErrorCode, RegistryError};
 use crate::fetch_url::FetchUrl;
 use crate::http::{bearer, Headers, UpstreamRequest};
 use crate::platform::Platform;
+use crate::token_answer::{parse_token_answer, UpstreamToken};
 use crate::upstream::Upstream;
 use crate::url::with_query;
 
@@ -45,30 +46,72 @@ pub(super) enum UpstreamAuth {
     },
 }
 
+/// How long what an upstream's `/v2/` said is believed: an upstream may change its auth (token
+/// service moved, token auth turned on or off) and an instance lives for hours.
+const LEARNED_AUTH_SECS: u64 = 120;
+
 /// Per-isolate memory of each upstream's auth scheme, so a token request costs one fetch.
+/// Forgotten when it expires or the upstream contradicts it; the next request asks again.
 #[derive(Default)]
 pub struct AuthCache {
-    entries: RefCell<Vec<(String, UpstreamAuth)>>,
+    entries: RefCell<Vec<LearnedAuth>>,
+}
+
+struct LearnedAuth {
+    endpoint: String,
+    auth: UpstreamAuth,
+    learned_at: u64,
 }
 
 impl AuthCache {
-    fn get(&self, upstream: &Upstream) -> Option<UpstreamAuth> {
+    /// What is remembered and still fresh, without asking.
+    pub(super) fn known(&self, upstream: &Upstream, now: u64) -> Option<UpstreamAuth> {
         self.entries
             .borrow()
             .iter()
-            .find(|(e, _)| *e == upstream.endpoint)
-            .map(|(_, a)| a.clone())
+            .find(|e| e.endpoint == upstream.endpoint)
+            .filter(|e| now < e.learned_at + LEARNED_AUTH_SECS)
+            .map(|e| e.auth.clone())
     }
 
-    /// What is remembered, without asking.
-    pub(super) fn known(&self, upstream: &Upstream) -> Option<UpstreamAuth> {
-        self.get(upstream)
+    fn put(&self, upstream: &Upstream, auth: UpstreamAuth, now: u64) {
+        self.forget(upstream);
+        self.entries.borrow_mut().push(LearnedAuth {
+            endpoint: upstream.endpoint.clone(),
+            auth,
+            learned_at: now,
+        });
     }
 
-    fn put(&self, upstream: &Upstream, auth: UpstreamAuth) {
-        let mut entries = self.entries.borrow_mut();
-        entries.retain(|(e, _)| *e != upstream.endpoint);
-        entries.push((upstream.endpoint.clone(), auth));
+    pub(super) fn forget(&self, upstream: &Upstream) {
+        self.entries
+            .borrow_mut()
+            .retain(|e| e.endpoint != upstream.endpoint);
+    }
+
+    /// An upstream 401 whose challenge is not what was learned (another scheme or realm, or
+    /// any challenge from a registry believed open) means the upstream changed: forget it.
+    /// Nothing is learned from the 401 itself (it may come from a host a blob was redirected
+    /// to); the next request asks the upstream's own `/v2/`.
+    pub(super) fn contradicted_by(&self, upstream: &Upstream, challenge: Option<&str>) {
+        let Some(known) = self.any(upstream) else {
+            return;
+        };
+        let said = challenge
+            .and_then(Challenge::parse)
+            .and_then(|c| auth_from_challenge(&c, upstream));
+        if said.as_ref() != Some(&known) {
+            self.forget(upstream);
+        }
+    }
+
+    /// Fresh or not.
+    fn any(&self, upstream: &Upstream) -> Option<UpstreamAuth> {
+        self.entries
+            .borrow()
+            .iter()
+            .find(|e| e.endpoint == upstream.endpoint)
+            .map(|e| e.auth.clone())
     }
 }
 
@@ -103,8 +146,9 @@ pub(super) async fn learned_auth<P: Platform>(
     p: &P,
     state: &State,
     upstream: &Upstream,
+    now: u64,
 ) -> Result<UpstreamAuth, RegistryError> {
-    if let Some(a) = state.auth.get(upstream) {
+    if let Some(a) = state.auth.known(upstream, now) {
         return Ok(a);
     }
     let resp = p
@@ -130,7 +174,7 @@ pub(super) async fn learned_auth<P: Platform>(
             })?,
         s => return Err(unavailable(format!("upstream ping answered {s}"))),
     };
-    state.auth.put(upstream, auth.clone());
+    state.auth.put(upstream, auth.clone(), now);
     Ok(auth)
 }
 
@@ -140,18 +184,6 @@ pub(super) fn basic_header(c: &Credentials) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
     )
-}
-
-/// A token from an upstream token service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct UpstreamToken {
-    pub token: String,
-    pub expires_in: Option<u64>,
-    /// The answer's own text when a client may have it as it is: it holds what the token
-    /// endpoint writes (`token` and `access_token` alike, a lifetime within bounds), at most an
-    /// RFC 3339 `issued_at` besides, and nothing else (no refresh token). Handing it on saves
-    /// writing the ~1 KB token out again.
-    pub answer: Option<String>,
 }
 
 /// What asking an upstream token service can end in, besides a token.
@@ -225,74 +257,6 @@ pub(super) async fn fetch_token<P: Platform>(
     }
 }
 
-/// Longest upstream token lifetime believed: an absurd `expires_in` must not overflow expiry
-/// arithmetic or keep a token cached for ever.
-pub(super) const MAX_UPSTREAM_TOKEN_SECS: u64 = 24 * 3600;
-
-/// `{"token"|"access_token": "...", "expires_in": n}`; everything else is ignored. Read through
-/// serde_json::Value: a derived Deserialize here and for the proxy token and JWT `sub` cost
-/// +12 % of the gzipped wasm (measured); answers are written with derived Serialize structs.
-pub(super) fn parse_token_answer(json: String) -> Result<UpstreamToken, RegistryError> {
-    let bad = || unavailable("upstream token answer is not a token".into());
-    let v: serde_json::Value = serde_json::from_str(&json).map_err(|_| bad())?;
-    let token = v
-        .get("token")
-        .or_else(|| v.get("access_token"))
-        .and_then(|t| t.as_str())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(bad)?;
-    let expires_in = v.get("expires_in").and_then(|e| e.as_u64());
-    // Counted rather than iterated: walking the map measured +0.6 KB of wasm.
-    let field = |k| v.get(k);
-    // The field the token was read from is the token itself: no need to compare it.
-    let is_token = |k| {
-        field(k)
-            .and_then(|t| t.as_str())
-            .is_some_and(|t| std::ptr::eq(t, token) || same_text(t, token))
-    };
-    let lifetime_ok = field("expires_in")
-        .is_none_or(|_| expires_in.is_some_and(|e| e <= MAX_UPSTREAM_TOKEN_SECS));
-    let issued_ok = field("issued_at").is_none_or(|i| i.as_str().is_some_and(looks_like_rfc3339));
-    let fields = v.as_object().map_or(0, |o| o.len());
-    let as_is = is_token("token")
-        && is_token("access_token")
-        && lifetime_ok
-        && issued_ok
-        && fields
-            == 2 + usize::from(field("expires_in").is_some())
-                + usize::from(field("issued_at").is_some());
-    Ok(UpstreamToken {
-        token: token.to_owned(),
-        expires_in: expires_in.map(|e| e.min(MAX_UPSTREAM_TOKEN_SECS)),
-        answer: as_is.then_some(json),
-    })
-}
-
-/// Equal texts, compared 8 bytes at a time: `==` ends in a byte-at-a-time `memcmp` on MVP wasm
-/// (about 20 instructions a byte), and Docker Hub's tokens are ~1.4 KB; comparing a token
-/// answer's two copies that way was 57 k instructions per token request (bench/instructions.mjs).
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    x.by_ref().zip(y.by_ref()).all(|(p, q)| word(p) == word(q)) && x.remainder() == y.remainder()
-}
-
-/// `2026-11-23T21:00:37.939Z` and the like: docker fails the whole token answer on an
-/// `issued_at` it cannot parse as a time, so only that shape is handed on.
-fn looks_like_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    (20..=35).contains(&b.len())
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[10] == b'T'
-        && b.iter()
-            .all(|c| c.is_ascii_digit() || b"-:.TZ+".contains(c))
-}
-
 struct CachedToken {
     endpoint: String,
     scope: String,
@@ -343,6 +307,25 @@ impl TokenCache {
     }
 }
 
+/// A token service that fails (unreachable, 404, not a token) or refuses an anonymous request
+/// may have moved or gone: forget what `/v2/` said, so the next request asks again. A refused
+/// password or a rate limit says nothing about the upstream's auth.
+pub(super) fn forget_if_moved(
+    state: &State,
+    upstream: &Upstream,
+    result: &Result<UpstreamToken, TokenRefusal>,
+    anonymous: bool,
+) {
+    let moved = match result {
+        Ok(_) => false,
+        Err(TokenRefusal::Refused) => anonymous,
+        Err(TokenRefusal::Failed(e)) => e.code != ErrorCode::TooManyRequests,
+    };
+    if moved {
+        state.auth.forget(upstream);
+    }
+}
+
 /// The `Authorization` the proxy itself sends upstream for `scope`: none for open registries,
 /// the operator's Basic credentials for Basic registries, a (cached) Bearer token otherwise.
 pub(super) async fn proxy_authorization<P: Platform>(
@@ -353,7 +336,7 @@ pub(super) async fn proxy_authorization<P: Platform>(
     account: Option<&Credentials>,
     now: u64,
 ) -> Result<Option<String>, RegistryError> {
-    let (realm, service) = match learned_auth(p, state, upstream).await? {
+    let (realm, service) = match learned_auth(p, state, upstream, now).await? {
         UpstreamAuth::Open => return Ok(None),
         UpstreamAuth::Basic => return Ok(account.map(basic_header)),
         UpstreamAuth::Bearer { realm, service } => (realm, service),
@@ -365,7 +348,7 @@ pub(super) async fn proxy_authorization<P: Platform>(
     }
     let basic = account.map(basic_header);
     let scopes: Vec<String> = scope.map(|s| vec![s.to_owned()]).unwrap_or_default();
-    match fetch_token(
+    let fetched = fetch_token(
         p,
         &realm,
         service.as_deref(),
@@ -373,8 +356,9 @@ pub(super) async fn proxy_authorization<P: Platform>(
         user,
         basic.as_deref(),
     )
-    .await
-    {
+    .await;
+    forget_if_moved(state, upstream, &fetched, basic.is_none());
+    match fetched {
         Ok(t) => {
             let lifetime = t.expires_in.unwrap_or(DEFAULT_TOKEN_SECS);
             if lifetime > EXPIRY_MARGIN_SECS {
@@ -401,36 +385,6 @@ pub(super) async fn proxy_authorization<P: Platform>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_answers() {
-        let t = parse_token_answer(r#"{"token":"T","expires_in":300,"refresh_token":"R"}"#.into())
-            .unwrap();
-        assert_eq!(
-            t,
-            UpstreamToken {
-                token: "T".into(),
-                expires_in: Some(300),
-                answer: None,
-            }
-        );
-        assert_eq!(
-            parse_token_answer(r#"{"access_token":"A"}"#.into())
-                .unwrap()
-                .token,
-            "A"
-        );
-        for bad in [
-            "",
-            "[]",
-            "{}",
-            r#"{"token":""}"#,
-            r#"{"token":5}"#,
-            "<html>",
-        ] {
-            assert!(parse_token_answer(bad.into()).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn challenge_to_auth() {
@@ -485,81 +439,6 @@ mod tests {
             assert_eq!(auth_from_challenge(&c, &local).is_some(), ok, "{realm}");
         }
         assert_eq!(parse("Basic realm=x"), Some(UpstreamAuth::Basic));
-    }
-
-    #[test]
-    fn absurd_token_lifetimes_are_clamped() {
-        let t = parse_token_answer(
-            r#"{"token":"T","access_token":"T","expires_in":18446744073709551615}"#.into(),
-        )
-        .unwrap();
-        assert_eq!(t.expires_in, Some(MAX_UPSTREAM_TOKEN_SECS));
-        assert_eq!(
-            t.answer, None,
-            "handed on, it would keep the absurd lifetime"
-        );
-    }
-
-    #[test]
-    fn token_answers_handed_on_only_when_nothing_in_them_changes() {
-        let hub = r#"{"token":"T","access_token":"T","expires_in":300,"issued_at":"2026-11-23T21:00:37.939Z"}"#;
-        assert_eq!(
-            parse_token_answer(hub.into()).unwrap().answer.as_deref(),
-            Some(hub)
-        );
-        let day = MAX_UPSTREAM_TOKEN_SECS;
-        for kept in [
-            r#"{"access_token":"T","token":"T"}"#.to_owned(),
-            format!(r#"{{"token":"T","access_token":"T","expires_in":{day}}}"#),
-            r#"{"token":"T","access_token":"T","issued_at":"2026-11-23T21:00:37+08:00"}"#.into(),
-        ] {
-            let t = parse_token_answer(kept.clone()).unwrap();
-            assert_eq!(t.answer.as_deref(), Some(kept.as_str()));
-        }
-        for rebuilt in [
-            r#"{"token":"T"}"#.to_owned(),
-            r#"{"access_token":"T"}"#.into(),
-            r#"{"token":"T","access_token":"U"}"#.into(),
-            r#"{"token":"T","access_token":"T","refresh_token":"R"}"#.into(),
-            r#"{"token":"T","access_token":"T","expires_in":"300"}"#.into(),
-            r#"{"token":"T","access_token":"T","expires_in":-1}"#.into(),
-            format!(
-                r#"{{"token":"T","access_token":"T","expires_in":{}}}"#,
-                day + 1
-            ),
-            r#"{"token":"T","access_token":"T","issued_at":"yesterday"}"#.into(),
-            r#"{"token":"T","access_token":"T","issued_at":"2026-11-23T21:00:37Z<script>"}"#.into(),
-            r#"{"token":"T","access_token":"T","issued_at":1700000000}"#.into(),
-        ] {
-            let t = parse_token_answer(rebuilt.clone()).unwrap();
-            assert_eq!((t.token.as_str(), t.answer), ("T", None), "{rebuilt}");
-        }
-    }
-
-    #[test]
-    fn long_tokens_compared_to_the_last_byte() {
-        // Docker Hub's tokens are ~1.4 KB: compared a word at a time, and a tail of 0-7 bytes.
-        for len in [1400, 1401, 1407, 1408] {
-            let t: String = (0..len)
-                .map(|i| char::from(b'a' + (i % 26) as u8))
-                .collect();
-            assert!(same_text(&t, &t.clone()));
-            for at in [0, 7, 8, 700, len - 1] {
-                let mut u = t.clone().into_bytes();
-                u[at] = b'-';
-                let u = String::from_utf8(u).unwrap();
-                assert!(!same_text(&t, &u), "{len} {at}");
-                let answer = format!(r#"{{"token":"{t}","access_token":"{u}"}}"#);
-                assert_eq!(
-                    parse_token_answer(answer).unwrap().answer,
-                    None,
-                    "{len} {at}"
-                );
-            }
-            assert!(!same_text(&t, &t[..len - 1]));
-            let same = format!(r#"{{"token":"{t}","access_token":"{t}"}}"#);
-            assert_eq!(parse_token_answer(same.clone()).unwrap().answer, Some(same));
-        }
     }
 
     #[test]

@@ -271,6 +271,23 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
       }
     });
 
+    test("token endpoint: an answer in Docker Hub's shape that is not what it claims is rewritten", async () => {
+      for (const kind of ['baddate', 'dupkey', 'baddate-chunked']) {
+        const before = up.tokenRequests.length;
+        const r = await fetch(`${rt().url}/token?scope=repository:oddtoken/${kind}:pull`);
+        const text = await r.text();
+        assert.equal(r.status, 200, `${kind}: ${text.slice(0, 300)}`);
+        const sent = up.tokenRequests.slice(before).filter((x) => x.path === '/token').at(-1);
+        assert.notEqual(text, sent.answer, `${kind}: handed on as it was`);
+        const got = JSON.parse(text);
+        assert.equal(got.token, got.access_token, kind);
+        assert.match(got.token, /^[\w-]+\.[\w-]+\.[\w-]+$/, `${kind}: the token read, not a second one`);
+        assert.equal(got.issued_at, undefined, kind);
+        assert.ok(got.expires_in <= 86400, `${kind}: ${got.expires_in}`);
+        assert.equal((text.match(/"token"/g) || []).length, 1, kind);
+      }
+    });
+
     test('token endpoint: OAuth POST form with credentials', async () => {
       const before = up.tokenRequests.length;
       const r = await fetch(`${rt().url}/token`, {

@@ -1272,6 +1272,41 @@ fn blobs_hit_with_ranges_and_truncated_bodies_are_not_stored() {
     assert_eq!((part.status, body_text(&part).as_str()), (206, "2345"));
     assert_eq!(part.headers.get("content-range"), Some("bytes 2-5/10"));
     assert_eq!(part.headers.get("content-length"), Some("4"));
+    // If-Range (RFC 9110): the blob's own strong tag keeps the range; a weak, other or date
+    // validator gets the whole blob (200), as distribution answers.
+    let digest_tag = format!("\"{DIGEST}\"");
+    let weak_tag = format!("W/{digest_tag}");
+    for (if_range, want) in [
+        (digest_tag.as_str(), (206, "2345")),
+        (weak_tag.as_str(), (200, "0123456789")),
+        ("\"sha256:other\"", (200, "0123456789")),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", (200, "0123456789")),
+    ] {
+        let r = run(
+            &fake,
+            &state,
+            &cfg,
+            req(
+                "GET",
+                &url,
+                &[
+                    ("authorization", &auth),
+                    ("range", "bytes=2-5"),
+                    ("if-range", if_range),
+                ],
+            ),
+        );
+        assert_eq!(
+            (r.status, body_text(&r).as_str()),
+            want,
+            "If-Range: {if_range}"
+        );
+        assert_eq!(
+            r.headers.get("content-range").is_some(),
+            want.0 == 206,
+            "{if_range}"
+        );
+    }
     let head = run(
         &fake,
         &state,
@@ -1533,4 +1568,209 @@ fn the_ping_challenge_is_not_an_error_line_but_refused_tokens_are() {
         "{:?}",
         fake.logs.borrow()
     );
+}
+
+/// An upstream that changes its auth under a running proxy: Bearer at realm A, Bearer at realm
+/// B (A gone), open, or Basic.
+fn changing_upstream(mode: std::rc::Rc<Cell<u8>>) -> Fake {
+    Fake::new(move |r| {
+        let m = mode.get();
+        let realm_a = r.url.starts_with("https://auth.docker.io/");
+        let realm_b = r.url.starts_with("https://auth2.docker.io/");
+        let token = || Ok((200, vec![], r#"{"token":"UP","expires_in":300}"#.into()));
+        match m {
+            0 | 1 if realm_a && m == 0 || realm_b && m == 1 => token(),
+            _ if realm_a || realm_b => Ok((404, vec![], String::new())),
+            2 => Ok((200, vec![], "{}".into())),
+            _ => {
+                let challenge = match m {
+                    0 => HUB_CHALLENGE.to_owned(),
+                    1 => HUB_CHALLENGE.replace("auth.docker.io", "auth2.docker.io"),
+                    _ => r#"Basic realm="hub""#.to_owned(),
+                };
+                Ok((401, vec![("www-authenticate", challenge)], String::new()))
+            }
+        }
+    })
+}
+
+#[test]
+fn learned_upstream_auth_expires_and_is_dropped_when_the_upstream_contradicts_it() {
+    let mode = std::rc::Rc::new(Cell::new(0));
+    let fake = changing_upstream(mode.clone());
+    let state = State::default();
+    let cfg = config(&[]);
+    let token_url = "https://m.example/token?scope=repository:library/nginx:pull";
+    let token = || run(&fake, &state, &cfg, req("GET", token_url, &[]));
+    let asked_v2 = |since: usize| {
+        fake.seen.borrow()[since..]
+            .iter()
+            .any(|r| r.url.ends_with("/v2/"))
+    };
+    let ping = || {
+        run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", "https://m.example/v2/", &[]),
+        )
+    };
+
+    assert_eq!(token().status, 200);
+    // The token service moved: the old realm's 404 fails this request and drops what was
+    // learned; the client's retry learns the new realm.
+    mode.set(1);
+    let failed = token();
+    assert_eq!(
+        (failed.status, error_code(&failed).as_str()),
+        (502, "UNAVAILABLE")
+    );
+    let n = fake.seen.borrow().len();
+    assert_eq!(token().status, 200, "{}", body_text(&failed));
+    assert!(asked_v2(n), "the retry asks /v2/ again");
+    assert!(fake
+        .seen
+        .borrow()
+        .last()
+        .unwrap()
+        .url
+        .starts_with("https://auth2.docker.io/"));
+
+    // Fresh for LEARNED_AUTH_SECS, then asked again.
+    let n = fake.seen.borrow().len();
+    fake.now.set(fake.now.get() + 119);
+    assert_eq!(ping().status, 401);
+    assert_eq!(
+        fake.seen.borrow().len(),
+        n,
+        "still known: answered at the edge"
+    );
+    fake.now.set(fake.now.get() + 2);
+    assert_eq!(token().status, 200);
+    assert!(asked_v2(n), "expired: /v2/ asked again");
+
+    // Bearer -> Basic: a 401 with another scheme on a pull drops it; the next ping goes upstream.
+    mode.set(3);
+    let manifest = "https://m.example/v2/library/nginx/manifests/latest";
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", manifest, &[("authorization", "Bearer UP")]),
+    );
+    assert_eq!(r.status, 401);
+    let n = fake.seen.borrow().len();
+    let p = ping();
+    assert!(asked_v2(n), "the Basic 401 left the Bearer belief in place");
+    assert!(p
+        .headers
+        .get("www-authenticate")
+        .unwrap()
+        .starts_with("Basic"));
+
+    // Believed open, then a challenge: dropped too.
+    mode.set(2);
+    let state = State::default();
+    let _ = run(&fake, &state, &cfg, req("GET", token_url, &[])); // learns Open
+    let n = fake.seen.borrow().len();
+    assert_eq!(
+        run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", "https://m.example/v2/", &[])
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        fake.seen.borrow().len(),
+        n,
+        "known open: answered at the edge"
+    );
+    mode.set(0);
+    let r = run(&fake, &state, &cfg, req("GET", manifest, &[]));
+    assert_eq!(r.status, 401);
+    let n = fake.seen.borrow().len();
+    let p = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", "https://m.example/v2/", &[]),
+    );
+    assert_eq!(
+        p.status, 401,
+        "no 200 ping for a registry that now wants tokens"
+    );
+    assert!(asked_v2(n));
+    // And the same challenge from the realm learned does not drop it.
+    assert_eq!(
+        run(&fake, &state, &cfg, req("GET", token_url, &[])).status,
+        200
+    );
+    let _ = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", manifest, &[("authorization", "Bearer UP")]),
+    );
+    let n = fake.seen.borrow().len();
+    ping_is_local(&fake, &state, &cfg, n);
+}
+
+fn ping_is_local(fake: &Fake, state: &State, cfg: &Config, n: usize) {
+    let p = run(fake, state, cfg, req("GET", "https://m.example/v2/", &[]));
+    assert_eq!(p.status, 401);
+    assert_eq!(
+        fake.seen.borrow().len(),
+        n,
+        "an expected challenge dropped what was learned"
+    );
+}
+
+#[test]
+fn framing_headers_sent_twice_are_refused_when_they_conflict_and_never_passed_on_merged() {
+    // fetch merges a header sent twice into one value, `a, b`.
+    for (sent, want) in [
+        (("content-length", "10, 20"), None),
+        (("content-range", "bytes 0-1/10, bytes 0-2/10"), None),
+        (("content-length", "10, 10"), Some(("content-length", "10"))),
+        (("content-length", "10"), Some(("content-length", "10"))),
+    ] {
+        let header = (sent.0, sent.1.to_owned());
+        let fake = Fake::new(move |r| {
+            if r.url.ends_with("/v2/") {
+                return Ok((200, vec![], "{}".into()));
+            }
+            let h = vec![
+                (
+                    "content-type",
+                    "application/vnd.oci.image.manifest.v1+json".to_owned(),
+                ),
+                ("docker-content-digest", DIGEST.to_owned()),
+                header.clone(),
+            ];
+            Ok((200, h, String::new()))
+        });
+        let state = State::default();
+        let url = "https://m.example/v2/library/x/manifests/latest";
+        let r = run(&fake, &state, &config(&[]), req("HEAD", url, &[]));
+        match want {
+            None => {
+                assert_eq!(r.status, 502, "HEAD {sent:?}");
+                let r = run(&fake, &state, &config(&[]), req("GET", url, &[]));
+                assert_eq!(
+                    (r.status, error_code(&r).as_str()),
+                    (502, "UNAVAILABLE"),
+                    "{sent:?}"
+                );
+                assert!(body_text(&r).contains("conflicting"), "{sent:?}");
+            }
+            Some((name, value)) => {
+                assert_eq!(r.status, 200, "{sent:?}");
+                assert_eq!(r.headers.get(name), Some(value), "{sent:?}");
+                assert!(!matches!(r.body, Body::Verbatim { .. }) || !sent.1.contains(','));
+            }
+        }
+    }
 }

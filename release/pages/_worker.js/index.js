@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source f1ec3bbd25285c25 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 3977e4f234bd0b75 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)

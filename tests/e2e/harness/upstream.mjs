@@ -99,7 +99,7 @@ function startTokenServer({ key, certDer, service, issuer }) {
 /**
  * Token answers for `oddtoken/<kind>`, shaped to test how a proxy reads them. `<kind>`: `plain`,
  * `huge` (over 64 KiB), `latin1` (a byte that is not UTF-8), `bom` (a UTF-8 byte order mark
- * first); with `-chunked`: no Content-Length, sent in two writes; with `-gzip`: Content-Encoding
+ * first), `baddate` (issued_at 0000-00-00), `dupkey` (token and expires_in twice); with `-chunked`: no Content-Length, sent in two writes; with `-gzip`: Content-Encoding
  * gzip (Content-Length the compressed size, which the decoded text may far exceed).
  */
 function serveOddAnswer(res, kind, answer) {
@@ -108,6 +108,9 @@ function serveOddAnswer(res, kind, answer) {
   if (kind.startsWith('huge')) body = Buffer.from(JSON.stringify({ ...answer, padding: 'x'.repeat(70 * 1024) }));
   if (kind.startsWith('latin1')) body = Buffer.concat([Buffer.from(`${json.slice(0, -1)},"note":"caf`), Buffer.from([0xe9]), Buffer.from('"}')]);
   if (kind.startsWith('bom')) body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]);
+  // Docker Hub's shape but not what it claims: a date that is none, keys given twice.
+  if (kind.startsWith('baddate')) body = Buffer.from(JSON.stringify({ ...answer, issued_at: '0000-00-00T00:00:00Z' }));
+  if (kind.startsWith('dupkey')) body = Buffer.from(`${json.slice(0, -1)},"expires_in":99999999,"token":"other"}`);
   const headers = { 'content-type': 'application/json' };
   if (kind.endsWith('-gzip')) {
     body = gzipSync(body);
