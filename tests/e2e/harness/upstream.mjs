@@ -245,6 +245,8 @@ middleware:
     port,
     host: `127.0.0.1:${port}`,
     tokenUrl: `http://127.0.0.1:${tokenPort}`,
+    /** distribution's storage directory (another registry may serve it read-only). */
+    storage,
     blobUrl: `http://127.0.0.1:${blobPort}`,
     tokenRequests: token.requests,
     blobRequests: blobs.requests,
@@ -270,3 +272,30 @@ middleware:
 }
 
 export const sha256 = (buf) => `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+
+/** A second distribution serving `storage` with no auth and no blob redirect; returns { url, stop }. */
+export async function startOpenRegistry(name, storage) {
+  const dir = tempDir(name);
+  const port = await freePort();
+  const cfg = join(dir, 'registry.yml');
+  writeFileSync(cfg, `version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: ${storage}
+  delete:
+    enabled: false
+  maintenance:
+    uploadpurging:
+      enabled: false
+    readonly:
+      enabled: true
+http:
+  addr: 127.0.0.1:${port}
+`);
+  const proc = start(`${name}-registry`, 'docker-registry', ['serve', cfg]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/v2/`, proc, 20000);
+  return { url, port, stop: () => proc.stop() };
+}
