@@ -34,7 +34,9 @@
 //   cache         a global `cache` (get/put/delete; http:// keys; TTL from Cache-Control; LRU
 //                 of ESA_CACHE_ENTRIES). ESA_CACHE_QUIRKS: `no-delete` (delete is missing),
 //                 `drop-headers` (only standard headers are kept), `max-bytes=N` (bigger puts
-//                 are silently dropped).
+//                 are silently dropped). ESA_CACHE_DIR: entries are kept as files there,
+//                 written as they stream (ESA's cache is not in the isolate's memory; for
+//                 tests that measure the isolate's own).
 //   TLS           ESA_SCHEME=https: request URLs as ESA shows them (https://; default http,
 //                 since local clients speak plain HTTP to the host).
 //   errors        an exception nobody catches fails the request it belongs to (500, or a cut
@@ -47,9 +49,9 @@
 // usage: node esa/host.mjs [bundle=dist/esa/index.js]    (ESA_PORT, default 18080)
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
-import { readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread } from 'node:worker_threads';
@@ -396,6 +398,24 @@ function configEnv(bundlePath) {
 
 const STANDARD_HEADERS = new Set(['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'date', 'expires', 'content-encoding']);
 
+const CACHE_DIR = process.env.ESA_CACHE_DIR || '';
+let cacheFiles = 0;
+
+/** A body streamed into a file under ESA_CACHE_DIR: { file, byteLength }. */
+async function toFile(body) {
+  const file = join(CACHE_DIR, `entry-${process.pid}-${++cacheFiles}`);
+  let byteLength = 0;
+  const out = createWriteStream(file);
+  if (body) {
+    for await (const chunk of body) {
+      byteLength += chunk.byteLength;
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    }
+  }
+  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+  return { file, byteLength };
+}
+
 class EsaCache {
   #entries = new Map(); // key -> { status, headers, body: Uint8Array, expires }
   #quirks = new Set((process.env.ESA_CACHE_QUIRKS || '').split(',').map((s) => s.trim()).filter(Boolean));
@@ -430,7 +450,8 @@ class EsaCache {
       }
       this.#entries.delete(k); // LRU: re-insert as newest
       this.#entries.set(k, e);
-      return new Response(e.body, { status: e.status, headers: e.headers });
+      const body = e.body.file ? Readable.toWeb(createReadStream(e.body.file)) : e.body;
+      return new Response(body, { status: e.status, headers: e.headers });
     });
   }
 
@@ -440,7 +461,7 @@ class EsaCache {
       const cc = response.headers.get('cache-control') || '';
       const maxAge = /max-age=(\d+)/.exec(cc);
       const ttl = maxAge ? Number(maxAge[1]) : 0;
-      const body = new Uint8Array(await response.arrayBuffer());
+      const body = CACHE_DIR ? await toFile(response.body) : new Uint8Array(await response.arrayBuffer());
       if (ttl <= 0 || /no-store|private/.test(cc) || body.byteLength > this.#maxBytes) return;
       let headers = [...response.headers];
       if (this.#quirks.has('drop-headers')) headers = headers.filter(([h]) => STANDARD_HEADERS.has(h));

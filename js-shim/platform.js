@@ -163,12 +163,12 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
     },
   };
 
-  // Tees the body: one half to the client, the other into the cache through a length check. Only
-  // when exactly `expectedLen` bytes arrived is the commit marker written (the core serves a
-  // streamed entry only with a matching marker); otherwise the put is failed and the entry
+  // Splits the body: one copy to the client, the other into the cache through a length check.
+  // Only when exactly `expectedLen` bytes arrived is the commit marker written (the core serves
+  // a streamed entry only with a matching marker); otherwise the put is failed and the entry
   // deleted where the cache allows.
   function putStream(key, headers, handle, expectedLen, commitKey, commitValue) {
-    const [toClient, toCache] = handle.body.tee();
+    const [toClient, toCache] = split(handle.body, expectedLen);
     const { body: checked, whole } = exactly(toCache, expectedLen);
     const marker = headers.get('cache-control');
     const markerHeaders = marker === null ? {} : { 'cache-control': marker };
@@ -184,6 +184,46 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
       });
     background(put, 'put');
     return { body: toClient };
+  }
+}
+
+// Above this size a body is split in lockstep rather than by tee(): tee() reads the source as
+// fast as the faster reader and queues everything the slower one has not taken, so a client
+// reading a large layer slowly while the cache stores it fast held most of the layer in the
+// isolate's memory (+110 MB in workerd for 64 MB; both platforms stop an isolate at 128 MB).
+// Smaller bodies keep the native tee (no JS per chunk); they bound what it can queue.
+const LOCKSTEP_MIN_BYTES = 8 * 1024 * 1024;
+
+// Two streams of `body`'s bytes.
+export function split(body, len) {
+  if (len < LOCKSTEP_MIN_BYTES) return body.tee();
+  const a = new TransformStream();
+  const b = new TransformStream();
+  lockstep(body, a.writable.getWriter(), b.writable.getWriter());
+  return [a.readable, b.readable];
+}
+
+// Reads the next chunk only when both copies have room for it, so the faster reader waits for
+// the slower and the isolate holds a chunk or two, not the layer. A copy whose reader went away
+// (the client disconnected, the cache refused) is dropped and the other goes on alone.
+async function lockstep(source, ...writers) {
+  const reader = source.getReader();
+  const live = new Set(writers);
+  const drop = (w) => () => live.delete(w);
+  try {
+    for (;;) {
+      await Promise.all([...live].map((w) => w.ready.catch(drop(w))));
+      if (live.size === 0) {
+        await reader.cancel();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const w of live) w.write(value).catch(drop(w));
+    }
+    for (const w of live) w.close().catch(drop(w));
+  } catch (e) {
+    for (const w of live) w.abort(e).catch(() => {});
   }
 }
 

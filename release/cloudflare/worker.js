@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 3977e4f234bd0b75 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 77ccef8bd4d12f01 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -653,7 +653,7 @@ ${value}
     }
   };
   function putStream(key, headers, handle3, expectedLen, commitKey, commitValue) {
-    const [toClient, toCache] = handle3.body.tee();
+    const [toClient, toCache] = split(handle3.body, expectedLen);
     const { body: checked, whole } = exactly(toCache, expectedLen);
     const marker = headers.get("cache-control");
     const markerHeaders = marker === null ? {} : { "cache-control": marker };
@@ -666,6 +666,35 @@ ${value}
     });
     background(put, "put");
     return { body: toClient };
+  }
+}
+var LOCKSTEP_MIN_BYTES = 8 * 1024 * 1024;
+function split(body, len) {
+  if (len < LOCKSTEP_MIN_BYTES) return body.tee();
+  const a = new TransformStream();
+  const b = new TransformStream();
+  lockstep(body, a.writable.getWriter(), b.writable.getWriter());
+  return [a.readable, b.readable];
+}
+async function lockstep(source, ...writers) {
+  const reader = source.getReader();
+  const live = new Set(writers);
+  const drop = (w) => () => live.delete(w);
+  try {
+    for (; ; ) {
+      await Promise.all([...live].map((w) => w.ready.catch(drop(w))));
+      if (live.size === 0) {
+        await reader.cancel();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const w of live) w.write(value).catch(drop(w));
+    }
+    for (const w of live) w.close().catch(drop(w));
+  } catch (e) {
+    for (const w of live) w.abort(e).catch(() => {
+    });
   }
 }
 function exactly(body, len) {
