@@ -29,7 +29,7 @@ WASM_CARGO = PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLA
 endif
 WASM_RAW := target/wasm32-unknown-unknown/release/edge_registry_proxy.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
-JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js) scripts/bundle.mjs
+JS_SRC := $(wildcard js-shim/*.js cloudflare/*.js esa/entry.js esa/config.js esa/base64.wat) scripts/bundle.mjs
 
 .PHONY: help setup setup-build build release dev esa-dev test test-native test-e2e lint ci-fresh bench fuzz clean
 

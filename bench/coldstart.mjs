@@ -24,8 +24,8 @@ if (engine === 'wasm') {
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
 } else {
-  const { instantiateAsm } = await import(at('dist/esa-gen/asm.js'));
-  exports = instantiateAsm(imports);
+  const { ASM_SOURCE } = await import(at('dist/esa-gen/asm.js'));
+  exports = new Function(`let ASM; ${ASM_SOURCE} return ASM;`)()(imports); // as esa/entry.js compiles it
 }
 bg.__wbg_set_wasm(exports);
 bg.__erpNewInstance(engine === 'wasm2js');

@@ -24,14 +24,27 @@ function wasm2jsFactory() {
   });
   let js = readFileSync(raw, 'utf8');
   // wasm2js emits an ES module that imports the glue and instantiates at load. We want a
-  // factory called only when real wasm is refused, taking the same imports object.
+  // factory taking the same imports object, kept as TEXT: a string literal costs the load a
+  // scan, where ~500 KB of code cost a parse on every runtime, most of which never runs it.
+  // esa/entry.js compiles it only when real wasm is refused (at load, where workerd allows code
+  // from strings).
   const importLine = /^import \* as \S+ from '\.\/proxy_bg\.js';\n/m;
   const tail = /\nvar retasmFunc = asmFunc\([\s\S]*$/;
   if (!importLine.test(js) || !tail.test(js) || !/function asmFunc\(imports\)/.test(js)) {
     throw new Error('wasm2js output has an unexpected shape; update scripts/bundle.mjs');
   }
-  js = js.replace(importLine, '').replace(tail, '\nexport function instantiateAsm(imports) {\n  return asmFunc(imports);\n}\n');
-  writeFileSync(p('dist/esa-gen/asm.js'), js);
+  js = js.replace(importLine, '').replace(tail, '\n');
+  // An assignment, so that the minifier keeps the function (it drops an unused expression).
+  const factory = `ASM = function (imports) {\n'use strict';\n${js}\nreturn asmFunc(imports);\n};`;
+  const { code } = esbuild.transformSync(factory, { minify: true, target: 'es2020' });
+  const text = code.trim();
+  if (!text.startsWith('ASM=function(') || text.length < 100000) {
+    throw new Error(`the minified wasm2js factory has an unexpected shape (${text.length} chars)`);
+  }
+  writeFileSync(
+    p('dist/esa-gen/asm.js'),
+    `// wasm2js's translation of the module, as text (scripts/bundle.mjs).\nexport const ASM_SOURCE = ${JSON.stringify(text)};\n`,
+  );
 }
 
 // wasm-bindgen's glue refreshes its cached views of wasm memory when the old buffer reads as
@@ -142,6 +155,13 @@ writeFileSync(
   `export const WASM_BASE64 = ${JSON.stringify(readFileSync(wasmPath).toString('base64'))};\n`,
 );
 wasm2jsFactory();
+// The base64 decoder the ESA entry loads the module with (esa/base64.wat), as bytes.
+const base64Wasm = p('dist/esa-gen/base64.wasm');
+execFileSync(process.execPath, [p('node_modules/binaryen/bin/wasm-as'), p('esa/base64.wat'), '-o', base64Wasm], { stdio: 'inherit' });
+writeFileSync(
+  p('dist/esa-gen/base64_wasm.js'),
+  `export const BASE64_WASM = new Uint8Array([${[...readFileSync(base64Wasm)].join(',')}]);\n`,
+);
 
 for (const out of ['dist/cloudflare/worker.js', 'dist/pages/_worker.js/index.js']) {
   await esbuild.build({

@@ -28,6 +28,7 @@ export function sourceFiles() {
     'cloudflare/worker.js',
     'esa/entry.js',
     'esa/config.js',
+    'esa/base64.wat',
     'scripts/bundle.mjs',
     'package-lock.json',
   ].sort();

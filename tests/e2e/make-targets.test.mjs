@@ -76,6 +76,14 @@ test('the bench scripts that call the bundle directly still run', async () => {
     assert.deepEqual(lines.map((l) => l.request), ['manifest GET', 'manifest HEAD', 'ping']);
     assert.ok(lines.every((l) => l.usPerRequest > 0), r.stdout);
   }
+  for (const engine of ['wasm', 'wasm2js']) {
+    const env = { ESA_LOAD_STEADY_N: '5', ...(engine === 'wasm2js' ? { ESA_WASM: 'off' } : {}) };
+    const r = await runAsync(process.execPath, ['bench/esa-load.mjs'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout.trim());
+    assert.equal(got.engine, engine, r.stdout);
+    assert.ok(got.loadMs > 0 && got.firstMs > 0 && got.steadyMs > 0, r.stdout);
+  }
   const r = await runAsync(process.execPath, ['bench/crossings.mjs']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

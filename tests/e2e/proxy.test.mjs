@@ -281,7 +281,9 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
         assert.notEqual(text, sent.answer, `${kind}: handed on as it was`);
         const got = JSON.parse(text);
         assert.equal(got.token, got.access_token, kind);
-        assert.match(got.token, /^[\w-]+\.[\w-]+\.[\w-]+$/, `${kind}: the token read, not a second one`);
+        // One token, the one a JSON reader (JS, Go, serde_json alike) takes from the text: the
+        // last (dupkey's body ends with "token":"other"; `sent.answer` is the answer before that).
+        assert.equal(got.token, kind === 'dupkey' ? 'other' : JSON.parse(sent.answer).token, kind);
         assert.equal(got.issued_at, undefined, kind);
         assert.ok(got.expires_in <= 86400, `${kind}: ${got.expires_in}`);
         assert.equal((text.match(/"token"/g) || []).length, 1, kind);
