@@ -101,7 +101,11 @@ fn agrees(input: &str, base: Option<&str>) -> Option<bool> {
     let Ok(t) = theirs_parsed else {
         // The url crate refuses a relative `///host`, which the standard (and Node's URL)
         // reads as `//host`: its one known deviation from the standard among these inputs.
-        let slashes = input.trim().chars().take_while(|c| *c == '/' || *c == '\\');
+        let slashes = input
+            .trim_matches(|c: char| c <= ' ')
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .take_while(|c| *c == '/' || *c == '\\');
         assert!(
             base.is_some() && slashes.count() >= 3,
             "{input:?} (base {base:?}): we read {o:?}, the standard refuses it"

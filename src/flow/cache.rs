@@ -84,21 +84,29 @@ async fn manifest<P: Platform>(
         stale = Some(hit);
     }
 
+    if let Some(hit) = stale.take() {
+        match revalidate(p, state, ctx, out, &hit.headers).await {
+            Check::Same => {
+                // Stored again as fetched now (same bytes, verified again).
+                let (r, _) = store_manifest(p, ctx, &key, reference, hit).await?;
+                let r = labelled(r, CacheStatus::Hit);
+                if admits(&r.headers) {
+                    return Ok(r);
+                }
+                return not_stored(p, state, ctx, endpoint, out, Some(&r.headers)).await;
+            }
+            Check::Failed => return serve_stale(p, ctx, endpoint, hit, client_accept, admits),
+            Check::Changed => stale = Some(hit),
+        }
+    }
+
     let mut fill = out.clone();
     fill.method = Method::Get;
     fill.headers.set("accept", MANIFEST_ACCEPT);
     let own = own_fetch(p, state, ctx, &fill).await;
     if upstream_failed(&own) {
         if let Some(hit) = stale {
-            if !admits(&hit.headers) {
-                return Err(unacceptable(&hit.headers, client_accept));
-            }
-            if ctx.config.logs(LogLevel::Errors) {
-                p.log("cache: upstream failed, serving a stale tag");
-            }
-            let mut r = from_stored(endpoint, hit, CacheStatus::Stale);
-            r.headers.set("warning", "110 - \"Response is Stale\"");
-            return Ok(r);
+            return serve_stale(p, ctx, endpoint, hit, client_accept, admits);
         }
     }
     let own = own?;
@@ -134,6 +142,65 @@ async fn manifest<P: Platform>(
         return Ok(r);
     }
     not_stored(p, state, ctx, endpoint, out, Some(&r.headers)).await
+}
+
+/// What the upstream says of a stored tag past its TTL.
+enum Check {
+    /// The same digest: the stored manifest is current.
+    Same,
+    /// Another digest, or no answer to compare: fetch it.
+    Changed,
+    /// 5xx, 429 or unreachable: the stored manifest is better than that.
+    Failed,
+}
+
+/// Docker Hub counts a GET of a manifest as a pull and a HEAD not (its usage docs): a stored tag
+/// past its TTL is checked with a HEAD, and fetched with a GET only when its digest changed.
+async fn revalidate<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    out: &Outgoing,
+    stored: &Headers,
+) -> Check {
+    let mut head = out.clone();
+    head.method = Method::Head;
+    head.headers.set("accept", MANIFEST_ACCEPT);
+    let sent = own_fetch(p, state, ctx, &head).await;
+    if upstream_failed(&sent) {
+        return Check::Failed;
+    }
+    let stored_digest = stored.get("docker-content-digest");
+    match &sent {
+        Ok(Sent::Response(r))
+            if r.status == 200
+                && stored_digest.is_some()
+                && r.headers.get("docker-content-digest") == stored_digest =>
+        {
+            Check::Same
+        }
+        _ => Check::Changed,
+    }
+}
+
+/// The stored answer of a tag the upstream could not answer for, marked stale.
+fn serve_stale<P: Platform>(
+    p: &P,
+    ctx: &Ctx<'_>,
+    endpoint: &RegistryEndpoint,
+    hit: UpstreamResponse<P::Body>,
+    client_accept: Option<&str>,
+    admits: impl Fn(&Headers) -> bool,
+) -> Result<Response<P::Body>, RegistryError> {
+    if !admits(&hit.headers) {
+        return Err(unacceptable(&hit.headers, client_accept));
+    }
+    if ctx.config.logs(LogLevel::Errors) {
+        p.log("cache: upstream failed, serving a stale tag");
+    }
+    let mut r = from_stored(endpoint, hit, CacheStatus::Stale);
+    r.headers.set("warning", "110 - \"Response is Stale\"");
+    Ok(r)
 }
 
 /// The client's own request, with the proxy's identity, answered and not stored: for a client

@@ -74,6 +74,16 @@ for (const name of ['workerd', 'esa']) {
       assert.equal(part.headers.get('x-cache'), 'HIT');
       assert.match(part.headers.get('content-range'), /^bytes 3-12\/\d+$/);
       assert.equal((await part.arrayBuffer()).byteLength, 10);
+      // If-Range (RFC 9110): the layer's digest as a strong tag keeps the range; a weak tag,
+      // another tag or a date gets the whole layer (200), as distribution answers.
+      for (const [ifRange, want] of [[`"${layer}"`, 206], [`W/"${layer}"`, 200], ['"sha256:other"', 200], ['Wed, 21 Oct 2015 07:28:00 GMT', 200]]) {
+        const r = await fetch(`${rt[name].url}/v2/library/tiny/blobs/${layer}`, { headers: { authorization: `Bearer ${token}`, range: 'bytes=3-12', 'if-range': ifRange } });
+        const body = Buffer.from(await r.arrayBuffer());
+        assert.equal(r.status, want, `If-Range: ${ifRange}`);
+        assert.equal(r.headers.get('x-cache'), 'HIT', ifRange);
+        if (want === 200) assert.equal(sha256(body), layer, `If-Range: ${ifRange}: not the whole layer`);
+        else assert.equal(body.length, 10);
+      }
     });
 
     test('a layer cut mid-body is not stored: the next pull fetches it again, whole', async () => {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MT, seedImages } from './harness/images.mjs';
@@ -17,6 +18,7 @@ let images;
 let limited; // an upstream that answers every request with 429
 const runtimes = {};
 let passthrough;
+let twice; // a raw TCP registry sending Content-Length twice
 
 const WHITELIST = 'tiny, library/multi, library/list, library/big, team/*, a/*, ratelimited, refresher, oddtoken/*';
 
@@ -29,10 +31,25 @@ before(async () => {
   });
   await new Promise((r) => limited.listen(0, '127.0.0.1', r));
   nameLoopback(limited.address().port, 'registry.limited.test'); // for the ESA host
+  // A registry that sends Content-Length twice (a manifest path: `/v2/<conflict|equal>/...`).
+  twice = createNetServer((sock) => {
+    sock.once('data', (d) => {
+      const [method, path] = d.toString().split(' ');
+      const lengths = path.startsWith('/v2/conflict/') ? ['10', '20'] : ['10', '10'];
+      const head = path === '/v2/'
+        ? ['HTTP/1.1 200 OK', 'Content-Type: application/json', 'Content-Length: 2']
+        : ['HTTP/1.1 200 OK', 'Content-Type: application/vnd.oci.image.manifest.v1+json', `Docker-Content-Digest: sha256:${'c'.repeat(64)}`, ...lengths.map((l) => `Content-Length: ${l}`)];
+      const body = path === '/v2/' ? '{}' : method === 'HEAD' ? '' : '0123456789';
+      sock.end(`${[...head, 'Connection: close'].join('\r\n')}\r\n\r\n${body}`);
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise((r) => twice.listen(0, '127.0.0.1', r));
+  nameLoopback(twice.address().port, 'registry.twice.test');
   const vars = {
     UPSTREAM: `docker.io@${up.url}`,
-    WHITELIST: `${WHITELIST}, limited.test/*`,
-    ROUTES: `limited.example=limited.test@http://127.0.0.1:${limited.address().port}`,
+    WHITELIST: `${WHITELIST}, limited.test/*, twice.test/*`,
+    ROUTES: `limited.example=limited.test@http://127.0.0.1:${limited.address().port}, twice.example=twice.test@http://127.0.0.1:${twice.address().port}`,
     DEBUG_PANIC: 'on',
   };
   const started = await Promise.all([
@@ -48,6 +65,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([...Object.values(runtimes), passthrough].filter(Boolean).map((r) => r.stop()));
+  twice?.close();
   limited?.closeAllConnections?.();
   limited?.close();
   await up?.stop();
@@ -268,6 +286,17 @@ for (const name of ['workerd', 'pages', 'esa-wasm', 'esa-wasm2js', 'esa-in-worke
         assert.equal(r.status, 502, `${kind}: ${text.slice(0, 300)}`);
         assert.equal(errorCode(text), 'UNAVAILABLE', kind);
         assert.match(text, /upstream token answer/, kind);
+      }
+    });
+
+    test('an upstream sending Content-Length twice: conflicting copies are a 502, never passed on merged', async () => {
+      for (const method of ['HEAD', 'GET']) {
+        const conflict = await raw(rt().url, '/v2/conflict/manifests/latest', { method, headers: { host: 'twice.example' } });
+        assert.equal(conflict.status, 502, `${method}: ${conflict.status} ${JSON.stringify(conflict.headers)}`);
+        if (method === 'GET') assert.equal(errorCode(conflict.body), 'UNAVAILABLE');
+        // Equal copies: one value (a runtime whose HTTP parser refuses them answers 502 too).
+        const equal = await raw(rt().url, '/v2/equal/manifests/latest', { method, headers: { host: 'twice.example' } });
+        assert.ok(equal.status === 502 || (equal.status === 200 && equal.headers['content-length'] === '10'), `${method}: ${equal.status} ${equal.headers['content-length']}`);
       }
     });
 

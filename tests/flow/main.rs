@@ -1774,3 +1774,90 @@ fn framing_headers_sent_twice_are_refused_when_they_conflict_and_never_passed_on
         }
     }
 }
+
+#[test]
+fn an_expired_tag_is_checked_with_a_head_and_fetched_only_when_it_changed() {
+    let reg = std::rc::Rc::new(Registry {
+        manifest: RefCell::new("manifest-v1".into()),
+        down: Cell::new(false),
+    });
+    let fake = cached_setup(reg.clone());
+    let state = State::default();
+    let cfg = cache_config("60");
+    let auth = anon_token(&fake, &state, &cfg, "tiny");
+    let url = "https://m.example/v2/tiny/manifests/latest";
+    let ask = |method: &str| {
+        run(
+            &fake,
+            &state,
+            &cfg,
+            req(
+                method,
+                url,
+                &[("authorization", &auth), ("accept", OCI_MANIFEST)],
+            ),
+        )
+    };
+    // Docker Hub's pulls: GETs of a manifest (HEADs are not counted).
+    let manifest_requests = |method: &str| {
+        fake.seen
+            .borrow()
+            .iter()
+            .filter(|r| r.url.contains("/manifests/") && r.method.as_str() == method)
+            .count()
+    };
+    assert_eq!(ask("HEAD").headers.get("x-cache"), Some("MISS"));
+    assert_eq!(
+        manifest_requests("GET"),
+        1,
+        "a cold tag: one GET, as a direct pull"
+    );
+
+    for round in 1..=2 {
+        fake.now.set(fake.now.get() + 61);
+        let r = ask("GET");
+        assert_eq!(
+            (r.status, body_text(&r).as_str(), r.headers.get("x-cache")),
+            (200, "manifest-v1", Some("HIT")),
+            "round {round}"
+        );
+        assert_eq!(
+            manifest_requests("GET"),
+            1,
+            "round {round}: revalidated with a GET"
+        );
+        assert_eq!(manifest_requests("HEAD"), round, "round {round}");
+        // Checked now: fresh again for the TTL.
+        assert_eq!(ask("HEAD").headers.get("x-cache"), Some("HIT"));
+        assert_eq!(
+            manifest_requests("HEAD"),
+            round,
+            "round {round}: checked twice"
+        );
+    }
+
+    // Changed upstream: seen after the TTL, with one GET.
+    *reg.manifest.borrow_mut() = "manifest-v2".into();
+    fake.now.set(fake.now.get() + 61);
+    let r = ask("GET");
+    assert_eq!(
+        (body_text(&r).as_str(), r.headers.get("x-cache")),
+        ("manifest-v2", Some("MISS"))
+    );
+    assert_eq!(manifest_requests("GET"), 2);
+
+    // The upstream down: the HEAD fails and the stored tag is served stale, no GET tried.
+    fake.now.set(fake.now.get() + 61);
+    reg.down.set(true);
+    let sent = fake.seen.borrow().len();
+    let r = ask("GET");
+    assert_eq!(
+        (r.status, body_text(&r).as_str(), r.headers.get("x-cache")),
+        (200, "manifest-v2", Some("STALE"))
+    );
+    assert_eq!(
+        fake.seen.borrow().len(),
+        sent + 1,
+        "one HEAD, then the stale answer"
+    );
+}

@@ -1,0 +1,105 @@
+// Docker Hub's pull limits (issue 29): with CACHE=on, pulls of one tag keep working within an
+// anonymous budget of 10 pulls (GETs of manifests; HEADs are free), because an expired tag is
+// revalidated with a HEAD and fetched again only when it changed. A local imitation of Docker
+// Hub's accounting stands in front of a real registry (harness/hub-limits.mjs); docker and
+// skopeo pull through the worker (workerd) and the ESA bundle (ESA host). The same pulls with the
+// cache off meet Docker Hub's 429 (the imitation enforces the limit: the test can fail).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { dockerImage, skopeoPull, startDockerd } from './harness/engines.mjs';
+import { startHubLimits } from './harness/hub-limits.mjs';
+import { repushTag, seedImages } from './harness/images.mjs';
+import { nameLoopback } from './harness/names.mjs';
+import { sleep } from './harness/procs.mjs';
+import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
+import { startUpstream } from './harness/upstream.mjs';
+
+const TTL = 2;
+const PULLS = 14; // more than the anonymous budget of 10
+let up;
+let hub;
+let engine;
+const rt = {};
+
+before(async () => {
+  up = await startUpstream('pull-limits');
+  await seedImages(up, { bigMiB: 1, only: ['library/tiny'] });
+  hub = await startHubLimits(up.url, { anonymous: 10 });
+  nameLoopback(hub.port, `hub.${up.site}`);
+  const base = { UPSTREAM: `docker.io@${hub.url}`, WHITELIST: 'tiny' };
+  const cached = { ...base, CACHE: 'on', CACHE_TAG_TTL: String(TTL), TOKEN_SECRET: 'pull-limits-secret-0123456789abcdef' };
+  [rt.workerd, rt.esa, rt.off, engine] = await Promise.all([
+    startWorkerd('pull-limits-workerd', cached),
+    startEsaHost('pull-limits-esa', cached),
+    startWorkerd('pull-limits-off', base),
+    startDockerd('pull-limits-docker'),
+  ]);
+});
+
+after(async () => {
+  await Promise.all([...Object.values(rt).map((r) => r.stop()), engine?.stop()]);
+  await hub?.stop();
+  await up?.stop();
+});
+
+const counted = () => [...hub.pulls.values()].reduce((a, b) => a + b, 0);
+
+for (const kind of ['workerd', 'esa']) {
+  describe(`pulls within Docker Hub's anonymous limit on ${kind}, CACHE=on`, () => {
+    test(`${PULLS} skopeo and docker pulls of one tag across expiries: all succeed, a changed tag is seen`, async () => {
+      hub.reset();
+      const host = `127.0.0.1:${rt[kind].port}`;
+      const ref = `${host}/library/tiny:latest`;
+      const digests = new Set();
+      for (let i = 0; i < PULLS; i++) {
+        if (i % 3 === 2) await sleep(TTL * 1000 + 200); // the tag expires now and then
+        if (i % 2 === 0) {
+          const r = await skopeoPull(ref);
+          assert.equal(r.code, 0, `skopeo pull ${i}: ${r.stderr.slice(-500)}`);
+          digests.add(r.files['manifest.json']);
+        } else {
+          const r = await engine.docker('pull', ref);
+          assert.equal(r.code, 0, `docker pull ${i}: ${r.stderr.slice(-500)}`);
+          await engine.docker('rmi', ref); // the next pull fetches the manifest again
+        }
+      }
+      assert.equal(digests.size, 1);
+      // A cold pull is one counted GET, as a direct pull; every expiry after it a HEAD.
+      assert.ok(counted() <= 2, `${counted()} counted pulls: ${JSON.stringify(hub.requests.map((r) => `${r.method} ${r.status}`))}`);
+      assert.ok(hub.requests.some((r) => r.method === 'HEAD'), 'no revalidation by HEAD seen');
+
+      // Re-pushed upstream: seen once the tag has expired.
+      const fresh = await repushTag(up, 'library/tiny', 'latest');
+      await sleep(TTL * 1000 + 200);
+      const r = await skopeoPull(ref);
+      assert.equal(r.code, 0, r.stderr.slice(-500));
+      assert.ok(!digests.has(r.files['manifest.json']), 'the changed tag was not seen');
+      assert.equal(r.files['manifest.json'], fresh.digest);
+      const pulled = await engine.docker('pull', ref);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.deepEqual((await dockerImage(engine.docker, ref)).repoDigests, [`${host}/library/tiny@${fresh.digest}`]);
+      await engine.docker('rmi', ref);
+    });
+  });
+}
+
+describe('the same pulls without the cache', () => {
+  test("meet Docker Hub's 429 past the budget, passed on with its message and Retry-After", async () => {
+    hub.reset();
+    // docker's own steps, with a manifest GET each time (skopeo would retry a 429 for an hour).
+    const base = rt.off.url;
+    const token = (await (await fetch(`${base}/token?scope=${encodeURIComponent('repository:library/tiny:pull')}`)).json()).token;
+    const statuses = [];
+    let refused;
+    for (let i = 0; i < PULLS; i++) {
+      const r = await fetch(`${base}/v2/library/tiny/manifests/latest`, { headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+      statuses.push(r.status);
+      const body = await r.text();
+      if (r.status === 429 && !refused) refused = { body, retryAfter: r.headers.get('retry-after') };
+    }
+    assert.deepEqual(statuses, [...Array(10).fill(200), ...Array(PULLS - 10).fill(429)]);
+    assert.match(refused.body, /TOOMANYREQUESTS/);
+    assert.match(refused.body, /pull rate limit/);
+    assert.equal(refused.retryAfter, '3600');
+  });
+});
