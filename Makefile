@@ -108,7 +108,7 @@ bench: build
 # fuzz/corpus (not committed); the committed seeds are in fuzz/seeds; crashes land in
 # fuzz/artifacts and become unit tests.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := reference route challenge scope proxy_token range config url token_answer
+FUZZ_TARGETS := reference route challenge scope proxy_token range config url token_answer credentials header_lines
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 	@cd fuzz && for t in $(FUZZ_TARGETS); do \

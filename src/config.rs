@@ -255,37 +255,14 @@ impl Config {
             Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
 
         let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes).collect();
-        let users = match (get("USER_WHITELIST"), get("WHITE_LIST")) {
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    "WHITE_LIST",
-                    "alias of USER_WHITELIST: set only one of them",
-                ))
-            }
-            (Some(v), None) => parse_users(v, &registries).map_err(|e| err("USER_WHITELIST", e))?,
-            (None, Some(v)) => parse_users(v, &registries).map_err(|e| err("WHITE_LIST", e))?,
-            (None, None) => Vec::new(),
-        };
+        let users = user_list(get("USER_WHITELIST"), get("WHITE_LIST"), &registries)?;
         let upstream_account = account(get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD"))?;
         let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
         let signs = !users.is_empty() || upstream_account.is_some() || cache;
         let auth = auth_mode(signs, get("TOKEN_SECRET"))?;
 
-        let cache_max_blob_bytes = match get("CACHE_MAX_BLOB_MB") {
-            None => DEFAULT_CACHE_MAX_BLOB_MB,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|mb| *mb <= 1 << 20)
-                .ok_or_else(|| err("CACHE_MAX_BLOB_MB", "expected megabytes (0 or more)"))?,
-        } * 1024
-            * 1024;
-        let cache_tag_ttl = match get("CACHE_TAG_TTL") {
-            None => DEFAULT_CACHE_TAG_TTL,
-            Some(v) => v
-                .parse::<u32>()
-                .map_err(|_| err("CACHE_TAG_TTL", "expected seconds (0 or more)"))?,
-        };
+        let (cache_max_blob_bytes, cache_tag_ttl) =
+            cache_limits(get("CACHE_MAX_BLOB_MB"), get("CACHE_TAG_TTL"))?;
         let blob_redirect = choice(
             "BLOB_REDIRECT",
             get("BLOB_REDIRECT"),
@@ -474,6 +451,46 @@ fn auth_mode(signs: bool, secret: Option<&str>) -> Result<AuthMode, ConfigError>
         )),
         Some(s) => Ok(AuthMode::ProxyTokens(TokenSecret(s.to_owned()))),
     }
+}
+
+/// `USER_WHITELIST`, or its alias `WHITE_LIST` (not both).
+fn user_list(
+    user_whitelist: Option<&str>,
+    white_list: Option<&str>,
+    registries: &[&Upstream],
+) -> Result<Vec<ListedUser>, ConfigError> {
+    match (user_whitelist, white_list) {
+        (Some(_), Some(_)) => Err(err(
+            "WHITE_LIST",
+            "alias of USER_WHITELIST: set only one of them",
+        )),
+        (Some(v), None) => parse_users(v, registries).map_err(|e| err("USER_WHITELIST", e)),
+        (None, Some(v)) => parse_users(v, registries).map_err(|e| err("WHITE_LIST", e)),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+/// `CACHE_MAX_BLOB_MB` (as bytes) and `CACHE_TAG_TTL` (seconds).
+fn cache_limits(
+    max_blob_mb: Option<&str>,
+    tag_ttl: Option<&str>,
+) -> Result<(u64, u32), ConfigError> {
+    let max_blob_bytes = match max_blob_mb {
+        None => DEFAULT_CACHE_MAX_BLOB_MB,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|mb| *mb <= 1 << 20)
+            .ok_or_else(|| err("CACHE_MAX_BLOB_MB", "expected megabytes (0 or more)"))?,
+    } * 1024
+        * 1024;
+    let tag_ttl = match tag_ttl {
+        None => DEFAULT_CACHE_TAG_TTL,
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| err("CACHE_TAG_TTL", "expected seconds (0 or more)"))?,
+    };
+    Ok((max_blob_bytes, tag_ttl))
 }
 
 fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, String> {

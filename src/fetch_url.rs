@@ -357,41 +357,11 @@ fn parse_ipv6(input: &str) -> Option<[u16; 8]> {
             if len == 0 || piece > 6 {
                 return None;
             }
-            i -= len;
-            let mut seen = 0;
-            while i < c.len() {
-                if seen > 0 {
-                    if c[i] == b'.' && seen < 4 {
-                        i += 1;
-                    } else {
-                        return None;
-                    }
-                }
-                if !at(i).is_some_and(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                let mut v4: Option<u16> = None;
-                while let Some(d) = at(i).filter(u8::is_ascii_digit) {
-                    let d = u16::from(d - b'0');
-                    v4 = match v4 {
-                        None => Some(d),
-                        Some(0) => return None,
-                        Some(v) => Some(v * 10 + d),
-                    };
-                    if v4 > Some(255) {
-                        return None;
-                    }
-                    i += 1;
-                }
-                addr[piece] = addr[piece] * 0x100 + v4?;
-                seen += 1;
-                if seen == 2 || seen == 4 {
-                    piece += 1;
-                }
-            }
-            if seen != 4 {
-                return None;
-            }
+            // The last 32 bits as dotted decimal, from where this piece started.
+            let v4 = parse_embedded_ipv4(&c[i - len..])?;
+            addr[piece] = (v4 >> 16) as u16;
+            addr[piece + 1] = v4 as u16;
+            piece += 2;
             break;
         } else if at(i) == Some(b':') {
             i += 1;
@@ -418,6 +388,26 @@ fn parse_ipv6(input: &str) -> Option<[u16; 8]> {
         None => {}
     }
     Some(addr)
+}
+
+/// `a.b.c.d` at the end of an IPv6 address, as the standard's IPv6 parser reads it: four
+/// decimal parts without leading zeros, each at most 255, nothing after.
+fn parse_embedded_ipv4(c: &[u8]) -> Option<u32> {
+    let mut v4: u32 = 0;
+    let mut parts = 0;
+    for part in c.split(|b| *b == b'.') {
+        parts += 1;
+        let ok = !part.is_empty()
+            && part.iter().all(u8::is_ascii_digit)
+            && (part.len() == 1 || part[0] != b'0')
+            && part.len() <= 3;
+        let n = part.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        if !ok || n > 255 || parts > 4 {
+            return None;
+        }
+        v4 = v4 << 8 | n;
+    }
+    (parts == 4).then_some(v4)
 }
 
 fn format_ipv6(addr: &[u16; 8]) -> String {

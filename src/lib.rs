@@ -14,6 +14,7 @@ mod access;
 mod cache_policy;
 mod challenge;
 mod config;
+mod credentials;
 mod errors;
 mod fetch_url;
 mod flow;
@@ -48,6 +49,8 @@ pub use platform::{FetchError, Platform};
 pub mod fuzzing {
     pub use crate::cache_policy::single_range;
     pub use crate::challenge::{proxy_challenge, BearerError};
+    pub use crate::config::Credentials;
+    pub use crate::credentials::{basic_header, parse_basic, subject_is};
     pub use crate::fetch_url::{resolve, FetchUrl};
     pub use crate::list::entries;
     pub use crate::proxy_token::{sign, verify};

@@ -23,125 +23,40 @@ pub(crate) async fn serve<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    req: &Request<P::Body>,
-    out: &Outgoing,
+    (endpoint, req, out): (&RegistryEndpoint, &Request<P::Body>, &Outgoing),
     claims: &Claims,
 ) -> Result<Option<Response<P::Body>>, RegistryError> {
+    let step = CacheStep {
+        p,
+        state,
+        ctx,
+        endpoint,
+        req,
+        out,
+        claims,
+    };
     match endpoint {
         RegistryEndpoint::Manifest { name, reference } => {
-            manifest(p, state, ctx, endpoint, (name, reference), req, out, claims)
-                .await
-                .map(Some)
+            step.manifest(name, reference).await.map(Some)
         }
-        RegistryEndpoint::Blob { name, digest } => {
-            let key = blob_key(ctx.upstream, name, digest);
-            blob(p, state, ctx, endpoint, &key, req, out, claims)
-                .await
-                .map(Some)
-        }
+        RegistryEndpoint::Blob { name, digest } => step
+            .blob(&blob_key(ctx.upstream, name, digest), digest)
+            .await
+            .map(Some),
         _ => Ok(None),
     }
 }
 
-/// A manifest: HEAD and GET alike are answered from the one entry of the tag (or digest) when
-/// the client's Accept admits its type; a miss is filled with one GET for every manifest type,
-/// whatever the client asked, so the entry serves every client after it.
-#[allow(clippy::too_many_arguments)]
-async fn manifest<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    (name, reference): (&RepoName, &Reference),
-    req: &Request<P::Body>,
-    out: &Outgoing,
-    claims: &Claims,
-) -> Result<Response<P::Body>, RegistryError> {
-    let key = manifest_key(ctx.upstream, name, reference);
-    let client_accept = req.headers.get("accept");
-    // By digest the content is fixed: served whatever the Accept, as before the cache.
-    let admits = |stored: &Headers| {
-        key.kind == Cacheable::Immutable
-            || accepts(client_accept, stored.get("content-type").unwrap_or(""))
-    };
-    let mut stale = None;
-    if let Some(hit) = p.cache_get(&key.url).await {
-        let fresh = key.kind == Cacheable::Immutable
-            || tag_fresh(
-                hit.headers.get(FETCHED_AT_HEADER),
-                ctx.now,
-                ctx.config.cache_tag_ttl,
-            );
-        let usable = admits(&hit.headers);
-        if fresh && usable {
-            return Ok(from_stored(endpoint, hit, CacheStatus::Hit));
-        }
-        if fresh {
-            // Stored and current, but of a type this client refuses: its own answer, unstored.
-            return not_stored(p, state, ctx, endpoint, out, Some(&hit.headers)).await;
-        }
-        stale = Some(hit);
-    }
-
-    if let Some(hit) = stale.take() {
-        match revalidate(p, state, ctx, out, &hit.headers).await {
-            Check::Same => {
-                // Stored again as fetched now (same bytes, verified again).
-                let (r, _) = store_manifest(p, ctx, &key, reference, hit).await?;
-                let r = labelled(r, CacheStatus::Hit);
-                if admits(&r.headers) {
-                    return Ok(r);
-                }
-                return not_stored(p, state, ctx, endpoint, out, Some(&r.headers)).await;
-            }
-            Check::Failed => return serve_stale(p, ctx, endpoint, hit, client_accept, admits),
-            Check::Changed => stale = Some(hit),
-        }
-    }
-
-    let mut fill = out.clone();
-    fill.method = Method::Get;
-    fill.headers.set("accept", MANIFEST_ACCEPT);
-    let own = own_fetch(p, state, ctx, &fill).await;
-    if upstream_failed(&own) {
-        if let Some(hit) = stale {
-            return serve_stale(p, ctx, endpoint, hit, client_accept, admits);
-        }
-    }
-    let own = own?;
-    if let Some(r) = bypass(p, state, ctx, endpoint, out, claims, &own).await? {
-        return Ok(r);
-    }
-    let resp = match own {
-        Sent::Response(r) if r.status == 200 => r,
-        other => {
-            return Ok(labelled(
-                respond(state, ctx, endpoint, &fill, other),
-                CacheStatus::Miss,
-            ))
-        }
-    };
-    let (r, verified) = store_manifest(p, ctx, &key, reference, resp).await?;
-    // A verified tag's manifest is also its digest's: later by-digest requests hit.
-    if let (true, Reference::Tag(_), Body::Bytes(bytes)) = (verified, reference, &r.body) {
-        if let Some(d) = r
-            .headers
-            .get("docker-content-digest")
-            .and_then(|d| Digest::parse(d).ok())
-        {
-            let by_digest = manifest_key(ctx.upstream, name, &Reference::Digest(d));
-            p.cache_put_bytes(
-                &by_digest.url,
-                &stored_headers(ctx, &by_digest, &r.headers),
-                bytes,
-            );
-        }
-    }
-    if admits(&r.headers) {
-        return Ok(r);
-    }
-    not_stored(p, state, ctx, endpoint, out, Some(&r.headers)).await
+/// A manifest or blob request in flight through the cache: the platform, the isolate's memory,
+/// where it goes, what the client asked and may read. Its steps are methods.
+struct CacheStep<'a, P: Platform> {
+    p: &'a P,
+    state: &'a State,
+    ctx: &'a Ctx<'a>,
+    endpoint: &'a RegistryEndpoint,
+    req: &'a Request<P::Body>,
+    out: &'a Outgoing,
+    claims: &'a Claims,
 }
 
 /// What the upstream says of a stored tag past its TTL.
@@ -154,74 +69,310 @@ enum Check {
     Failed,
 }
 
-/// Docker Hub counts a GET of a manifest as a pull and a HEAD not (its usage docs): a stored tag
-/// past its TTL is checked with a HEAD, and fetched with a GET only when its digest changed.
-async fn revalidate<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    out: &Outgoing,
-    stored: &Headers,
-) -> Check {
-    let mut head = out.clone();
-    head.method = Method::Head;
-    head.headers.set("accept", MANIFEST_ACCEPT);
-    let sent = own_fetch(p, state, ctx, &head).await;
-    if upstream_failed(&sent) {
-        return Check::Failed;
+impl<P: Platform> CacheStep<'_, P> {
+    /// Whether the client's Accept admits a stored manifest (by digest the content is fixed:
+    /// served whatever the Accept, as before the cache).
+    fn admits(&self, key: &CacheKey, stored: &Headers) -> bool {
+        key.kind == Cacheable::Immutable
+            || accepts(
+                self.req.headers.get("accept"),
+                stored.get("content-type").unwrap_or(""),
+            )
     }
-    let stored_digest = stored.get("docker-content-digest");
-    match &sent {
-        Ok(Sent::Response(r))
-            if r.status == 200
-                && stored_digest.is_some()
-                && r.headers.get("docker-content-digest") == stored_digest =>
-        {
-            Check::Same
+
+    /// A manifest: HEAD and GET alike are answered from the one entry of the tag (or digest)
+    /// when the client's Accept admits its type; a miss is filled with one GET for every
+    /// manifest type, whatever the client asked, so the entry serves every client after it.
+    async fn manifest(
+        &self,
+        name: &RepoName,
+        reference: &Reference,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let key = manifest_key(self.ctx.upstream, name, reference);
+        let mut stale = None;
+        if let Some(hit) = self.p.cache_get(&key.url).await {
+            let fresh = key.kind == Cacheable::Immutable
+                || tag_fresh(
+                    hit.headers.get(FETCHED_AT_HEADER),
+                    self.ctx.now,
+                    self.ctx.config.cache_tag_ttl,
+                );
+            if fresh && self.admits(&key, &hit.headers) {
+                return Ok(from_stored(self.endpoint, hit, CacheStatus::Hit));
+            }
+            if fresh {
+                // Stored and current, but of a type this client refuses: its own answer.
+                return self.not_stored(Some(&hit.headers)).await;
+            }
+            stale = Some(hit);
         }
-        _ => Check::Changed,
+        if let Some(hit) = stale.take() {
+            match self.revalidate(&hit.headers).await {
+                Check::Same => {
+                    // Stored again as fetched now (same bytes, verified again).
+                    let (r, _) = self.store_manifest(&key, reference, hit).await?;
+                    return self.admitted(&key, labelled(r, CacheStatus::Hit)).await;
+                }
+                Check::Failed => return self.serve_stale(&key, hit),
+                Check::Changed => stale = Some(hit),
+            }
+        }
+        self.fill_manifest(name, reference, &key, stale).await
     }
-}
 
-/// The stored answer of a tag the upstream could not answer for, marked stale.
-fn serve_stale<P: Platform>(
-    p: &P,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    hit: UpstreamResponse<P::Body>,
-    client_accept: Option<&str>,
-    admits: impl Fn(&Headers) -> bool,
-) -> Result<Response<P::Body>, RegistryError> {
-    if !admits(&hit.headers) {
-        return Err(unacceptable(&hit.headers, client_accept));
+    /// A tag or digest fetched with one GET for every manifest type and stored (a tag's
+    /// manifest under its digest too); a stale entry answers if the upstream fails.
+    async fn fill_manifest(
+        &self,
+        name: &RepoName,
+        reference: &Reference,
+        key: &CacheKey,
+        stale: Option<UpstreamResponse<P::Body>>,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let mut fill = self.out.clone();
+        fill.method = Method::Get;
+        fill.headers.set("accept", MANIFEST_ACCEPT);
+        let own = self.own_fetch(&fill).await;
+        if let (true, Some(hit)) = (upstream_failed(&own), stale) {
+            return self.serve_stale(key, hit);
+        }
+        let own = own?;
+        if let Some(r) = self.bypass(&own).await? {
+            return Ok(r);
+        }
+        let resp = match own {
+            Sent::Response(r) if r.status == 200 => r,
+            other => {
+                return Ok(labelled(
+                    respond(self.state, self.ctx, self.endpoint, &fill, other),
+                    CacheStatus::Miss,
+                ))
+            }
+        };
+        let (r, verified) = self.store_manifest(key, reference, resp).await?;
+        // A verified tag's manifest is also its digest's: later by-digest requests hit.
+        if let (true, Reference::Tag(_), Body::Bytes(bytes)) = (verified, reference, &r.body) {
+            if let Some(d) = r
+                .headers
+                .get("docker-content-digest")
+                .and_then(|d| Digest::parse(d).ok())
+            {
+                let by_digest = manifest_key(self.ctx.upstream, name, &Reference::Digest(d));
+                self.p.cache_put_bytes(
+                    &by_digest.url,
+                    &stored_headers(self.ctx, &by_digest, &r.headers),
+                    bytes,
+                );
+            }
+        }
+        self.admitted(key, r).await
     }
-    if ctx.config.logs(LogLevel::Errors) {
-        p.log("cache: upstream failed, serving a stale tag");
-    }
-    let mut r = from_stored(endpoint, hit, CacheStatus::Stale);
-    r.headers.set("warning", "110 - \"Response is Stale\"");
-    Ok(r)
-}
 
-/// The client's own request, with the proxy's identity, answered and not stored: for a client
-/// whose Accept refuses the stored type. If the upstream fails, the error says why the stored
-/// manifest was not served.
-async fn not_stored<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    out: &Outgoing,
-    stored: Option<&Headers>,
-) -> Result<Response<P::Body>, RegistryError> {
-    let sent = own_fetch(p, state, ctx, out).await;
-    if let (true, Some(stored)) = (upstream_failed(&sent), stored) {
-        return Err(unacceptable(stored, out.headers.get("accept")));
+    /// `r` if the client's Accept admits its type, else the client's own answer, unstored.
+    async fn admitted(
+        &self,
+        key: &CacheKey,
+        r: Response<P::Body>,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        if self.admits(key, &r.headers) {
+            return Ok(r);
+        }
+        self.not_stored(Some(&r.headers)).await
     }
-    Ok(labelled(
-        respond(state, ctx, endpoint, out, sent?),
-        CacheStatus::Miss,
-    ))
+
+    /// Docker Hub counts a GET of a manifest as a pull and a HEAD not (its usage docs): a
+    /// stored tag past its TTL is checked with a HEAD, and fetched with a GET only when its
+    /// digest changed.
+    async fn revalidate(&self, stored: &Headers) -> Check {
+        let mut head = self.out.clone();
+        head.method = Method::Head;
+        head.headers.set("accept", MANIFEST_ACCEPT);
+        let sent = self.own_fetch(&head).await;
+        if upstream_failed(&sent) {
+            return Check::Failed;
+        }
+        let stored_digest = stored.get("docker-content-digest");
+        match &sent {
+            Ok(Sent::Response(r))
+                if r.status == 200
+                    && stored_digest.is_some()
+                    && r.headers.get("docker-content-digest") == stored_digest =>
+            {
+                Check::Same
+            }
+            _ => Check::Changed,
+        }
+    }
+
+    /// The stored answer of a tag the upstream could not answer for, marked stale.
+    fn serve_stale(
+        &self,
+        key: &CacheKey,
+        hit: UpstreamResponse<P::Body>,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        if !self.admits(key, &hit.headers) {
+            return Err(unacceptable(&hit.headers, self.req.headers.get("accept")));
+        }
+        if self.ctx.config.logs(LogLevel::Errors) {
+            self.p.log("cache: upstream failed, serving a stale tag");
+        }
+        let mut r = from_stored(self.endpoint, hit, CacheStatus::Stale);
+        r.headers.set("warning", "110 - \"Response is Stale\"");
+        Ok(r)
+    }
+
+    /// The client's own request, with the proxy's identity, answered and not stored: for a
+    /// client whose Accept refuses the stored type. If the upstream fails, the error says why
+    /// the stored manifest was not served.
+    async fn not_stored(
+        &self,
+        stored: Option<&Headers>,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let sent = self.own_fetch(self.out).await;
+        if let (true, Some(stored)) = (upstream_failed(&sent), stored) {
+            return Err(unacceptable(stored, self.out.headers.get("accept")));
+        }
+        Ok(labelled(
+            respond(self.state, self.ctx, self.endpoint, self.out, sent?),
+            CacheStatus::Miss,
+        ))
+    }
+
+    /// A blob: a committed entry answers GET, HEAD and single ranges; a miss streams the
+    /// upstream's GET to the client while storing it.
+    async fn blob(
+        &self,
+        key: &CacheKey,
+        digest: &Digest,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let (p, req) = (self.p, self.req);
+        let range = req.headers.get("range");
+        if let Some(hit) = p.cache_get(&key.url).await {
+            let digest_tag = format!("\"{}\"", digest.as_str());
+            let stored_tag = hit.headers.get("etag").unwrap_or_default();
+            let range = range
+                .filter(|_| range_applies(req.headers.get("if-range"), &[&digest_tag, stored_tag]));
+            let marker = match p.cache_get(&commit_key(key)).await {
+                Some(m) => p.read_text(m.body, 256).await.ok(),
+                None => None,
+            };
+            if !committed(hit.headers.get(PUT_ID_HEADER), marker.as_deref()) {
+                if self.ctx.config.logs(LogLevel::Errors) {
+                    p.log(
+                        "cache: stored layer was never committed (incomplete), fetching it again",
+                    );
+                }
+            } else if let Some(r) = from_cache(p, self.endpoint, hit, range, CacheStatus::Hit) {
+                return Ok(r);
+            }
+            // else: a range the cache does not answer itself goes upstream
+        }
+        let own = self.own_fetch(self.out).await?;
+        if let Some(r) = self.bypass(&own).await? {
+            return Ok(r);
+        }
+        Ok(match own {
+            Sent::Response(r)
+                if r.status == 200 && req.method == Method::Get && range.is_none() =>
+            {
+                self.store_blob(key, r)
+            }
+            other => labelled(
+                respond(self.state, self.ctx, self.endpoint, self.out, other),
+                CacheStatus::Miss,
+            ),
+        })
+    }
+
+    /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
+    async fn own_fetch(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
+        let auth = proxy_identity(self.p, self.state, self.ctx, out.scope.as_deref()).await?;
+        send(self.p, out, auth.as_deref()).await
+    }
+
+    /// Not readable by the proxy's identity, but perhaps by the user's own account: the
+    /// client's request with the user's upstream token, served, never stored.
+    async fn bypass(
+        &self,
+        own: &Sent<P::Body>,
+    ) -> Result<Option<Response<P::Body>>, RegistryError> {
+        let denied = matches!(own, Sent::Response(r) if matches!(r.status, 401 | 403 | 404));
+        let (true, Some(t)) = (denied, &self.claims.upstream_token) else {
+            return Ok(None);
+        };
+        let sent = send(self.p, self.out, Some(&bearer(t))).await?;
+        Ok(Some(labelled(
+            respond(self.state, self.ctx, self.endpoint, self.out, sent),
+            CacheStatus::Bypass,
+        )))
+    }
+
+    /// A manifest read (bounded), verified and, if it verified, stored; the client's answer.
+    async fn store_manifest(
+        &self,
+        key: &CacheKey,
+        reference: &Reference,
+        resp: UpstreamResponse<P::Body>,
+    ) -> Result<(Response<P::Body>, bool), RegistryError> {
+        let (p, ctx) = (self.p, self.ctx);
+        // The manifest's own headers; its length is the bytes read, set below.
+        let mut headers: Headers = resp
+            .headers
+            .iter()
+            .filter(|(k, _)| {
+                matches!(
+                    *k,
+                    "content-type" | "docker-content-digest" | "etag" | "last-modified"
+                )
+            })
+            .collect();
+        let bytes = p
+            .read_bytes(resp.body, MANIFEST_MAX_BYTES)
+            .await
+            .map_err(|e| {
+                RegistryError::new(
+                    ErrorCode::Unavailable,
+                    format!("manifest unreadable: {}", e.0),
+                )
+            })?;
+        headers.set("content-length", bytes.len().to_string());
+        let verified = manifest_verified(reference, headers.get("docker-content-digest"), &bytes);
+        if verified {
+            p.cache_put_bytes(&key.url, &stored_headers(ctx, key, &headers), &bytes);
+        } else {
+            if ctx.config.logs(LogLevel::Errors) {
+                p.log("cache: manifest not stored (digest did not verify)");
+            }
+        }
+        headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
+        let r = Response {
+            status: 200,
+            headers,
+            body: Body::Bytes(bytes),
+        };
+        Ok((r, verified))
+    }
+
+    /// A layer streamed to the client while it is stored (when `cache_policy` allows it).
+    fn store_blob(&self, key: &CacheKey, resp: UpstreamResponse<P::Body>) -> Response<P::Body> {
+        let (p, ctx, endpoint) = (self.p, self.ctx, self.endpoint);
+        let mut headers = client_headers(endpoint, 200, &resp.headers);
+        let body = match blob_storable(200, &resp.headers, ctx.config.cache_max_blob_bytes) {
+            Some(len) => {
+                let id = p.random_id();
+                let mut stored = stored_headers(ctx, key, &headers);
+                stored.set(PUT_ID_HEADER, id.as_str());
+                p.cache_put_stream(&key.url, &stored, resp.body, len, (&commit_key(key), &id))
+            }
+            None => resp.body,
+        };
+        headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
+        Response {
+            status: 200,
+            headers,
+            body: Body::Stream(body),
+        }
+    }
 }
 
 fn unacceptable(stored: &Headers, accept: Option<&str>) -> RegistryError {
@@ -238,64 +389,6 @@ fn unacceptable(stored: &Headers, accept: Option<&str>) -> RegistryError {
     )
 }
 
-/// A blob: a committed entry answers GET, HEAD and single ranges; a miss streams the upstream's
-/// GET to the client while storing it.
-#[allow(clippy::too_many_arguments)]
-async fn blob<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    key: &CacheKey,
-    req: &Request<P::Body>,
-    out: &Outgoing,
-    claims: &Claims,
-) -> Result<Response<P::Body>, RegistryError> {
-    let range = req.headers.get("range");
-    if let Some(hit) = p.cache_get(&key.url).await {
-        let digest_tag = match endpoint {
-            RegistryEndpoint::Blob { digest, .. } => format!("\"{}\"", digest.as_str()),
-            _ => String::new(),
-        };
-        let stored_tag = hit.headers.get("etag").unwrap_or_default();
-        let range = range
-            .filter(|_| range_applies(req.headers.get("if-range"), &[&digest_tag, stored_tag]));
-        let marker = match p.cache_get(&commit_key(key)).await {
-            Some(m) => p.read_text(m.body, 256).await.ok(),
-            None => None,
-        };
-        if !committed(hit.headers.get(PUT_ID_HEADER), marker.as_deref()) {
-            if ctx.config.logs(LogLevel::Errors) {
-                p.log("cache: stored layer was never committed (incomplete), fetching it again");
-            }
-        } else if let Some(r) = from_cache(p, endpoint, hit, range, CacheStatus::Hit) {
-            return Ok(r);
-        }
-        // else: a range the cache does not answer itself goes upstream
-    }
-    let own = own_fetch(p, state, ctx, out).await?;
-    if let Some(r) = bypass(p, state, ctx, endpoint, out, claims, &own).await? {
-        return Ok(r);
-    }
-    Ok(match own {
-        Sent::Response(r) if r.status == 200 && req.method == Method::Get && range.is_none() => {
-            store_blob(p, ctx, endpoint, key, r)
-        }
-        other => labelled(respond(state, ctx, endpoint, out, other), CacheStatus::Miss),
-    })
-}
-
-/// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
-async fn own_fetch<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    out: &Outgoing,
-) -> Result<Sent<P::Body>, RegistryError> {
-    let auth = proxy_identity(p, state, ctx, out.scope.as_deref()).await?;
-    send(p, out, auth.as_deref()).await
-}
-
 /// Unreachable, 5xx or rate-limited: a stale entry is better than that.
 fn upstream_failed<B>(sent: &Result<Sent<B>, RegistryError>) -> bool {
     match sent {
@@ -303,28 +396,6 @@ fn upstream_failed<B>(sent: &Result<Sent<B>, RegistryError>) -> bool {
         Ok(Sent::Response(r)) => r.status >= 500 || r.status == 429,
         Ok(Sent::Redirect(_)) => false,
     }
-}
-
-/// Not readable by the proxy's identity, but perhaps by the user's own account: the client's
-/// request with the user's upstream token, served, never stored.
-async fn bypass<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    out: &Outgoing,
-    claims: &Claims,
-    own: &Sent<P::Body>,
-) -> Result<Option<Response<P::Body>>, RegistryError> {
-    let denied = matches!(own, Sent::Response(r) if matches!(r.status, 401 | 403 | 404));
-    let (true, Some(t)) = (denied, &claims.upstream_token) else {
-        return Ok(None);
-    };
-    let sent = send(p, out, Some(&bearer(t))).await?;
-    Ok(Some(labelled(
-        respond(state, ctx, endpoint, out, sent),
-        CacheStatus::Bypass,
-    )))
 }
 
 fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {
@@ -348,76 +419,6 @@ fn stored_headers(ctx: &Ctx<'_>, key: &CacheKey, client: &Headers) -> Headers {
         h.set(FETCHED_AT_HEADER, ctx.now.to_string());
     }
     h
-}
-
-async fn store_manifest<P: Platform>(
-    p: &P,
-    ctx: &Ctx<'_>,
-    key: &CacheKey,
-    reference: &Reference,
-    resp: UpstreamResponse<P::Body>,
-) -> Result<(Response<P::Body>, bool), RegistryError> {
-    // The manifest's own headers; its length is the bytes read, set below.
-    let mut headers: Headers = resp
-        .headers
-        .iter()
-        .filter(|(k, _)| {
-            matches!(
-                *k,
-                "content-type" | "docker-content-digest" | "etag" | "last-modified"
-            )
-        })
-        .collect();
-    let bytes = p
-        .read_bytes(resp.body, MANIFEST_MAX_BYTES)
-        .await
-        .map_err(|e| {
-            RegistryError::new(
-                ErrorCode::Unavailable,
-                format!("manifest unreadable: {}", e.0),
-            )
-        })?;
-    headers.set("content-length", bytes.len().to_string());
-    let verified = manifest_verified(reference, headers.get("docker-content-digest"), &bytes);
-    if verified {
-        p.cache_put_bytes(&key.url, &stored_headers(ctx, key, &headers), &bytes);
-    } else {
-        if ctx.config.logs(LogLevel::Errors) {
-            p.log("cache: manifest not stored (digest did not verify)");
-        }
-    }
-    headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
-    let r = Response {
-        status: 200,
-        headers,
-        body: Body::Bytes(bytes),
-    };
-    Ok((r, verified))
-}
-
-fn store_blob<P: Platform>(
-    p: &P,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    key: &CacheKey,
-    resp: UpstreamResponse<P::Body>,
-) -> Response<P::Body> {
-    let mut headers = client_headers(endpoint, 200, &resp.headers);
-    let body = match blob_storable(200, &resp.headers, ctx.config.cache_max_blob_bytes) {
-        Some(len) => {
-            let id = p.random_id();
-            let mut stored = stored_headers(ctx, key, &headers);
-            stored.set(PUT_ID_HEADER, id.as_str());
-            p.cache_put_stream(&key.url, &stored, resp.body, len, (&commit_key(key), &id))
-        }
-        None => resp.body,
-    };
-    headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
-    Response {
-        status: 200,
-        headers,
-        body: Body::Stream(body),
-    }
 }
 
 /// A whole stored answer as the client's response.

@@ -72,7 +72,7 @@ pub(super) async fn forward<P: Platform>(
         return Ok(ping_ok());
     }
     if ctx.config.cache {
-        if let Some(r) = cache::serve(p, state, ctx, endpoint, req, &out, &claims).await? {
+        if let Some(r) = cache::serve(p, state, ctx, (endpoint, req, &out), &claims).await? {
             return Ok(r);
         }
     }

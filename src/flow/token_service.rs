@@ -14,16 +14,18 @@
 
 use super::context::Ctx;
 use super::upstream_auth::{
-    basic_header, fetch_token, forget_if_moved, learned_auth, State, TokenRefusal, UpstreamAuth,
+    fetch_token, forget_if_moved, learned_auth, State, TokenRefusal, UpstreamAuth,
     DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
 };
 use crate::config::{AuthMode, Credentials, LogLevel};
+use crate::credentials::{basic_header, parse_basic, subject_is};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Headers, Method, Request, Response, UpstreamRequest};
 use crate::platform::Platform;
 use crate::proxy_token::{sign, Claims};
 use crate::reference::quote_for_message;
 use crate::scope::{grant, split_scopes, Grant};
+use crate::token_answer::UpstreamToken;
 use crate::url::parse_query;
 
 /// Lifetime of a proxy token that carries no upstream token.
@@ -142,84 +144,7 @@ async fn issue_proxy_token<P: Platform>(
         upstream_token: None,
     };
     if !config.users.is_empty() {
-        let c = creds.ok_or_else(|| {
-            RegistryError::unauthorized(format!(
-                "this mirror requires login: docker login {}",
-                ctx.service
-            ))
-        })?;
-        let Some(listed) = config.listed_user(&ctx.upstream.name, &c.user) else {
-            if config.logs(LogLevel::Errors) {
-                p.log(&format!(
-                    "token: user {} is not on the user whitelist for {}",
-                    quote_for_message(&c.user),
-                    ctx.upstream.name
-                ));
-            }
-            return Err(RegistryError::unauthorized(format!(
-                "user {} may not pull from this mirror",
-                quote_for_message(&c.user)
-            )));
-        };
-        // The listed spelling goes upstream: on a registry with case-sensitive names `ALICE` is
-        // another account, whose password must not pass for alice's.
-        let typed_exactly = listed.name == c.user;
-        let c = Credentials {
-            user: listed.name.clone(),
-            password: c.password,
-        };
-        let basic = basic_header(&c);
-        match learned_auth(p, state, ctx.upstream, ctx.now).await? {
-            UpstreamAuth::Bearer { realm, service } => {
-                let scopes = granted.scope_strings();
-                let fetched = fetch_token(
-                    p,
-                    &realm,
-                    service.as_deref(),
-                    &scopes,
-                    Some(&c.user),
-                    Some(&basic),
-                )
-                .await;
-                forget_if_moved(state, ctx.upstream, &fetched, false);
-                match fetched {
-                    Ok(t) if !typed_exactly && !subject_is(&t.token, &c.user) => {
-                        if config.logs(LogLevel::Errors) {
-                            p.log("token: a login matched a listed user only by case and the upstream token names another subject");
-                        }
-                        return Err(RegistryError::unauthorized(format!(
-                            "log in as {} (the spelling on this mirror's user list)",
-                            quote_for_message(&c.user)
-                        )));
-                    }
-                    Ok(t) => {
-                        let lifetime = t
-                            .expires_in
-                            .unwrap_or(DEFAULT_TOKEN_SECS)
-                            .min(MAX_PROXY_TOKEN_SECS);
-                        claims.expires_at = ctx.now + lifetime;
-                        claims.upstream_token = Some(t.token);
-                    }
-                    Err(TokenRefusal::Refused) => {
-                        return Err(RegistryError::unauthorized(
-                            "incorrect username or password",
-                        ))
-                    }
-                    Err(TokenRefusal::Failed(e)) => return Err(e),
-                }
-            }
-            UpstreamAuth::Basic => verify_basic(p, ctx, &basic).await?,
-            UpstreamAuth::Open => {
-                return Err(RegistryError::new(
-                    ErrorCode::Unauthorized,
-                    format!(
-                        "{} has no accounts to check passwords against",
-                        ctx.upstream.name
-                    ),
-                ))
-            }
-        }
-        claims.user = Some(c.user);
+        log_in(p, state, ctx, creds, granted, &mut claims).await?;
     }
     if config.logs(LogLevel::All) {
         p.log(&format!(
@@ -239,6 +164,110 @@ async fn issue_proxy_token<P: Platform>(
         &sign(&claims, secret.as_bytes()),
         Some(lifetime),
     ))
+}
+
+/// With a user list: the client's credentials, for a listed user, checked by the upstream
+/// under the listed spelling; the user and their own upstream token go into `claims`.
+async fn log_in<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    creds: Option<Credentials>,
+    granted: &Grant,
+    claims: &mut Claims,
+) -> Result<(), RegistryError> {
+    let config = ctx.config;
+    let c = creds.ok_or_else(|| {
+        RegistryError::unauthorized(format!(
+            "this mirror requires login: docker login {}",
+            ctx.service
+        ))
+    })?;
+    let Some(listed) = config.listed_user(&ctx.upstream.name, &c.user) else {
+        if config.logs(LogLevel::Errors) {
+            p.log(&format!(
+                "token: user {} is not on the user whitelist for {}",
+                quote_for_message(&c.user),
+                ctx.upstream.name
+            ));
+        }
+        return Err(RegistryError::unauthorized(format!(
+            "user {} may not pull from this mirror",
+            quote_for_message(&c.user)
+        )));
+    };
+    // The listed spelling goes upstream: on a registry with case-sensitive names `ALICE` is
+    // another account, whose password must not pass for alice's.
+    let typed_exactly = listed.name == c.user;
+    let c = Credentials {
+        user: listed.name.clone(),
+        password: c.password,
+    };
+    let basic = basic_header(&c);
+    match learned_auth(p, state, ctx.upstream, ctx.now).await? {
+        UpstreamAuth::Bearer { realm, service } => {
+            let scopes = granted.scope_strings();
+            let fetched = fetch_token(
+                p,
+                &realm,
+                service.as_deref(),
+                &scopes,
+                Some(&c.user),
+                Some(&basic),
+            )
+            .await;
+            forget_if_moved(state, ctx.upstream, &fetched, false);
+            user_token(p, ctx, fetched, (&c.user, typed_exactly), claims)?;
+        }
+        UpstreamAuth::Basic => verify_basic(p, ctx, &basic).await?,
+        UpstreamAuth::Open => {
+            return Err(RegistryError::new(
+                ErrorCode::Unauthorized,
+                format!(
+                    "{} has no accounts to check passwords against",
+                    ctx.upstream.name
+                ),
+            ))
+        }
+    }
+    claims.user = Some(c.user);
+    Ok(())
+}
+
+/// What the upstream's token service said of a listed user's password: their own token into
+/// `claims`, or the refusal. A login that matched the list only by case passes only when the
+/// upstream token names the listed user.
+fn user_token<P: Platform>(
+    p: &P,
+    ctx: &Ctx<'_>,
+    fetched: Result<UpstreamToken, TokenRefusal>,
+    (user, typed_exactly): (&str, bool),
+    claims: &mut Claims,
+) -> Result<(), RegistryError> {
+    match fetched {
+        Ok(t) if !typed_exactly && !subject_is(&t.token, user) => {
+            if ctx.config.logs(LogLevel::Errors) {
+                p.log("token: a login matched a listed user only by case and the upstream token names another subject");
+            }
+            Err(RegistryError::unauthorized(format!(
+                "log in as {} (the spelling on this mirror's user list)",
+                quote_for_message(user)
+            )))
+        }
+        Ok(t) => {
+            let lifetime = t
+                .expires_in
+                .unwrap_or(DEFAULT_TOKEN_SECS)
+                .min(MAX_PROXY_TOKEN_SECS);
+            claims.expires_at = ctx.now + lifetime;
+            claims.upstream_token = Some(t.token);
+            Ok(())
+        }
+        Err(TokenRefusal::Refused) => Err(RegistryError::unauthorized(
+            "incorrect username or password",
+        )),
+        Err(TokenRefusal::Failed(e)) => Err(e),
+    }
 }
 
 /// A Basic-auth upstream has no token service: the credentials are checked on its `/v2/`.
@@ -301,40 +330,6 @@ struct TokenAnswer<'a> {
     expires_in: Option<u64>,
 }
 
-/// Whether an upstream token says it is `user`'s: a JWT whose `sub` is that name (any case).
-/// Tokens that name no subject, or name it by id (Docker Hub), say nothing either way.
-fn subject_is(token: &str, user: &str) -> bool {
-    use base64::Engine;
-    let sub = token
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p.trim_end_matches('='))
-                .ok()
-        })
-        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-        .and_then(|v| v.get("sub").and_then(|s| s.as_str()).map(str::to_owned));
-    sub.is_some_and(|s| s.eq_ignore_ascii_case(user))
-}
-
-fn parse_basic(header: &str) -> Option<Credentials> {
-    use base64::Engine;
-    let (scheme, b64) = header.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
-    let raw = String::from_utf8(raw).ok()?;
-    let (user, password) = raw.split_once(':')?;
-    Some(Credentials {
-        user: user.to_owned(),
-        password: password.to_owned(),
-    })
-}
-
 fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
     pairs
         .iter()
@@ -346,34 +341,6 @@ fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_credentials() {
-        let c = parse_basic("Basic YWxpY2U6cHc6d2l0aDpjb2xvbnM=").unwrap();
-        assert_eq!(
-            (c.user.as_str(), c.password.as_str()),
-            ("alice", "pw:with:colons")
-        );
-        assert!(parse_basic("basic YWxpY2U6cHc=").is_some());
-        for bad in ["Bearer x", "Basic !!!", "Basic YWxpY2U=", "Basic", ""] {
-            assert!(parse_basic(bad).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn subjects() {
-        use base64::Engine;
-        let jwt = |payload: &str| {
-            format!(
-                "h.{}.s",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
-            )
-        };
-        assert!(subject_is(&jwt(r#"{"sub":"alice"}"#), "Alice"));
-        assert!(!subject_is(&jwt(r#"{"sub":"ALICE2"}"#), "alice"));
-        assert!(!subject_is(&jwt(r#"{"sub":"5b6e-uuid"}"#), "alice"));
-        assert!(!subject_is("opaque-token", "alice"));
-    }
 
     #[test]
     fn token_response_shape() {

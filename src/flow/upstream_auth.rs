@@ -5,10 +5,9 @@
 
 use std::cell::RefCell;
 
-use base64::Engine;
-
 use crate::challenge::{Challenge, Scheme};
 use crate::config::Credentials;
+use crate::credentials::basic_header;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::fetch_url::FetchUrl;
 use crate::http::{bearer, Headers, UpstreamRequest};
@@ -176,14 +175,6 @@ pub(super) async fn learned_auth<P: Platform>(
     };
     state.auth.put(upstream, auth.clone(), now);
     Ok(auth)
-}
-
-pub(super) fn basic_header(c: &Credentials) -> String {
-    let (user, pass) = (&c.user, &c.password);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
 }
 
 /// What asking an upstream token service can end in, besides a token.
@@ -439,15 +430,6 @@ mod tests {
             assert_eq!(auth_from_challenge(&c, &local).is_some(), ok, "{realm}");
         }
         assert_eq!(parse("Basic realm=x"), Some(UpstreamAuth::Basic));
-    }
-
-    #[test]
-    fn basic_header_encodes() {
-        let c = Credentials {
-            user: "alice".into(),
-            password: "pw".into(),
-        };
-        assert_eq!(basic_header(&c), "Basic YWxpY2U6cHc=");
     }
 
     #[test]
