@@ -30,6 +30,9 @@ const CONFIG = {
   CACHE_MAX_BLOB_MB: '512',
   // follow: 由边缘拉取重定向的层 / stream redirected layers through the edge; passthrough: 307 to client
   BLOB_REDIRECT: 'follow',
+  // 备用来源：主仓库 429/5xx/不可达时读取 / sources read when the registry answers 429, 5xx or is down:
+  // 'docker.io=mirror.gcr.io' (only images that mirror holds; tags trusted to it)
+  FALLBACK: '',
   // 日志：errors（默认，仅拒绝/错误）、all（每个请求）、off / log: errors (default), all (every request), off
   LOG: 'errors',
   // 测试用：on 时 GET /__panic 触发 panic，用于验证部署的容错 / test only: on makes GET /__panic panic

@@ -26,6 +26,7 @@ pub const KEYS: &[&str] = &[
     "BLOB_REDIRECT",
     "LOG",
     "DEBUG_PANIC",
+    "FALLBACK",
 ];
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
@@ -95,6 +96,8 @@ pub struct Config {
     pub cache_tag_ttl: u32,
     pub cache_max_blob_bytes: u64,
     pub blob_redirect: BlobRedirect,
+    /// `FALLBACK`: per registry name, the sources tried in order when it cannot answer a read.
+    pub fallbacks: Vec<(String, Upstream)>,
     pub log: LogLevel,
     /// `DEBUG_PANIC=on`: `GET /__panic` panics inside the module, to check on a deployment (and
     /// in the tests) that a panic becomes a 500 and a fresh instance, never a hung isolate.
@@ -162,7 +165,13 @@ fn err(key: &str, message: impl Into<String>) -> ConfigError {
 
 /// Keys that hold lists: a value made only of separators would otherwise read as "no list",
 /// which for a whitelist means "allow everything".
-const LIST_KEYS: &[&str] = &["WHITELIST", "USER_WHITELIST", "WHITE_LIST", "ROUTES"];
+const LIST_KEYS: &[&str] = &[
+    "WHITELIST",
+    "USER_WHITELIST",
+    "WHITE_LIST",
+    "ROUTES",
+    "FALLBACK",
+];
 
 /// How a key found in a config source is treated.
 enum KeyKind<'k> {
@@ -272,6 +281,7 @@ impl Config {
                 ("passthrough", BlobRedirect::Passthrough),
             ],
         )?;
+        let fallbacks = parse_fallbacks(get("FALLBACK").unwrap_or(""), &registries)?;
         let log = choice(
             "LOG",
             get("LOG"),
@@ -299,9 +309,18 @@ impl Config {
             cache_tag_ttl,
             cache_max_blob_bytes,
             blob_redirect,
+            fallbacks,
             log,
             debug_panic,
         })
+    }
+
+    /// The fallback sources of the registry named `name`, in order.
+    pub(crate) fn fallbacks_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Upstream> {
+        self.fallbacks
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, u)| u)
     }
 
     /// Proxy-signed tokens are in force: users are restricted, or the operator's account is used
@@ -564,6 +583,40 @@ fn parse_routes(raw: &str) -> Result<Vec<(String, Upstream)>, ConfigError> {
         routes.push((host, upstream));
     }
     Ok(routes)
+}
+
+/// `REGISTRY=SOURCE,...` (`docker.io=mirror.gcr.io`): a configured registry's name, then a
+/// source in any registry form; several for one registry are tried in the order given.
+fn parse_fallbacks(
+    raw: &str,
+    registries: &[&Upstream],
+) -> Result<Vec<(String, Upstream)>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, entry) in entries(raw).enumerate() {
+        let n = i + 1;
+        let (name, spec) = entry
+            .split_once('=')
+            .ok_or_else(|| err("FALLBACK", format!("entry {n}: expected registry=source")))?;
+        let name = Upstream::parse(name)
+            .map_err(|e| err("FALLBACK", format!("entry {n}: {e}")))?
+            .name;
+        if !registries.iter().any(|r| r.name == name) {
+            return Err(err(
+                "FALLBACK",
+                format!("entry {n}: the registry before '=' is not UPSTREAM or a ROUTES registry"),
+            ));
+        }
+        let source =
+            Upstream::parse(spec).map_err(|e| err("FALLBACK", format!("entry {n}: {e}")))?;
+        if registries.iter().any(|r| r.endpoint == source.endpoint) {
+            return Err(err(
+                "FALLBACK",
+                format!("entry {n}: the source is a configured registry itself"),
+            ));
+        }
+        out.push((name, source));
+    }
+    Ok(out)
 }
 
 /// Proxy tokens name the registry they are for; two endpoints under one name would let a token

@@ -3,7 +3,8 @@
 //! allows. Answers fetched with a user's own upstream token are served but never stored.
 
 use super::context::Ctx;
-use super::send::{client_headers, proxy_identity, respond, send, Outgoing, Sent};
+use super::fallback;
+use super::send::{client_headers, proxy_identity, respond, send, upstream_failed, Outgoing, Sent};
 use super::upstream_auth::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
@@ -136,6 +137,9 @@ impl<P: Platform> CacheStep<'_, P> {
         if let (true, Some(hit)) = (upstream_failed(&own), stale) {
             return self.serve_stale(key, hit);
         }
+        if let Some(r) = self.fallback_answer(&own).await {
+            return Ok(r);
+        }
         let own = own?;
         if let Some(r) = self.bypass(&own).await? {
             return Ok(r);
@@ -267,7 +271,11 @@ impl<P: Platform> CacheStep<'_, P> {
             }
             // else: a range the cache does not answer itself goes upstream
         }
-        let own = self.own_fetch(self.out).await?;
+        let own = self.own_fetch(self.out).await;
+        if let Some(r) = self.fallback_answer(&own).await {
+            return Ok(r);
+        }
+        let own = own?;
         if let Some(r) = self.bypass(&own).await? {
             return Ok(r);
         }
@@ -282,6 +290,18 @@ impl<P: Platform> CacheStep<'_, P> {
                 CacheStatus::Miss,
             ),
         })
+    }
+
+    /// Where the registry could not answer, a `FALLBACK` source's answer: served, never stored
+    /// (a tag is the source's word for it).
+    async fn fallback_answer(
+        &self,
+        own: &Result<Sent<P::Body>, RegistryError>,
+    ) -> Option<Response<P::Body>> {
+        if !upstream_failed(own) {
+            return None;
+        }
+        fallback::from_fallbacks(self.p, self.state, self.ctx, self.endpoint, self.out).await
     }
 
     /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
@@ -387,15 +407,6 @@ fn unacceptable(stored: &Headers, accept: Option<&str>) -> RegistryError {
         ErrorCode::Unavailable,
         format!("upstream unavailable; the cached manifest of this tag is {media_type}, and {why}"),
     )
-}
-
-/// Unreachable, 5xx or rate-limited: a stale entry is better than that.
-fn upstream_failed<B>(sent: &Result<Sent<B>, RegistryError>) -> bool {
-    match sent {
-        Err(_) => true,
-        Ok(Sent::Response(r)) => r.status >= 500 || r.status == 429,
-        Ok(Sent::Redirect(_)) => false,
-    }
 }
 
 fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {

@@ -3,7 +3,10 @@
 
 use super::cache;
 use super::context::Ctx;
-use super::send::{challenge_response, ping_ok, proxy_identity, respond, send, Outgoing};
+use super::fallback;
+use super::send::{
+    challenge_response, ping_ok, proxy_identity, respond, send, upstream_failed, Outgoing, Sent,
+};
 use super::upstream_auth::{State, UpstreamAuth};
 use crate::access;
 use crate::config::BlobRedirect;
@@ -48,8 +51,8 @@ pub(super) async fn forward<P: Platform>(
         }
         // Pass-through mode: the client's token came from the upstream's token service (via
         // the proxy's token endpoint); it goes to the upstream origin only.
-        let sent = send(p, &out, req.headers.get("authorization")).await?;
-        return Ok(respond(state, ctx, endpoint, &out, sent));
+        let sent = send(p, &out, req.headers.get("authorization")).await;
+        return answer(p, state, ctx, endpoint, &out, sent).await;
     }
     let claims = match access::check(
         ctx.config,
@@ -81,8 +84,26 @@ pub(super) async fn forward<P: Platform>(
         Some(t) => Some(bearer(t)),
         None => proxy_identity(p, state, ctx, out.scope.as_deref()).await?,
     };
-    let sent = send(p, &out, auth.as_deref()).await?;
-    Ok(respond(state, ctx, endpoint, &out, sent))
+    let sent = send(p, &out, auth.as_deref()).await;
+    answer(p, state, ctx, endpoint, &out, sent).await
+}
+
+/// The client's answer to what the upstream said, or, where it could not answer a read, what a
+/// `FALLBACK` source says.
+async fn answer<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    endpoint: &RegistryEndpoint,
+    out: &Outgoing,
+    sent: Result<Sent<P::Body>, RegistryError>,
+) -> Result<Response<P::Body>, RegistryError> {
+    if upstream_failed(&sent) {
+        if let Some(r) = fallback::from_fallbacks(p, state, ctx, endpoint, out).await {
+            return Ok(r);
+        }
+    }
+    Ok(respond(state, ctx, endpoint, out, sent?))
 }
 
 /// Every pull starts with a ping without credentials. Once the upstream's scheme is known (its

@@ -8,6 +8,7 @@
 
 mod cache;
 mod context;
+mod fallback;
 mod forward;
 mod landing;
 mod send;

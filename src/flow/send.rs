@@ -190,6 +190,15 @@ fn conflicting_framing(headers: &Headers) -> bool {
     })
 }
 
+/// Unreachable, 5xx or rate-limited: a stale entry or a fallback source is better than that.
+pub(crate) fn upstream_failed<B, E>(sent: &Result<Sent<B>, E>) -> bool {
+    match sent {
+        Err(_) => true,
+        Ok(Sent::Response(r)) => r.status >= 500 || r.status == 429,
+        Ok(Sent::Redirect(_)) => false,
+    }
+}
+
 pub(crate) enum Sent<B> {
     Response(UpstreamResponse<B>),
     /// BLOB_REDIRECT=passthrough: hand this absolute location to the client.

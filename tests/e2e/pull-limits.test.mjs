@@ -12,13 +12,15 @@ import { repushTag, seedImages } from './harness/images.mjs';
 import { nameLoopback } from './harness/names.mjs';
 import { sleep } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
-import { startUpstream } from './harness/upstream.mjs';
+import { startOpenRegistry, startUpstream } from './harness/upstream.mjs';
 
 const TTL = 2;
 const PULLS = 14; // more than the anonymous budget of 10
 let up;
 let hub;
 let engine;
+let refusing; // Docker Hub's accounting with nothing left: every manifest GET is a 429
+let mirror; // a registry holding the same images, with no auth (as mirror.gcr.io)
 const rt = {};
 
 before(async () => {
@@ -26,19 +28,26 @@ before(async () => {
   await seedImages(up, { bigMiB: 1, only: ['library/tiny'] });
   hub = await startHubLimits(up.url, { anonymous: 10 });
   nameLoopback(hub.port, `hub.${up.site}`);
+  refusing = await startHubLimits(up.url, { anonymous: 0 });
+  nameLoopback(refusing.port, `refusing.${up.site}`);
+  mirror = await startOpenRegistry('pull-limits-mirror', up.storage);
+  nameLoopback(mirror.port, 'registry.mirror.test');
   const base = { UPSTREAM: `docker.io@${hub.url}`, WHITELIST: 'tiny' };
   const cached = { ...base, CACHE: 'on', CACHE_TAG_TTL: String(TTL), TOKEN_SECRET: 'pull-limits-secret-0123456789abcdef' };
-  [rt.workerd, rt.esa, rt.off, engine] = await Promise.all([
+  const fallback = { UPSTREAM: `docker.io@${refusing.url}`, WHITELIST: 'tiny', FALLBACK: `docker.io=mirror.test@${mirror.url}` };
+  [rt.workerd, rt.esa, rt.off, rt.workerdFallback, rt.esaFallback, engine] = await Promise.all([
     startWorkerd('pull-limits-workerd', cached),
     startEsaHost('pull-limits-esa', cached),
     startWorkerd('pull-limits-off', base),
+    startWorkerd('pull-limits-workerd-fallback', fallback),
+    startEsaHost('pull-limits-esa-fallback', fallback),
     startDockerd('pull-limits-docker'),
   ]);
 });
 
 after(async () => {
   await Promise.all([...Object.values(rt).map((r) => r.stop()), engine?.stop()]);
-  await hub?.stop();
+  await Promise.all([hub?.stop(), refusing?.stop(), mirror?.stop()]);
   await up?.stop();
 });
 
@@ -79,6 +88,26 @@ for (const kind of ['workerd', 'esa']) {
       assert.equal(pulled.code, 0, pulled.stderr);
       assert.deepEqual((await dockerImage(engine.docker, ref)).repoDigests, [`${host}/library/tiny@${fresh.digest}`]);
       await engine.docker('rmi', ref);
+    });
+  });
+}
+
+for (const kind of ['workerd', 'esa']) {
+  describe(`a registry refusing every pull, FALLBACK to a mirror, on ${kind}`, () => {
+    test('docker and skopeo pull the image from the fallback; its answers name it', async () => {
+      const { url, port } = rt[`${kind}Fallback`];
+      const ref = `127.0.0.1:${port}/library/tiny:latest`;
+      const s = await skopeoPull(ref);
+      assert.equal(s.code, 0, s.stderr.slice(-500));
+      const d = await engine.docker('pull', ref);
+      assert.equal(d.code, 0, d.stderr.slice(-500));
+      await engine.docker('rmi', ref);
+      assert.ok(refusing.requests.some((r) => r.status === 429), 'the registry was not asked first');
+      const token = (await (await fetch(`${url}/token?scope=${encodeURIComponent('repository:library/tiny:pull')}`)).json()).token;
+      const m = await fetch(`${url}/v2/library/tiny/manifests/latest`, { headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(m.status, 200);
+      assert.equal(m.headers.get('x-registry-source'), 'mirror.test');
+      assert.equal(m.headers.get('docker-content-digest'), s.files['manifest.json']);
     });
   });
 }

@@ -1861,3 +1861,150 @@ fn an_expired_tag_is_checked_with_a_head_and_fetched_only_when_it_changed() {
         "one HEAD, then the stale answer"
     );
 }
+
+/// Docker Hub refusing every read with 429 (or 503 for blobs), mirror.gcr.io open: serving
+/// `manifest` for library/x (or, for `bad-digest`, other bytes than its digest names), 404 else.
+fn hub_down_mirror_up(manifest: &'static str) -> Fake {
+    Fake::new(move |r| {
+        let on_mirror = r.url.starts_with("https://mirror.gcr.io/");
+        if r.url.ends_with("/v2/") {
+            return Ok(if on_mirror {
+                (200, vec![], "{}".into())
+            } else {
+                (
+                    401,
+                    vec![("www-authenticate", HUB_CHALLENGE.into())],
+                    String::new(),
+                )
+            });
+        }
+        if r.url.starts_with("https://auth.docker.io/") {
+            return Ok((200, vec![], r#"{"token":"HUB","expires_in":300}"#.into()));
+        }
+        if !on_mirror {
+            let status = if r.url.contains("/blobs/") { 503 } else { 429 };
+            return Ok((
+                status,
+                vec![("retry-after", "3600".into())],
+                r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"hub says no"}]}"#.into(),
+            ));
+        }
+        assert_eq!(
+            r.headers.get("authorization"),
+            None,
+            "anonymous at the fallback"
+        );
+        if r.url.contains("/library/x/manifests/") {
+            let digest = if r.url.contains("bad-digest") {
+                digest_of("other")
+            } else {
+                digest_of(manifest)
+            };
+            let h = vec![
+                ("content-type", OCI_MANIFEST.into()),
+                ("docker-content-digest", digest),
+            ];
+            return Ok((200, h, manifest.into()));
+        }
+        if r.url.contains("/library/x/blobs/") {
+            return Ok((200, vec![("content-length", "4".into())], "blob".into()));
+        }
+        Ok((
+            404,
+            vec![],
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"not here"}]}"#.into(),
+        ))
+    })
+}
+
+#[test]
+fn reads_the_registry_cannot_answer_come_from_its_fallback_sources() {
+    for extra in [vec![], vec![("CACHE", "on"), ("TOKEN_SECRET", SECRET)]] {
+        let fake = hub_down_mirror_up("the-manifest");
+        let state = State::default();
+        let mut pairs = vec![("FALLBACK", "docker.io=mirror.gcr.io")];
+        pairs.extend(extra.iter().copied());
+        let cfg = config(&pairs);
+        let auth = if cfg.proxy_tokens() {
+            anon_token(&fake, &state, &cfg, "x")
+        } else {
+            "Bearer HUB".into()
+        };
+        let get = |path: &str| {
+            let url = format!("https://m.example/v2/library/x/{path}");
+            run(
+                &fake,
+                &state,
+                &cfg,
+                req(
+                    "GET",
+                    &url,
+                    &[("authorization", &auth), ("accept", OCI_MANIFEST)],
+                ),
+            )
+        };
+        let tag = get("manifests/latest");
+        assert_eq!(
+            (tag.status, body_text(&tag).as_str()),
+            (200, "the-manifest"),
+            "{extra:?}"
+        );
+        assert_eq!(tag.headers.get("x-registry-source"), Some("mirror.gcr.io"));
+        let by_digest = get(&format!("manifests/{}", digest_of("the-manifest")));
+        assert_eq!(by_digest.status, 200, "{extra:?}");
+        let blob = get(&format!("blobs/{DIGEST}"));
+        assert_eq!(
+            (blob.status, body_text(&blob).as_str()),
+            (200, "blob"),
+            "{extra:?}"
+        );
+        assert_eq!(blob.headers.get("x-registry-source"), Some("mirror.gcr.io"));
+        // A manifest whose bytes are not what its digest names is not served: Hub's 429 is.
+        let wrong = get(&format!("manifests/{}", digest_of("bad-digest")));
+        assert_eq!(
+            (wrong.status, error_code(&wrong).as_str()),
+            (429, "TOOMANYREQUESTS"),
+            "{extra:?}"
+        );
+        assert_eq!(wrong.headers.get("retry-after"), Some("3600"));
+        // Nothing at the fallback either: the registry's own answer.
+        let url = "https://m.example/v2/library/other/manifests/latest";
+        let auth_other = if cfg.proxy_tokens() {
+            anon_token(&fake, &state, &cfg, "other")
+        } else {
+            auth.clone()
+        };
+        let none = run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", url, &[("authorization", &auth_other)]),
+        );
+        assert_eq!(none.status, 429, "{extra:?}");
+        assert_eq!(none.headers.get("x-registry-source"), None);
+        assert!(fake
+            .logs
+            .borrow()
+            .iter()
+            .any(|l| l.contains("served by mirror.gcr.io")));
+    }
+}
+
+#[test]
+fn fallback_sources_are_checked_like_every_list() {
+    for (value, why) in [
+        ("ghcr.io=mirror.gcr.io", "not a configured registry"),
+        ("docker.io=docker.io", "the registry itself"),
+        ("docker.io", "no source"),
+        ("docker.io=ftp://x", "not a registry"),
+        (",", "separators only"),
+    ] {
+        let e = Config::from_pairs([("FALLBACK", value)]).unwrap_err();
+        assert_eq!(e.key, "FALLBACK", "{why}");
+    }
+    let cfg = config(&[(
+        "FALLBACK",
+        "docker.io=mirror.gcr.io, docker.io=hub-cache@https://cache.example",
+    )]);
+    assert_eq!(cfg.fallbacks.len(), 2);
+}
