@@ -22,6 +22,9 @@ const CONFIG = {
   // limits; it reads the operator's private images too: keep WHITELIST narrow). Unused with USER_WHITELIST.
   UPSTREAM_USERNAME: '',
   UPSTREAM_PASSWORD: '',
+  // 运营者账号池，轮流使用，429 的账号休息到窗口结束 / a pool of operator accounts taking turns; one that gets
+  // a 429 rests until its window ends: 'user1:token1,user2:token2' (Docker Hub access tokens)
+  UPSTREAM_ACCOUNTS: '',
   // 边缘缓存 on/off（on 需要 TOKEN_SECRET）/ edge cache on/off (on needs TOKEN_SECRET)
   CACHE: 'off',
   // 标签缓存秒数 / seconds a tag->manifest answer is reused

@@ -20,6 +20,7 @@ pub const KEYS: &[&str] = &[
     "TOKEN_SECRET",
     "UPSTREAM_USERNAME",
     "UPSTREAM_PASSWORD",
+    "UPSTREAM_ACCOUNTS",
     "CACHE",
     "CACHE_TAG_TTL",
     "CACHE_MAX_BLOB_MB",
@@ -89,8 +90,9 @@ pub struct Config {
     pub users: Vec<ListedUser>,
     /// Whose tokens clients hold; the secret exists exactly when the proxy signs.
     pub auth: AuthMode,
-    /// The operator's account on `upstream` (not on routed registries).
-    pub upstream_account: Option<Credentials>,
+    /// The operator's accounts on `upstream` (not on routed registries): UPSTREAM_USERNAME's
+    /// first, then UPSTREAM_ACCOUNTS' in order. They take turns for the proxy's own pulls.
+    pub upstream_accounts: Vec<Credentials>,
     /// `CACHE=on`: the edge cache (cache_policy) is used.
     pub cache: bool,
     pub cache_tag_ttl: u32,
@@ -171,6 +173,7 @@ const LIST_KEYS: &[&str] = &[
     "WHITE_LIST",
     "ROUTES",
     "FALLBACK",
+    "UPSTREAM_ACCOUNTS",
 ];
 
 /// How a key found in a config source is treated.
@@ -265,9 +268,13 @@ impl Config {
 
         let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes).collect();
         let users = user_list(get("USER_WHITELIST"), get("WHITE_LIST"), &registries)?;
-        let upstream_account = account(get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD"))?;
+        let mut upstream_accounts: Vec<Credentials> =
+            account(get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD"))?
+                .into_iter()
+                .collect();
+        upstream_accounts.extend(parse_accounts(get("UPSTREAM_ACCOUNTS").unwrap_or(""))?);
         let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
-        let signs = !users.is_empty() || upstream_account.is_some() || cache;
+        let signs = !users.is_empty() || !upstream_accounts.is_empty() || cache;
         let auth = auth_mode(signs, get("TOKEN_SECRET"))?;
 
         let (cache_max_blob_bytes, cache_tag_ttl) =
@@ -304,7 +311,7 @@ impl Config {
             whitelist,
             users,
             auth,
-            upstream_account,
+            upstream_accounts,
             cache,
             cache_tag_ttl,
             cache_max_blob_bytes,
@@ -345,14 +352,14 @@ impl Config {
             .find(|u| u.registry == registry && u.name.eq_ignore_ascii_case(user))
     }
 
-    /// The operator's account, when the proxy may use it on `upstream`: only on the default
+    /// The operator's accounts, when the proxy may use them on `upstream`: only on the default
     /// upstream, and never while users are listed -- a listed user pulls with their own
     /// account only, so the operator's private images stay the operator's.
-    pub fn operator_account(&self, upstream: &Upstream) -> Option<&Credentials> {
+    pub fn operator_accounts(&self, upstream: &Upstream) -> &[Credentials] {
         if upstream == &self.upstream && self.users.is_empty() {
-            self.upstream_account.as_ref()
+            &self.upstream_accounts
         } else {
-            None
+            &[]
         }
     }
 
@@ -360,7 +367,7 @@ impl Config {
     /// logged): each is legal but probably not what was meant.
     pub fn warnings(&self) -> Vec<&'static str> {
         let mut w = Vec::new();
-        if self.upstream_account.is_some() {
+        if !self.upstream_accounts.is_empty() {
             if !self.users.is_empty() {
                 w.push("UPSTREAM_USERNAME is not used while USER_WHITELIST is set: listed users pull with their own accounts");
             } else if self.whitelist.allows_everything() {
@@ -454,6 +461,37 @@ fn account(user: Option<&str>, password: Option<&str>) -> Result<Option<Credenti
     }
 }
 
+/// `user:token,...`: the operator's accounts (Docker Hub access tokens, or passwords of any
+/// registry that takes Basic credentials at its token service). Errors name entries, never
+/// their text.
+fn parse_accounts(raw: &str) -> Result<Vec<Credentials>, ConfigError> {
+    let mut out: Vec<Credentials> = Vec::new();
+    for (i, entry) in entries(raw).enumerate() {
+        let n = i + 1;
+        let (user, token) = entry
+            .split_once(':')
+            .filter(|(u, t)| !u.trim().is_empty() && !t.trim().is_empty())
+            .ok_or_else(|| {
+                err(
+                    "UPSTREAM_ACCOUNTS",
+                    format!("entry {n}: expected user:token"),
+                )
+            })?;
+        let user = user.trim();
+        if out.iter().any(|c| c.user == user) {
+            return Err(err(
+                "UPSTREAM_ACCOUNTS",
+                format!("entry {n} names an account an earlier entry names"),
+            ));
+        }
+        out.push(Credentials {
+            user: user.to_owned(),
+            password: token.trim().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
 /// Proxy tokens when the proxy must sign (`signs`), and then a usable secret is required.
 fn auth_mode(signs: bool, secret: Option<&str>) -> Result<AuthMode, ConfigError> {
     if !signs {
@@ -462,7 +500,7 @@ fn auth_mode(signs: bool, secret: Option<&str>) -> Result<AuthMode, ConfigError>
     match secret {
         None => Err(err(
             "TOKEN_SECRET",
-            "required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on (e.g. `openssl rand -hex 32`)",
+            "required with USER_WHITELIST, UPSTREAM_USERNAME, UPSTREAM_ACCOUNTS or CACHE=on (e.g. `openssl rand -hex 32`)",
         )),
         Some(s) if s.len() < MIN_SECRET_LEN => Err(err(
             "TOKEN_SECRET",
@@ -801,11 +839,13 @@ mod tests {
             ("TOKEN_SECRET", "0123456789abcdef"),
         ];
         let c = Config::from_pairs(op).unwrap();
-        assert!(c.operator_account(&c.upstream).is_some());
+        assert!(!c.operator_accounts(&c.upstream).is_empty());
         assert_eq!(c.warnings().len(), 1);
         let with_users =
             Config::from_pairs(op.iter().copied().chain([("USER_WHITELIST", "alice")])).unwrap();
-        assert!(with_users.operator_account(&with_users.upstream).is_none());
+        assert!(with_users
+            .operator_accounts(&with_users.upstream)
+            .is_empty());
         let narrow =
             Config::from_pairs(op.iter().copied().chain([("WHITELIST", "nginx")])).unwrap();
         assert!(narrow.warnings().is_empty());

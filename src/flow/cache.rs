@@ -2,9 +2,10 @@
 //! up, serve a hit, or fetch with the proxy's own identity and store what `cache_policy`
 //! allows. Answers fetched with a user's own upstream token are served but never stored.
 
+use super::accounts::send_as_proxy;
 use super::context::Ctx;
 use super::fallback;
-use super::send::{client_headers, proxy_identity, respond, send, upstream_failed, Outgoing, Sent};
+use super::send::{client_headers, respond, send, upstream_failed, Outgoing, Sent};
 use super::upstream_auth::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
@@ -306,8 +307,9 @@ impl<P: Platform> CacheStep<'_, P> {
 
     /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
     async fn own_fetch(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
-        let auth = proxy_identity(self.p, self.state, self.ctx, out.scope.as_deref()).await?;
-        send(self.p, out, auth.as_deref()).await
+        let sent = send_as_proxy(self.p, self.state, self.ctx, out).await;
+        self.state.observed.record(&self.ctx.upstream.name, &sent);
+        sent
     }
 
     /// Not readable by the proxy's identity, but perhaps by the user's own account: the

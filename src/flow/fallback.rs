@@ -54,6 +54,7 @@ pub(super) async fn from_fallbacks<P: Platform>(
                 ctx.upstream.name, source.name
             ));
         }
+        state.observed.fallback_answered();
         let mut answer = answer;
         answer.set_header(SOURCE_HEADER, source.name.as_str());
         return Some(answer);

@@ -1,12 +1,11 @@
 //! A registry request on its way upstream: the request built from the client's, the proxy's
 //! access check, then the edge cache or the upstream with the right identity.
 
+use super::accounts::send_as_proxy;
 use super::cache;
 use super::context::Ctx;
 use super::fallback;
-use super::send::{
-    challenge_response, ping_ok, proxy_identity, respond, send, upstream_failed, Outgoing, Sent,
-};
+use super::send::{challenge_response, ping_ok, respond, send, upstream_failed, Outgoing, Sent};
 use super::upstream_auth::{State, UpstreamAuth};
 use crate::access;
 use crate::config::BlobRedirect;
@@ -80,11 +79,10 @@ pub(super) async fn forward<P: Platform>(
         }
     }
     // The user's own upstream token when there is one (their rate limit), else the proxy's.
-    let auth = match &claims.upstream_token {
-        Some(t) => Some(bearer(t)),
-        None => proxy_identity(p, state, ctx, out.scope.as_deref()).await?,
+    let sent = match &claims.upstream_token {
+        Some(t) => send(p, &out, Some(&bearer(t))).await,
+        None => send_as_proxy(p, state, ctx, &out).await,
     };
-    let sent = send(p, &out, auth.as_deref()).await;
     answer(p, state, ctx, endpoint, &out, sent).await
 }
 
@@ -98,6 +96,7 @@ async fn answer<P: Platform>(
     out: &Outgoing,
     sent: Result<Sent<P::Body>, RegistryError>,
 ) -> Result<Response<P::Body>, RegistryError> {
+    state.observed.record(&ctx.upstream.name, &sent);
     if upstream_failed(&sent) {
         if let Some(r) = fallback::from_fallbacks(p, state, ctx, endpoint, out).await {
             return Ok(r);

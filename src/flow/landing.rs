@@ -4,6 +4,7 @@
 //! users or secrets are. Everything from the request (the Host header) is HTML-escaped.
 
 use super::context::Ctx;
+use super::upstream_auth::State;
 use crate::config::{BlobRedirect, Config};
 use crate::upstream::Upstream;
 use crate::url::strip_port;
@@ -270,7 +271,8 @@ const SOURCE: &str = match option_env!("ERP_SOURCE") {
     None => "unknown",
 };
 
-pub(super) fn version_json(config: &Config) -> String {
+pub(super) fn version_json(config: &Config, state: &State, now: u64) -> String {
+    let limits = state.observed.limits();
     let info = VersionInfo {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
@@ -285,10 +287,22 @@ pub(super) fn version_json(config: &Config) -> String {
             })
             .collect(),
         warnings: config.warnings(),
+        instance: InstanceInfo {
+            pull_limits: limits
+                .iter()
+                .map(|(registry, limit, remaining)| PullLimit {
+                    registry,
+                    limit,
+                    remaining,
+                })
+                .collect(),
+            accounts_resting: state.accounts.resting_at(now),
+            fallback_served: state.observed.fallback_served(),
+        },
         features: Features {
             whitelist: !config.whitelist.is_empty(),
             user_whitelist: !config.users.is_empty(),
-            upstream_account: config.upstream_account.is_some(),
+            upstream_account: !config.upstream_accounts.is_empty(),
             cache: config.cache,
             blob_redirect: match config.blob_redirect {
                 BlobRedirect::Follow => "follow",
@@ -308,7 +322,24 @@ struct VersionInfo<'a> {
     upstream: &'a str,
     routes: Vec<RouteInfo<'a>>,
     warnings: Vec<&'static str>,
+    /// What this instance has seen (each instance its own).
+    instance: InstanceInfo<'a>,
     features: Features,
+}
+
+#[derive(serde::Serialize)]
+struct InstanceInfo<'a> {
+    pull_limits: Vec<PullLimit<'a>>,
+    /// Names of the operator's accounts resting after a 429 (never their tokens).
+    accounts_resting: Vec<String>,
+    fallback_served: u64,
+}
+
+#[derive(serde::Serialize)]
+struct PullLimit<'a> {
+    registry: &'a str,
+    limit: &'a str,
+    remaining: &'a str,
 }
 
 #[derive(serde::Serialize)]
@@ -413,7 +444,7 @@ mod tests {
             assert!(!page.contains(secret), "{secret}");
         }
         assert!(page.contains("docker login"));
-        let v = version_json(&c);
+        let v = version_json(&c, &State::default(), 0);
         for secret in ["secret-team", "alice", "a-very-secret-token-key"] {
             assert!(!v.contains(secret), "{secret}");
         }

@@ -6,11 +6,13 @@
 //! (/token), `upstream_auth` (the upstreams' token services and the isolate's `State`),
 //! `landing` (/ and /version). Children import only from siblings below them, never from here.
 
+mod accounts;
 mod cache;
 mod context;
 mod fallback;
 mod forward;
 mod landing;
+mod observed;
 mod send;
 mod token_service;
 mod upstream_auth;
@@ -135,7 +137,10 @@ async fn dispatch<P: Platform>(
             "text/html; charset=utf-8",
             landing::render(&ctx),
         )),
-        Endpoint::Local(Local::Version) => Ok(Response::json(200, landing::version_json(config))),
+        Endpoint::Local(Local::Version) => Ok(Response::json(
+            200,
+            landing::version_json(config, state, p.now()),
+        )),
         Endpoint::Local(Local::Token) => token_service::issue(p, state, &ctx, req, &query).await,
         Endpoint::Registry(r) => forward::forward(p, state, &ctx, r, &req, &query).await,
     }

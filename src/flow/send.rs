@@ -3,7 +3,7 @@
 //! challenge on a 401, only the headers a client needs).
 
 use super::context::Ctx;
-use super::upstream_auth::{proxy_authorization, State};
+use super::upstream_auth::State;
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::fetch_url::FetchUrl;
@@ -46,18 +46,6 @@ pub(crate) struct Outgoing {
     pub passthrough: bool,
     /// `repository:<name>:pull`, for endpoints about a repository.
     pub scope: Option<String>,
-}
-
-/// The `Authorization` of the proxy's own identity: the operator's account where it may be used
-/// (`Config::operator_account`), anonymous elsewhere.
-pub(crate) async fn proxy_identity<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    scope: Option<&str>,
-) -> Result<Option<String>, RegistryError> {
-    let account = ctx.config.operator_account(ctx.upstream);
-    proxy_authorization(p, state, ctx.upstream, scope, account, ctx.now).await
 }
 
 pub(crate) async fn send<P: Platform>(

@@ -21,6 +21,8 @@ use crate::url::with_query;
 pub struct State {
     pub auth: AuthCache,
     pub tokens: TokenCache,
+    pub accounts: super::accounts::AccountRests,
+    pub observed: super::observed::Observed,
 }
 
 /// Bound on bodies the proxy reads itself: a token answer or a token form.

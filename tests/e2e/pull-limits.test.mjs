@@ -12,7 +12,7 @@ import { repushTag, seedImages } from './harness/images.mjs';
 import { nameLoopback } from './harness/names.mjs';
 import { sleep } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
-import { startOpenRegistry, startUpstream } from './harness/upstream.mjs';
+import { USERS, startOpenRegistry, startUpstream } from './harness/upstream.mjs';
 
 const TTL = 2;
 const PULLS = 14; // more than the anonymous budget of 10
@@ -21,6 +21,7 @@ let hub;
 let engine;
 let refusing; // Docker Hub's accounting with nothing left: every manifest GET is a 429
 let mirror; // a registry holding the same images, with no auth (as mirror.gcr.io)
+let pooled; // Docker Hub's accounting: no anonymous pulls, alice and bob 3 each
 const rt = {};
 
 before(async () => {
@@ -31,23 +32,28 @@ before(async () => {
   refusing = await startHubLimits(up.url, { anonymous: 0 });
   nameLoopback(refusing.port, `refusing.${up.site}`);
   mirror = await startOpenRegistry('pull-limits-mirror', up.storage);
+  pooled = await startHubLimits(up.url, { anonymous: 0, accounts: { alice: 3, bob: 3 } });
+  nameLoopback(pooled.port, `pooled.${up.site}`);
   nameLoopback(mirror.port, 'registry.mirror.test');
   const base = { UPSTREAM: `docker.io@${hub.url}`, WHITELIST: 'tiny' };
   const cached = { ...base, CACHE: 'on', CACHE_TAG_TTL: String(TTL), TOKEN_SECRET: 'pull-limits-secret-0123456789abcdef' };
   const fallback = { UPSTREAM: `docker.io@${refusing.url}`, WHITELIST: 'tiny', FALLBACK: `docker.io=mirror.test@${mirror.url}` };
-  [rt.workerd, rt.esa, rt.off, rt.workerdFallback, rt.esaFallback, engine] = await Promise.all([
+  const pool = { UPSTREAM: `docker.io@${pooled.url}`, WHITELIST: 'tiny', UPSTREAM_ACCOUNTS: `alice:${USERS.alice}, bob:${USERS.bob}`, TOKEN_SECRET: 'pull-limits-secret-0123456789abcdef' };
+  [rt.workerd, rt.esa, rt.off, rt.workerdFallback, rt.esaFallback, rt.workerdPool, rt.esaPool, engine] = await Promise.all([
     startWorkerd('pull-limits-workerd', cached),
     startEsaHost('pull-limits-esa', cached),
     startWorkerd('pull-limits-off', base),
     startWorkerd('pull-limits-workerd-fallback', fallback),
     startEsaHost('pull-limits-esa-fallback', fallback),
+    startWorkerd('pull-limits-workerd-pool', pool),
+    startEsaHost('pull-limits-esa-pool', pool),
     startDockerd('pull-limits-docker'),
   ]);
 });
 
 after(async () => {
   await Promise.all([...Object.values(rt).map((r) => r.stop()), engine?.stop()]);
-  await Promise.all([hub?.stop(), refusing?.stop(), mirror?.stop()]);
+  await Promise.all([hub?.stop(), refusing?.stop(), mirror?.stop(), pooled?.stop()]);
   await up?.stop();
 });
 
@@ -108,6 +114,31 @@ for (const kind of ['workerd', 'esa']) {
       assert.equal(m.status, 200);
       assert.equal(m.headers.get('x-registry-source'), 'mirror.test');
       assert.equal(m.headers.get('docker-content-digest'), s.files['manifest.json']);
+    });
+  });
+}
+
+for (const kind of ['workerd', 'esa']) {
+  describe(`an account pool on ${kind}`, () => {
+    test("two accounts of 3 pulls serve 6 pulls; docker's 7th gets Docker Hub's 429", async () => {
+      pooled.reset();
+      const { port, url } = rt[`${kind}Pool`];
+      const ref = `127.0.0.1:${port}/library/tiny:latest`;
+      // skopeo GETs the tag's manifest on every copy (docker skips it for an image it holds).
+      for (let i = 0; i < 6; i++) {
+        const r = await skopeoPull(ref);
+        assert.equal(r.code, 0, `pull ${i + 1}: ${r.stderr.slice(-500)}`);
+      }
+      assert.deepEqual(Object.fromEntries(pooled.pulls), { 'account:alice': 3, 'account:bob': 3 });
+      await engine.docker('image', 'prune', '-af'); // docker must ask for the manifest
+      const seventh = await engine.docker('pull', ref);
+      assert.notEqual(seventh.code, 0, `the 7th pull passed: ${seventh.stdout}`);
+      assert.match(seventh.stderr, /toomanyrequests|pull rate limit/i, seventh.stderr);
+      const v = await (await fetch(`${url}/version`)).json();
+      assert.deepEqual([...v.instance.accounts_resting].sort(), ['alice', 'bob']);
+      const text = JSON.stringify(v);
+      assert.ok(!text.includes(USERS.alice) && !text.includes(USERS.bob), 'a token in /version');
+      assert.ok(!rt[`${kind}Pool`].proc.log().includes(USERS.alice), 'a token in the log');
     });
   });
 }

@@ -2008,3 +2008,152 @@ fn fallback_sources_are_checked_like_every_list() {
     )]);
     assert_eq!(cfg.fallbacks.len(), 2);
 }
+
+/// Docker Hub with pull limits per account: 2 manifest GETs each, then 429 (Retry-After 100).
+fn hub_with_account_limits(used: std::rc::Rc<RefCell<Vec<String>>>) -> Fake {
+    Fake::new(move |r| {
+        if r.url.ends_with("/v2/") {
+            return Ok((
+                401,
+                vec![("www-authenticate", HUB_CHALLENGE.into())],
+                String::new(),
+            ));
+        }
+        if r.url.starts_with("https://auth.docker.io/") {
+            let who = match r.headers.get("authorization") {
+                Some("Basic YWxpY2U6YWxpY2UtdG9rZW4=") => "alice", // alice:alice-token
+                Some("Basic Ym9iOmJvYi10b2tlbg==") => "bob",       // bob:bob-token
+                _ => return Ok((401, vec![], "{}".into())),
+            };
+            return Ok((
+                200,
+                vec![],
+                format!(r#"{{"token":"T-{who}","expires_in":300}}"#),
+            ));
+        }
+        let who = r
+            .headers
+            .get("authorization")
+            .unwrap_or("")
+            .trim_start_matches("Bearer T-")
+            .to_owned();
+        let count = used.borrow().iter().filter(|u| **u == who).count();
+        let limit = |left: usize| {
+            vec![
+                ("ratelimit-limit", "2;w=21600".to_owned()),
+                ("ratelimit-remaining", format!("{left};w=21600")),
+            ]
+        };
+        if count >= 2 {
+            let mut h = limit(0);
+            h.push(("retry-after", "100".into()));
+            return Ok((429, h, r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit"}]}"#.into()));
+        }
+        used.borrow_mut().push(who);
+        let mut h = limit(1 - count);
+        h.push(("content-type", OCI_MANIFEST.into()));
+        h.push(("docker-content-digest", digest_of("m")));
+        Ok((200, h, "m".into()))
+    })
+}
+
+#[test]
+fn operator_accounts_take_turns_and_rest_after_a_429() {
+    let used = std::rc::Rc::new(RefCell::new(Vec::new()));
+    let fake = hub_with_account_limits(used.clone());
+    let state = State::default();
+    let cfg = config(&[
+        ("UPSTREAM_ACCOUNTS", "alice:alice-token, bob:bob-token"),
+        ("TOKEN_SECRET", SECRET),
+    ]);
+    let auth = anon_token(&fake, &state, &cfg, "library/x");
+    let pull = || {
+        let url = "https://m.example/v2/library/x/manifests/latest";
+        run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", url, &[("authorization", &auth)]),
+        )
+    };
+    for i in 0..4 {
+        assert_eq!(pull().status, 200, "pull {i}");
+    }
+    assert_eq!(used.borrow().iter().filter(|u| *u == "alice").count(), 2);
+    assert_eq!(used.borrow().iter().filter(|u| *u == "bob").count(), 2);
+    // Both spent: Docker Hub's own 429, Retry-After the earliest end.
+    let r = pull();
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (429, "TOOMANYREQUESTS")
+    );
+    assert!(body_text(&r).contains("pull rate limit"));
+    assert_eq!(r.headers.get("retry-after"), Some("100"));
+    // Resting accounts are not asked again before their window ends.
+    let sent = fake.seen.borrow().len();
+    fake.now.set(fake.now.get() + 50);
+    let r = pull();
+    assert_eq!((r.status, r.headers.get("retry-after")), (429, Some("50")));
+    assert_eq!(
+        fake.seen.borrow().len(),
+        sent,
+        "a resting account was asked"
+    );
+    let v = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", "https://m.example/version", &[]),
+    );
+    let v: serde_json::Value = serde_json::from_str(&body_text(&v)).unwrap();
+    let mut resting: Vec<&str> = v["instance"]["accounts_resting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    resting.sort_unstable();
+    assert_eq!(resting, ["alice", "bob"]);
+    assert_eq!(v["instance"]["pull_limits"][0]["remaining"], "0;w=21600");
+    // Window over: pulls again. Tokens never in an answer or a log line.
+    used.borrow_mut().clear();
+    fake.now.set(fake.now.get() + 51);
+    assert_eq!(pull().status, 200);
+    let logs = fake.logs.borrow().join("\n");
+    assert!(
+        !logs.contains("alice-token") && !logs.contains("T-alice"),
+        "{logs}"
+    );
+    assert!(!body_text(&r).contains("T-") && !v.to_string().contains("token\""));
+}
+
+#[test]
+fn account_pools_are_checked_like_every_list() {
+    for (value, why) in [
+        ("alice", "no token"),
+        ("alice:", "empty token"),
+        (":s3cr3t", "empty user"),
+        ("alice:s3cr3t, alice:s3cr3t2", "twice"),
+        ("alice:s3cr3t,,bob", "the second without a token"),
+        (",", "separators only"),
+    ] {
+        let e = Config::from_pairs([("UPSTREAM_ACCOUNTS", value), ("TOKEN_SECRET", SECRET)])
+            .expect_err(why);
+        assert_eq!(e.key, "UPSTREAM_ACCOUNTS", "{why}");
+        assert!(!e.message.contains("s3cr3t"), "{why}: {}", e.message);
+    }
+    let e = Config::from_pairs([("UPSTREAM_ACCOUNTS", "alice:a")]).unwrap_err();
+    assert_eq!(e.key, "TOKEN_SECRET");
+    let c = config(&[
+        ("UPSTREAM_USERNAME", "op"),
+        ("UPSTREAM_PASSWORD", "pw"),
+        ("UPSTREAM_ACCOUNTS", "alice:a,bob:b"),
+        ("TOKEN_SECRET", SECRET),
+    ]);
+    let names: Vec<&str> = c
+        .operator_accounts(&c.upstream)
+        .iter()
+        .map(|a| a.user.as_str())
+        .collect();
+    assert_eq!(names, ["op", "alice", "bob"]);
+}

@@ -1,0 +1,162 @@
+//! The operator's accounts taking turns for the proxy's own reads (`UPSTREAM_USERNAME`,
+//! `UPSTREAM_ACCOUNTS`): Docker Hub limits each account's pulls per window, so one that gets a
+//! 429 rests until its window ends (`Retry-After`, else `ratelimit-reset`, else an hour) and the
+//! same read goes out with the next. When every account rests, the client gets the last 429
+//! with the earliest end as its `Retry-After`. Per isolate, like all the proxy's memory.
+
+use std::cell::{Cell, RefCell};
+
+use super::context::Ctx;
+use super::send::{send, Outgoing, Sent};
+use super::upstream_auth::{proxy_authorization, State};
+use crate::errors::{ErrorCode, RegistryError};
+use crate::http::Headers;
+use crate::platform::Platform;
+
+/// Rest of an account whose 429 says nothing of its window.
+const DEFAULT_REST_SECS: u64 = 3600;
+/// Longest rest believed.
+const MAX_REST_SECS: u64 = 24 * 3600;
+
+/// Which accounts rest until when, and whose turn is next.
+#[derive(Default)]
+pub struct AccountRests {
+    /// (endpoint, user, until): the user names only, never a token.
+    resting: RefCell<Vec<(String, String, u64)>>,
+    turn: Cell<usize>,
+}
+
+impl AccountRests {
+    fn until(&self, endpoint: &str, user: &str, now: u64) -> Option<u64> {
+        self.resting
+            .borrow()
+            .iter()
+            .find(|(e, u, until)| e == endpoint && u == user && *until > now)
+            .map(|(_, _, until)| *until)
+    }
+
+    fn rest(&self, endpoint: &str, user: &str, until: u64) {
+        let mut r = self.resting.borrow_mut();
+        r.retain(|(e, u, _)| !(e == endpoint && u == user));
+        r.push((endpoint.to_owned(), user.to_owned(), until));
+    }
+
+    /// The names of the accounts resting at `now` (for /version).
+    pub(super) fn resting_at(&self, now: u64) -> Vec<String> {
+        self.resting
+            .borrow()
+            .iter()
+            .filter(|(_, _, until)| *until > now)
+            .map(|(_, u, _)| u.clone())
+            .collect()
+    }
+
+    fn next_turn(&self, n: usize) -> usize {
+        let t = self.turn.get();
+        self.turn.set(t.wrapping_add(1));
+        t % n
+    }
+}
+
+/// When an account's window ends, from the 429 that said it is spent.
+fn rest_until(headers: &Headers, now: u64) -> u64 {
+    let secs = |v: &str| v.trim().parse::<u64>().ok();
+    let rest = headers
+        .get("retry-after")
+        .and_then(secs)
+        .or_else(|| {
+            // Seconds, or a Unix time (as some registries send it).
+            headers
+                .get("ratelimit-reset")
+                .and_then(secs)
+                .map(|v| if v > now { v - now } else { v })
+        })
+        .unwrap_or(DEFAULT_REST_SECS);
+    now + rest.clamp(1, MAX_REST_SECS)
+}
+
+/// `out` sent with the proxy's own identity: anonymous, or the operator's accounts in turn.
+pub(crate) async fn send_as_proxy<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    out: &Outgoing,
+) -> Result<Sent<P::Body>, RegistryError> {
+    let scope = out.scope.as_deref();
+    let accounts = ctx.config.operator_accounts(ctx.upstream);
+    if accounts.is_empty() {
+        let auth = proxy_authorization(p, state, ctx.upstream, scope, None, ctx.now).await?;
+        return send(p, out, auth.as_deref()).await;
+    }
+    let endpoint = ctx.upstream.endpoint.as_str();
+    let first = state.accounts.next_turn(accounts.len());
+    let mut refused = None;
+    for k in 0..accounts.len() {
+        let account = &accounts[(first + k) % accounts.len()];
+        if state
+            .accounts
+            .until(endpoint, &account.user, ctx.now)
+            .is_some()
+        {
+            continue;
+        }
+        let auth =
+            proxy_authorization(p, state, ctx.upstream, scope, Some(account), ctx.now).await?;
+        match send(p, out, auth.as_deref()).await? {
+            Sent::Response(r) if r.status == 429 => {
+                let until = rest_until(&r.headers, ctx.now);
+                state.accounts.rest(endpoint, &account.user, until);
+                refused = Some(r);
+            }
+            sent => return Ok(sent),
+        }
+    }
+    let earliest = accounts
+        .iter()
+        .filter_map(|a| state.accounts.until(endpoint, &a.user, ctx.now))
+        .min()
+        .unwrap_or(ctx.now + DEFAULT_REST_SECS);
+    let retry_after = (earliest - ctx.now).max(1).to_string();
+    match refused {
+        // The upstream's own 429 (docker shows its message), with the earliest end.
+        Some(mut r) => {
+            r.headers.set("retry-after", retry_after);
+            Ok(Sent::Response(r))
+        }
+        None => {
+            let mut e = RegistryError::new(
+                ErrorCode::TooManyRequests,
+                "every upstream account of this mirror has reached its pull limit",
+            );
+            e.retry_after = Some(retry_after);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rests_until_the_window_ends() {
+        let h = |pairs: &[(&str, &str)]| pairs.iter().copied().collect::<Headers>();
+        let now = 1_000_000;
+        assert_eq!(rest_until(&h(&[("retry-after", "60")]), now), now + 60);
+        assert_eq!(rest_until(&h(&[("ratelimit-reset", "90")]), now), now + 90);
+        assert_eq!(
+            rest_until(&h(&[("ratelimit-reset", "1000300")]), now),
+            now + 300
+        );
+        assert_eq!(rest_until(&h(&[]), now), now + 3600);
+        assert_eq!(
+            rest_until(&h(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]), now),
+            now + 3600
+        );
+        assert_eq!(
+            rest_until(&h(&[("retry-after", "99999999999")]), now),
+            now + 24 * 3600
+        );
+        assert_eq!(rest_until(&h(&[("retry-after", "0")]), now), now + 1);
+    }
+}
