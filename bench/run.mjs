@@ -11,7 +11,7 @@
 //   extra-baseline    BENCH_BASELINE=path/to/worker.js, if given (in both parts; named by
 //                     BENCH_BASELINE_NAME, its vars BENCH_BASELINE_VARS)
 // then the ESA CPU table and sizes. Writes bench/results.md and bench/results.svg. Loops are
-// bounded (counts, wrk -d) and loopback only. BENCH_ONLY=alone|instructions|esa-cpu|esa-startup prints one
+// bounded (counts, wrk -d) and loopback only. BENCH_ONLY=alone|instructions|esa-cpu|esa-startup|pull-counts prints one
 // part. instructions.mjs counts instructions per request under valgrind (callgrind).
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -23,6 +23,7 @@ import { startEsaHost, startWorkerd } from '../tests/e2e/harness/runtimes.mjs';
 import { startUpstream } from '../tests/e2e/harness/upstream.mjs';
 import { MANIFEST_ACCEPT as ACCEPT, benchVars, chosenTargets, layerMiBs, parseWrk } from './measure.mjs';
 import { tokenFor } from './pull-client.mjs';
+import { pullCounts } from './pull-counts.mjs';
 import { instructions } from './instructions.mjs';
 import { extraBaselineVars, workerAlone } from './worker-alone.mjs';
 
@@ -82,6 +83,11 @@ async function esaStartup() {
   return rows;
 }
 
+/** Table rows of bench/pull-counts.mjs's results. */
+function pullCountRows(rows) {
+  return rows.map((r) => `| ${r.way} | ${r.pulls} | ${r.counted} | ${fmt(r.perPull, 2)} |`);
+}
+
 /** bench/crossings.mjs's counts, one row per request kind. */
 async function boundaryCrossings() {
   const r = await runAsync(NODE, [join(ROOT, 'bench', 'crossings.mjs')]);
@@ -97,6 +103,10 @@ async function main() {
   if (process.env.BENCH_ONLY === 'esa-startup') {
     // Only the ESA start-up table, printed (needs no upstream).
     console.log((await esaStartup()).join('\n'));
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'pull-counts') {
+    console.log(pullCountRows(await pullCounts()).join('\n'));
     return;
   }
   log(`seeding the upstream (library/tiny, a ${BLOB_MIB} MiB layer)`);
@@ -193,6 +203,8 @@ async function main() {
   const cold = { wasm: await coldStart('wasm'), wasm2js: await coldStart('wasm2js') };
   log('ESA start-up');
   const startup = await esaStartup();
+  log('counted upstream pulls per docker pull');
+  const counts = pullCountRows(await pullCounts());
   log('boundary crossings');
   const crossings = await boundaryCrossings();
   const size = (f) => statSync(join(ROOT, f)).size;
@@ -260,6 +272,17 @@ answered by the proxy itself once the upstream's scheme is known.
 |---|---|---|---|---|
 ${crossings.map((c) => `| ${c.request} | ${c.status} | ${c.wasmToJs} | ${c.jsToWasm} | ${Object.entries(c.byImport).map(([k, v]) => `${k} ${v}`).join(', ')} |`).join('\n')}
 
+## Docker Hub pulls per docker pull
+
+Docker Hub counts every GET of a manifest as a pull (10 an hour per address for anonymous
+clients) and no HEAD. \`bench/pull-counts.mjs\`: docker (20.10) pulls \`library/tiny\` (its
+local images pruned after each pull, so each asks again) from a registry behind Docker Hub's
+accounting imitation, directly and through the worker in workerd.
+
+| way | docker pulls | counted pulls | per docker pull |
+|---|---|---|---|
+${counts.join('\n')}
+
 ## ESA: start-up and requests against ESA's budgets
 
 \`bench/esa-load.mjs\` in fresh Node 22 processes, best of 3: CPU ms of the bundle's load (its
@@ -271,7 +294,7 @@ upstream is an in-memory fetch.
 
 | engine | load ms | first request ms | token ms | steady ms |
 |---|---|---|---|---|
-\${startup.join('\n')}
+${startup.join('\n')}
 
 ## ESA: CPU per request (5 ms slice)
 

@@ -45,7 +45,8 @@
 //                 profiler, and each logs the CPU of the bundle's own code (its JS and wasm, body
 //                 streaming included), of Node's (fetch, streams: native on ESA) and of GC.
 //   readiness     GET /__esa-host/ready is answered by the host itself, so the first request
-//                 the bundle sees is a test's own.
+//                 the bundle sees is a test's own; GET /__esa-host/memory the isolate's heap
+//                 and array buffers (bytes), for tests of what a request holds.
 // usage: node esa/host.mjs [bundle=dist/esa/index.js]    (ESA_PORT, default 18080)
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
@@ -213,6 +214,14 @@ async function runHost() {
     if (req.url === '/__esa-host/ready') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ready\n');
+      return;
+    }
+    if (req.url === '/__esa-host/memory') {
+      // The isolate's own memory (this worker thread's heap and array buffers: what ESA's
+      // 128 MB limit is about), not the process's, which holds Node's own and a file cache.
+      const m = process.memoryUsage();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, external: m.external }));
       return;
     }
     if (profiler) {

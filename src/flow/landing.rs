@@ -212,7 +212,26 @@ fn cost_block(config: &Config) -> String {
     )
 }
 
-pub(super) fn render(ctx: &Ctx<'_>) -> String {
+/// One line on what this instance saw of pull limits (it resets with the instance).
+fn limits_line(ctx: &Ctx<'_>, state: &State) -> String {
+    let limits = state.observed.limits();
+    let last = match limits.iter().find(|(r, _, _)| *r == ctx.upstream.name) {
+        Some((_, limit, remaining)) => {
+            format!("{} / {}", escape_html(remaining), escape_html(limit))
+        }
+        None => "–".to_owned(),
+    };
+    let accounts = ctx.config.operator_accounts(ctx.upstream).len();
+    let resting = state.accounts.resting_at(ctx.now).len();
+    format!(
+        "<li data-pull-limits>拉取限额（本实例所见）/ pull limits (this instance): 上游剩余 / upstream remaining {last}; \
+         账号 / accounts {}/{accounts} 休息中 / resting; 备用来源应答 / fallback answers {}</li>",
+        resting,
+        state.observed.fallback_served()
+    )
+}
+
+pub(super) fn render(ctx: &Ctx<'_>, state: &State) -> String {
     let host = escape_html(&ctx.service);
     let scheme = if ctx.origin.starts_with("http://") {
         "http"
@@ -232,6 +251,7 @@ pub(super) fn render(ctx: &Ctx<'_>) -> String {
         format!("<li>需要登录 / login required: <code>docker login {host}</code>（上游仓库账号 / your registry account）</li>")
     };
     let cost = cost_block(ctx.config);
+    let limits = limits_line(ctx, state);
     let sections: String = served(ctx)
         .iter()
         .map(|s| registry_section(s, scheme, !ctx.config.users.is_empty()))
@@ -252,6 +272,7 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 <li>用户白名单 / user whitelist: {}</li>
 {login}<li>边缘缓存 / edge cache: {}</li>
 {cost}
+{limits}
 </ul>
 {sections}<p><a href="/version">/version</a> · {name} {version} · source {SOURCE}</p>
 </body></html>
@@ -375,7 +396,10 @@ mod tests {
     #[test]
     fn snippets_name_the_visited_host_for_every_registry() {
         let c = Config::from_pairs([("ROUTES", "ghcr.example.com=ghcr.io")]).unwrap();
-        let page = render(&ctx(&c, "hub.example.com", "https://hub.example.com"));
+        let page = render(
+            &ctx(&c, "hub.example.com", "https://hub.example.com"),
+            &State::default(),
+        );
         assert!(page.contains("docker pull hub.example.com/library/nginx:latest"));
         assert!(
             page.contains("&quot;registry-mirrors&quot;: [&quot;https://hub.example.com&quot;]")
@@ -383,11 +407,10 @@ mod tests {
         assert!(page.contains("[host.&quot;https://ghcr.example.com&quot;]"));
         assert!(page.contains("data-registry=\"ghcr.io\""));
         // Visiting the route host puts its registry first.
-        let page = render(&ctx(
-            &c,
-            "ghcr.example.com:8443",
-            "https://ghcr.example.com:8443",
-        ));
+        let page = render(
+            &ctx(&c, "ghcr.example.com:8443", "https://ghcr.example.com:8443"),
+            &State::default(),
+        );
         let ghcr = page.find("<h2>ghcr.io</h2>").unwrap();
         let hub = page.find("<h2>docker.io</h2>").unwrap();
         assert!(ghcr < hub);
@@ -410,7 +433,10 @@ mod tests {
             ),
         ])
         .unwrap();
-        let page = render(&ctx(&c, "hub.example.com", "https://hub.example.com"));
+        let page = render(
+            &ctx(&c, "hub.example.com", "https://hub.example.com"),
+            &State::default(),
+        );
         assert!(page.contains("server = &quot;https://registry-1.docker.io&quot;"));
         assert!(page.contains("server = &quot;https://quay.io&quot;"));
         assert!(!page.contains("10.0.0.7") && !page.contains("internal"));
@@ -419,14 +445,20 @@ mod tests {
     #[test]
     fn mirror_login_helper_only_with_a_user_whitelist() {
         let open = Config::from_pairs([("WHITELIST", "x")]).unwrap();
-        let page = render(&ctx(&open, "hub.example.com", "https://hub.example.com"));
+        let page = render(
+            &ctx(&open, "hub.example.com", "https://hub.example.com"),
+            &State::default(),
+        );
         assert!(!page.contains("auth-make"));
         let users = Config::from_pairs([
             ("USER_WHITELIST", "alice"),
             ("TOKEN_SECRET", "0123456789abcdef0123456789abcdef"),
         ])
         .unwrap();
-        let page = render(&ctx(&users, "hub.example.com", "https://hub.example.com"));
+        let page = render(
+            &ctx(&users, "hub.example.com", "https://hub.example.com"),
+            &State::default(),
+        );
         assert!(page.contains("https://index.docker.io/v1/") && page.contains("auth-make"));
     }
 
@@ -438,7 +470,10 @@ mod tests {
             ("TOKEN_SECRET", "a-very-secret-token-key"),
         ])
         .unwrap();
-        let page = render(&ctx(&c, "x\"><script>alert(1)</script>", "https://x"));
+        let page = render(
+            &ctx(&c, "x\"><script>alert(1)</script>", "https://x"),
+            &State::default(),
+        );
         assert!(!page.contains("alert(1)</script>"));
         for secret in ["secret-team", "alice", "a-very-secret-token-key"] {
             assert!(!page.contains(secret), "{secret}");

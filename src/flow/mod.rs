@@ -135,7 +135,7 @@ async fn dispatch<P: Platform>(
         Endpoint::Local(Local::Landing) => Ok(Response::text(
             200,
             "text/html; charset=utf-8",
-            landing::render(&ctx),
+            landing::render(&ctx, state),
         )),
         Endpoint::Local(Local::Version) => Ok(Response::json(
             200,
