@@ -36,6 +36,8 @@ const CONFIG = {
   // 备用来源：主仓库 429/5xx/不可达时读取 / sources read when the registry answers 429, 5xx or is down:
   // 'docker.io=mirror.gcr.io' (only images that mirror holds; tags trusted to it)
   FALLBACK: '',
+  // docker search 查询的地址（结果按白名单过滤）/ where docker search asks (results filtered by WHITELIST)
+  SEARCH_UPSTREAM: 'https://index.docker.io',
   // 日志：errors（默认，仅拒绝/错误）、all（每个请求）、off / log: errors (default), all (every request), off
   LOG: 'errors',
   // 测试用：on 时 GET /__panic 触发 panic，用于验证部署的容错 / test only: on makes GET /__panic panic

@@ -28,6 +28,7 @@ pub const KEYS: &[&str] = &[
     "LOG",
     "DEBUG_PANIC",
     "FALLBACK",
+    "SEARCH_UPSTREAM",
 ];
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
@@ -35,6 +36,7 @@ pub const KEYS: &[&str] = &[
 pub(crate) const PLATFORM_PREFIXES: &[&str] = &["CF_"];
 
 pub(crate) const DEFAULT_UPSTREAM: &str = "https://registry-1.docker.io";
+pub(crate) const DEFAULT_SEARCH_UPSTREAM: &str = "https://index.docker.io";
 pub(crate) const DEFAULT_CACHE_TAG_TTL: u32 = 600;
 /// Cloudflare's Cache API refuses objects over 512 MB.
 pub(crate) const DEFAULT_CACHE_MAX_BLOB_MB: u64 = 512;
@@ -93,17 +95,26 @@ pub struct Config {
     /// The operator's accounts on `upstream` (not on routed registries): UPSTREAM_USERNAME's
     /// first, then UPSTREAM_ACCOUNTS' in order. They take turns for the proxy's own pulls.
     pub upstream_accounts: Vec<Credentials>,
-    /// `CACHE=on`: the edge cache (cache_policy) is used.
-    pub cache: bool,
-    pub cache_tag_ttl: u32,
-    pub cache_max_blob_bytes: u64,
+    /// `CACHE=on`, with what only then means something; None: no edge cache.
+    pub cache: Option<CacheSettings>,
     pub blob_redirect: BlobRedirect,
+    /// `SEARCH_UPSTREAM`: the origin `docker search` asks (`/v1/search`), canonical.
+    pub search_upstream: String,
     /// `FALLBACK`: per registry name, the sources tried in order when it cannot answer a read.
     pub fallbacks: Vec<(String, Upstream)>,
     pub log: LogLevel,
     /// `DEBUG_PANIC=on`: `GET /__panic` panics inside the module, to check on a deployment (and
     /// in the tests) that a panic becomes a 500 and a fresh instance, never a hung isolate.
     pub debug_panic: bool,
+}
+
+/// The edge cache's settings (`CACHE_TAG_TTL`, `CACHE_MAX_BLOB_MB`), which exist only with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// Seconds a tag's stored manifest is fresh.
+    pub tag_ttl: u32,
+    /// Largest layer stored.
+    pub max_blob_bytes: u64,
 }
 
 /// A `TOKEN_SECRET` that passed the checks: present and long enough. Only `Config` makes one, so
@@ -289,6 +300,12 @@ impl Config {
             ],
         )?;
         let fallbacks = parse_fallbacks(get("FALLBACK").unwrap_or(""), &registries)?;
+        let search_upstream = crate::fetch_url::FetchUrl::parse(
+            get("SEARCH_UPSTREAM").unwrap_or(DEFAULT_SEARCH_UPSTREAM),
+        )
+        .filter(|u| u.path_and_query() == "/")
+        .map(|u| u.origin().to_owned())
+        .ok_or_else(|| err("SEARCH_UPSTREAM", "expected http(s)://host[:port]"))?;
         let log = choice(
             "LOG",
             get("LOG"),
@@ -312,10 +329,12 @@ impl Config {
             users,
             auth,
             upstream_accounts,
-            cache,
-            cache_tag_ttl,
-            cache_max_blob_bytes,
+            cache: cache.then_some(CacheSettings {
+                tag_ttl: cache_tag_ttl,
+                max_blob_bytes: cache_max_blob_bytes,
+            }),
             blob_redirect,
+            search_upstream,
             fallbacks,
             log,
             debug_panic,
@@ -709,7 +728,10 @@ mod tests {
         assert!(c.upstream.is_docker_hub());
         assert!(c.whitelist.is_empty());
         assert_eq!(c.blob_redirect, BlobRedirect::Follow);
-        assert_eq!(c.cache_tag_ttl, DEFAULT_CACHE_TAG_TTL);
+        assert_eq!(c.cache, None);
+        let on =
+            Config::from_pairs([("CACHE", "on"), ("TOKEN_SECRET", "0123456789abcdef")]).unwrap();
+        assert_eq!(on.cache.unwrap().tag_ttl, DEFAULT_CACHE_TAG_TTL);
     }
 
     #[test]
@@ -937,12 +959,17 @@ mod tests {
         );
         let c =
             Config::from_pairs([("CACHE", "ON"), ("TOKEN_SECRET", "0123456789abcdef")]).unwrap();
-        assert!(c.cache && c.proxy_tokens());
-        assert_eq!(c.cache_max_blob_bytes, 512 * 1024 * 1024);
+        assert!(c.cache.is_some() && c.proxy_tokens());
+        assert_eq!(c.cache.unwrap().max_blob_bytes, 512 * 1024 * 1024);
         let off = Config::from_pairs([("CACHE", "off")]).unwrap();
-        assert!(!off.cache && !off.proxy_tokens());
-        let small = Config::from_pairs([("CACHE_MAX_BLOB_MB", "1")]).unwrap();
-        assert_eq!(small.cache_max_blob_bytes, 1024 * 1024);
+        assert!(off.cache.is_none() && !off.proxy_tokens());
+        let small = Config::from_pairs([
+            ("CACHE_MAX_BLOB_MB", "1"),
+            ("CACHE", "on"),
+            ("TOKEN_SECRET", "0123456789abcdef"),
+        ])
+        .unwrap();
+        assert_eq!(small.cache.unwrap().max_blob_bytes, 1024 * 1024);
         assert_eq!(
             Config::from_pairs([("CACHE_MAX_BLOB_MB", "x")])
                 .unwrap_err()

@@ -27,6 +27,8 @@ pub enum Local {
     Version,
     /// `/token`: the proxy's token service.
     Token,
+    /// `/v1/search`: `docker search`, answered from Docker Hub's search, whitelisted only.
+    Search,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +123,7 @@ pub fn route(method: &Method, path: &str, upstream: &Upstream) -> Result<Endpoin
         return match path {
             "/" => Ok(Endpoint::Local(Local::Landing)),
             "/version" => Ok(Endpoint::Local(Local::Version)),
+            "/v1/search" => Ok(Endpoint::Local(Local::Search)),
             _ => Err(not_found()),
         };
     };

@@ -37,3 +37,34 @@ fn esa_config_block_lists_exactly_the_config_keys() {
     assert_eq!(pairs.len(), want.len());
     Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
 }
+
+/// The README's configuration table documents exactly the keys the core accepts (its first
+/// column: `KEY`, `A` / `B`, or `KEY` (alias `OTHER`)).
+#[test]
+fn readme_config_table_lists_exactly_the_config_keys() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = text
+        .find("| key | default |")
+        .expect("the configuration table");
+    let mut documented: Vec<String> = text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|l| {
+            let first = l.split('|').nth(1).unwrap_or("");
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut want: Vec<String> = edge_registry_proxy::CONFIG_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    documented.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(documented, want);
+}

@@ -12,7 +12,7 @@ use crate::cache_policy::{
     range_applies, single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER,
     MANIFEST_ACCEPT, MANIFEST_MAX_BYTES, PUT_ID_HEADER, SIZE_HEADER,
 };
-use crate::config::LogLevel;
+use crate::config::{CacheSettings, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{bearer, Body, Headers, Method, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
@@ -26,12 +26,13 @@ pub(crate) async fn serve<P: Platform>(
     state: &State,
     ctx: &Ctx<'_>,
     (endpoint, req, out): (&RegistryEndpoint, &Request<P::Body>, &Outgoing),
-    claims: &Claims,
+    (claims, settings): (&Claims, CacheSettings),
 ) -> Result<Option<Response<P::Body>>, RegistryError> {
     let step = CacheStep {
         p,
         state,
         ctx,
+        settings,
         endpoint,
         req,
         out,
@@ -55,6 +56,7 @@ struct CacheStep<'a, P: Platform> {
     p: &'a P,
     state: &'a State,
     ctx: &'a Ctx<'a>,
+    settings: CacheSettings,
     endpoint: &'a RegistryEndpoint,
     req: &'a Request<P::Body>,
     out: &'a Outgoing,
@@ -97,7 +99,7 @@ impl<P: Platform> CacheStep<'_, P> {
                 || tag_fresh(
                     hit.headers.get(FETCHED_AT_HEADER),
                     self.ctx.now,
-                    self.ctx.config.cache_tag_ttl,
+                    self.settings.tag_ttl,
                 );
             if fresh && self.admits(&key, &hit.headers) {
                 return Ok(from_stored(self.endpoint, hit, CacheStatus::Hit));
@@ -165,7 +167,7 @@ impl<P: Platform> CacheStep<'_, P> {
                 let by_digest = manifest_key(self.ctx.upstream, name, &Reference::Digest(d));
                 self.p.cache_put_bytes(
                     &by_digest.url,
-                    &stored_headers(self.ctx, &by_digest, &r.headers),
+                    &stored_headers(self.ctx, self.settings.tag_ttl, &by_digest, &r.headers),
                     bytes,
                 );
             }
@@ -360,7 +362,11 @@ impl<P: Platform> CacheStep<'_, P> {
         headers.set("content-length", bytes.len().to_string());
         let verified = manifest_verified(reference, headers.get("docker-content-digest"), &bytes);
         if verified {
-            p.cache_put_bytes(&key.url, &stored_headers(ctx, key, &headers), &bytes);
+            p.cache_put_bytes(
+                &key.url,
+                &stored_headers(ctx, self.settings.tag_ttl, key, &headers),
+                &bytes,
+            );
         } else {
             if ctx.config.logs(LogLevel::Errors) {
                 p.log("cache: manifest not stored (digest did not verify)");
@@ -379,10 +385,10 @@ impl<P: Platform> CacheStep<'_, P> {
     fn store_blob(&self, key: &CacheKey, resp: UpstreamResponse<P::Body>) -> Response<P::Body> {
         let (p, ctx, endpoint) = (self.p, self.ctx, self.endpoint);
         let mut headers = client_headers(endpoint, 200, &resp.headers);
-        let body = match blob_storable(200, &resp.headers, ctx.config.cache_max_blob_bytes) {
+        let body = match blob_storable(200, &resp.headers, self.settings.max_blob_bytes) {
             Some(len) => {
                 let id = p.random_id();
-                let mut stored = stored_headers(ctx, key, &headers);
+                let mut stored = stored_headers(ctx, self.settings.tag_ttl, key, &headers);
                 stored.set(PUT_ID_HEADER, id.as_str());
                 p.cache_put_stream(&key.url, &stored, resp.body, len, (&commit_key(key), &id))
             }
@@ -418,16 +424,13 @@ fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {
 
 /// What is stored with a body: the client headers, the storage lifetime, and for tags when
 /// they were fetched.
-fn stored_headers(ctx: &Ctx<'_>, key: &CacheKey, client: &Headers) -> Headers {
+fn stored_headers(ctx: &Ctx<'_>, tag_ttl: u32, key: &CacheKey, client: &Headers) -> Headers {
     let mut h = client.clone();
     h.remove(CacheStatus::HEADER);
     if let Some(len) = client.get("content-length") {
         h.set(SIZE_HEADER, len.to_owned());
     }
-    h.set(
-        "cache-control",
-        key.storage_cache_control(ctx.config.cache_tag_ttl),
-    );
+    h.set("cache-control", key.storage_cache_control(tag_ttl));
     if key.kind == Cacheable::Tag {
         h.set(FETCHED_AT_HEADER, ctx.now.to_string());
     }

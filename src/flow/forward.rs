@@ -73,8 +73,9 @@ pub(super) async fn forward<P: Platform>(
     if matches!(endpoint, RegistryEndpoint::Ping) {
         return Ok(ping_ok());
     }
-    if ctx.config.cache {
-        if let Some(r) = cache::serve(p, state, ctx, (endpoint, req, &out), &claims).await? {
+    if let Some(settings) = ctx.config.cache {
+        let asked = (endpoint, req, &out);
+        if let Some(r) = cache::serve(p, state, ctx, asked, (&claims, settings)).await? {
             return Ok(r);
         }
     }

@@ -187,9 +187,9 @@ pub(super) fn pull_cost(config: &Config) -> PullCost {
     PullCost {
         docker_base: 5,
         // cache: entry lookup, then the layer put and its commit marker
-        layer_subrequests: fetch + token + if config.cache { 3 } else { 0 },
+        layer_subrequests: fetch + token + if config.cache.is_some() { 3 } else { 0 },
         // the entry and its commit marker
-        cached_layer_subrequests: config.cache.then_some(2),
+        cached_layer_subrequests: config.cache.map(|_| 2),
     }
 }
 
@@ -279,7 +279,7 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 "#,
         on_off(!ctx.config.whitelist.is_empty()),
         on_off(!ctx.config.users.is_empty()),
-        on_off(ctx.config.cache),
+        on_off(ctx.config.cache.is_some()),
         name = env!("CARGO_PKG_NAME"),
         version = env!("CARGO_PKG_VERSION"),
     )
@@ -324,7 +324,7 @@ pub(super) fn version_json(config: &Config, state: &State, now: u64) -> String {
             whitelist: !config.whitelist.is_empty(),
             user_whitelist: !config.users.is_empty(),
             upstream_account: !config.upstream_accounts.is_empty(),
-            cache: config.cache,
+            cache: config.cache.is_some(),
             blob_redirect: match config.blob_redirect {
                 BlobRedirect::Follow => "follow",
                 BlobRedirect::Passthrough => "passthrough",

@@ -13,6 +13,7 @@ mod fallback;
 mod forward;
 mod landing;
 mod observed;
+mod search;
 mod send;
 mod token_service;
 mod upstream_auth;
@@ -142,6 +143,9 @@ async fn dispatch<P: Platform>(
             landing::version_json(config, state, p.now()),
         )),
         Endpoint::Local(Local::Token) => token_service::issue(p, state, &ctx, req, &query).await,
+        Endpoint::Local(Local::Search) => {
+            search::search(p, &ctx, req.headers.get("authorization"), &query).await
+        }
         Endpoint::Registry(r) => forward::forward(p, state, &ctx, r, &req, &query).await,
     }
 }

@@ -1511,7 +1511,7 @@ fn a_body_fetch_decoded_never_carries_the_encoded_length() {
         let state = State::default();
         let mut h = vec![("accept", OCI_MANIFEST)];
         let auth;
-        if cfg.cache {
+        if cfg.cache.is_some() {
             auth = anon_token(&fake, &state, &cfg, "tiny");
             h.push(("authorization", auth.as_str()));
         } else {
@@ -1526,7 +1526,7 @@ fn a_body_fetch_decoded_never_carries_the_encoded_length() {
         assert!(
             len.is_none() || len == Some(manifest.len().to_string().as_str()),
             "cache={}: content-length {len:?} for a {}-byte body",
-            cfg.cache,
+            cfg.cache.is_some(),
             manifest.len()
         );
         assert!(r.headers.get("content-encoding").is_none());
@@ -2156,4 +2156,100 @@ fn account_pools_are_checked_like_every_list() {
         .map(|a| a.user.as_str())
         .collect();
     assert_eq!(names, ["op", "alice", "bob"]);
+}
+
+#[test]
+fn docker_search_lists_only_whitelisted_repositories() {
+    let answer = r#"{"num_results":4,"query":"nginx","results":[
+        {"name":"nginx","description":"official","star_count":9,"is_official":true,"is_automated":false},
+        {"name":"bitnami/nginx","description":"other","star_count":1,"is_official":false,"is_automated":false},
+        {"name":"jqknono/nginx","description":"ours","star_count":2,"is_official":false,"is_automated":false,"extra":"x"},
+        {"name":"../evil","description":"bad name"}]}"#;
+    let fake = Fake::new(move |r| {
+        assert!(
+            r.url.starts_with("https://index.docker.io/v1/search?"),
+            "{}",
+            r.url
+        );
+        assert!(
+            !r.url.contains("evil"),
+            "only search's own parameters go upstream: {}",
+            r.url
+        );
+        Ok((
+            200,
+            vec![("content-type", "application/json".into())],
+            answer.into(),
+        ))
+    });
+    let state = State::default();
+    let cfg = config(&[("WHITELIST", "nginx, jqknono/*")]);
+    let ask = |q: &str| {
+        run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", &format!("https://m.example/v1/search?{q}"), &[]),
+        )
+    };
+    let r = ask("q=nginx&n=25&evil=1");
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
+    let names: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["nginx", "jqknono/nginx"]);
+    assert_eq!(v["num_results"], 2);
+    assert!(v["results"][1].get("extra").is_none());
+    // Bad input: registry errors, nothing sent upstream.
+    let sent = fake.seen.borrow().len();
+    for bad in [
+        "",
+        "q=",
+        "q=a&q=b",
+        "q=a&n=0",
+        "q=a&n=1000",
+        "q=a&page=x",
+        "q=%01x",
+    ] {
+        let r = ask(bad);
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(!error_code(&r).is_empty(), "{bad}");
+        assert_eq!(
+            (r.status, error_code(&r).as_str()),
+            (400, "NAME_INVALID")
+                .0
+                .eq(&400)
+                .then_some((400, error_code(&r).as_str()))
+                .unwrap(),
+            "{bad}"
+        );
+    }
+    assert_eq!(fake.seen.borrow().len(), sent);
+    // An upstream failure is a registry error.
+    let down = Fake::new(|_| Err(FetchError("connection refused".into())));
+    let r = run(
+        &down,
+        &State::default(),
+        &cfg,
+        req("GET", "https://m.example/v1/search?q=x", &[]),
+    );
+    assert_eq!((r.status, error_code(&r).as_str()), (502, "UNAVAILABLE"));
+    // With a user list: a login first.
+    let users = config(&[("USER_WHITELIST", "alice"), ("TOKEN_SECRET", SECRET)]);
+    let r = run(
+        &fake,
+        &State::default(),
+        &users,
+        req("GET", "https://m.example/v1/search?q=x", &[]),
+    );
+    assert_eq!(r.status, 401);
+    assert!(r
+        .headers
+        .get("www-authenticate")
+        .unwrap()
+        .contains("m.example/token"));
 }
