@@ -972,8 +972,9 @@ fn anon_token(fake: &Fake, state: &State, cfg: &Config, repo: &str) -> String {
     )
 }
 
-#[test]
-fn tags_are_reused_for_the_ttl_then_refetched_and_served_stale_when_upstream_fails() {
+/// A registry serving `manifest-v1` for tiny:latest behind CACHE=on (tag TTL 60 s), and an
+/// anonymous proxy token for it.
+fn tiny_cached() -> (std::rc::Rc<Registry>, Fake, State, Config, String) {
     let reg = std::rc::Rc::new(Registry {
         manifest: RefCell::new("manifest-v1".into()),
         down: Cell::new(false),
@@ -982,6 +983,12 @@ fn tags_are_reused_for_the_ttl_then_refetched_and_served_stale_when_upstream_fai
     let state = State::default();
     let cfg = cache_config("60");
     let auth = anon_token(&fake, &state, &cfg, "tiny");
+    (reg, fake, state, cfg, auth)
+}
+
+#[test]
+fn tags_are_reused_for_the_ttl_then_refetched_and_served_stale_when_upstream_fails() {
+    let (reg, fake, state, cfg, auth) = tiny_cached();
     let get = |fake: &Fake| {
         run(
             fake,
@@ -1777,14 +1784,7 @@ fn framing_headers_sent_twice_are_refused_when_they_conflict_and_never_passed_on
 
 #[test]
 fn an_expired_tag_is_checked_with_a_head_and_fetched_only_when_it_changed() {
-    let reg = std::rc::Rc::new(Registry {
-        manifest: RefCell::new("manifest-v1".into()),
-        down: Cell::new(false),
-    });
-    let fake = cached_setup(reg.clone());
-    let state = State::default();
-    let cfg = cache_config("60");
-    let auth = anon_token(&fake, &state, &cfg, "tiny");
+    let (reg, fake, state, cfg, auth) = tiny_cached();
     let url = "https://m.example/v2/tiny/manifests/latest";
     let ask = |method: &str| {
         run(
