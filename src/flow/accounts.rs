@@ -100,8 +100,23 @@ pub(crate) async fn send_as_proxy<P: Platform>(
         {
             continue;
         }
-        let auth =
-            proxy_authorization(p, state, ctx.upstream, scope, Some(account), ctx.now).await?;
+        let auth = match proxy_authorization(p, state, ctx.upstream, scope, Some(account), ctx.now)
+            .await
+        {
+            Ok(auth) => auth,
+            // The token service itself may limit an account: it rests as after a 429 on a read.
+            Err(e) if e.code == ErrorCode::TooManyRequests => {
+                let mut h = Headers::new();
+                if let Some(ra) = &e.retry_after {
+                    h.set("retry-after", ra.as_str());
+                }
+                state
+                    .accounts
+                    .rest(endpoint, &account.user, rest_until(&h, ctx.now));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match send(p, out, auth.as_deref()).await? {
             Sent::Response(r) if r.status == 429 => {
                 let until = rest_until(&r.headers, ctx.now);

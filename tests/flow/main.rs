@@ -2023,6 +2023,10 @@ fn hub_with_account_limits(used: std::rc::Rc<RefCell<Vec<String>>>) -> Fake {
             let who = match r.headers.get("authorization") {
                 Some("Basic YWxpY2U6YWxpY2UtdG9rZW4=") => "alice", // alice:alice-token
                 Some("Basic Ym9iOmJvYi10b2tlbg==") => "bob",       // bob:bob-token
+                // carol:carol-token: her token service limits her
+                Some("Basic Y2Fyb2w6Y2Fyb2wtdG9rZW4=") => {
+                    return Ok((429, vec![("retry-after", "40".into())], "{}".into()))
+                }
                 _ => return Ok((401, vec![], "{}".into())),
             };
             return Ok((
@@ -2125,6 +2129,49 @@ fn operator_accounts_take_turns_and_rest_after_a_429() {
         "{logs}"
     );
     assert!(!body_text(&r).contains("T-") && !v.to_string().contains("token\""));
+}
+
+#[test]
+fn an_account_its_token_service_limits_rests_and_the_next_one_reads() {
+    let used = std::rc::Rc::new(RefCell::new(Vec::new()));
+    let fake = hub_with_account_limits(used.clone());
+    let state = State::default();
+    let cfg = config(&[
+        ("UPSTREAM_ACCOUNTS", "carol:carol-token, alice:alice-token"),
+        ("TOKEN_SECRET", SECRET),
+    ]);
+    let auth = anon_token(&fake, &state, &cfg, "library/x");
+    let url = "https://m.example/v2/library/x/manifests/latest";
+    for i in 0..2 {
+        let r = run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", url, &[("authorization", &auth)]),
+        );
+        assert_eq!(r.status, 200, "pull {i}: {}", body_text(&r));
+    }
+    assert_eq!(*used.borrow(), ["alice", "alice"]);
+    let carol_asked = |f: &Fake| {
+        f.seen
+            .borrow()
+            .iter()
+            .filter(|r| r.headers.get("authorization") == Some("Basic Y2Fyb2w6Y2Fyb2wtdG9rZW4="))
+            .count()
+    };
+    assert_eq!(
+        carol_asked(&fake),
+        1,
+        "carol rests after her token service's 429"
+    );
+    // alice spent too: the earliest end is carol's (40 s).
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", url, &[("authorization", &auth)]),
+    );
+    assert_eq!((r.status, r.headers.get("retry-after")), (429, Some("40")));
 }
 
 #[test]
