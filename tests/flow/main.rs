@@ -2061,16 +2061,29 @@ fn hub_with_account_limits(used: std::rc::Rc<RefCell<Vec<String>>>) -> Fake {
     })
 }
 
-#[test]
-fn operator_accounts_take_turns_and_rest_after_a_429() {
+/// The proxy over `hub_with_account_limits` with `accounts` as UPSTREAM_ACCOUNTS: the accounts'
+/// counted pulls, the fake, state, config and an anonymous proxy token for library/x.
+#[allow(clippy::type_complexity)]
+fn account_pool(
+    accounts: &str,
+) -> (
+    std::rc::Rc<RefCell<Vec<String>>>,
+    Fake,
+    State,
+    Config,
+    String,
+) {
     let used = std::rc::Rc::new(RefCell::new(Vec::new()));
     let fake = hub_with_account_limits(used.clone());
     let state = State::default();
-    let cfg = config(&[
-        ("UPSTREAM_ACCOUNTS", "alice:alice-token, bob:bob-token"),
-        ("TOKEN_SECRET", SECRET),
-    ]);
+    let cfg = config(&[("UPSTREAM_ACCOUNTS", accounts), ("TOKEN_SECRET", SECRET)]);
     let auth = anon_token(&fake, &state, &cfg, "library/x");
+    (used, fake, state, cfg, auth)
+}
+
+#[test]
+fn operator_accounts_take_turns_and_rest_after_a_429() {
+    let (used, fake, state, cfg, auth) = account_pool("alice:alice-token, bob:bob-token");
     let pull = || {
         let url = "https://m.example/v2/library/x/manifests/latest";
         run(
@@ -2133,14 +2146,7 @@ fn operator_accounts_take_turns_and_rest_after_a_429() {
 
 #[test]
 fn an_account_its_token_service_limits_rests_and_the_next_one_reads() {
-    let used = std::rc::Rc::new(RefCell::new(Vec::new()));
-    let fake = hub_with_account_limits(used.clone());
-    let state = State::default();
-    let cfg = config(&[
-        ("UPSTREAM_ACCOUNTS", "carol:carol-token, alice:alice-token"),
-        ("TOKEN_SECRET", SECRET),
-    ]);
-    let auth = anon_token(&fake, &state, &cfg, "library/x");
+    let (used, fake, state, cfg, auth) = account_pool("carol:carol-token, alice:alice-token");
     let url = "https://m.example/v2/library/x/manifests/latest";
     for i in 0..2 {
         let r = run(
