@@ -26,7 +26,7 @@ pub(crate) const MAX_UPSTREAM_TOKEN_SECS: u64 = 24 * 3600;
 /// Whether every member name of the JSON object `json` (already parsed as one) appears once,
 /// each written without escapes (so equal names are equal texts). serde_json's map keeps the
 /// last of two equal names, and a client's reader may keep another. A scan of the text, not a
-/// visitor that keeps the members: that measured +28 KB of wasm.
+/// visitor that keeps the members: that measured +23 KB of wasm (271.6 against 248.3 KB).
 fn names_unique(json: &str) -> bool {
     let b = json.as_bytes();
     let mut names: Vec<&[u8]> = Vec::new();
