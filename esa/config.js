@@ -11,10 +11,13 @@ const CONFIG = {
   UPSTREAM: 'https://registry-1.docker.io',
   // 按访问域名选择上游 / upstream by request host: 'ghcr.example.com=ghcr.io,quay.example.com=quay.io'
   ROUTES: '',
+  // 按路径代理的仓库 / registries served by path: 'ghcr.io, quay.io, registry.k8s.io' 后即可
+  // docker pull 本站域名/ghcr.io/org/app（UPSTREAM 与 ROUTES 的仓库已包含 / UPSTREAM and ROUTES targets are included)
+  REGISTRIES: '',
   // 镜像白名单，空 = 全部允许 / image whitelist, empty = allow all: 'library/nginx, jqknono/*'
   WHITELIST: '',
   // 允许拉取的用户（需 docker login）/ users allowed to pull (they docker login with their upstream account);
-  // 'alice' = alice on UPSTREAM, 'ghcr.io/bob' = bob on that ROUTES registry only
+  // 'alice' = alice on UPSTREAM, 'ghcr.io/bob' = bob on that configured registry only
   USER_WHITELIST: '',
   // 代理令牌签名密钥（启用用户白名单、运营者账号或缓存时必填）/ token key: required with USER_WHITELIST, UPSTREAM_USERNAME or CACHE=on
   TOKEN_SECRET: '',

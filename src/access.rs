@@ -48,10 +48,16 @@ pub(crate) fn check(
     let token = bearer(authorization).ok_or_else(|| denied("authentication required", None))?;
     let claims = verify(token, secret.as_bytes(), now)
         .map_err(|e| denied(e.describe(), Some(BearerError::InvalidToken)))?;
+    // A ping names no repository: a token for any registry served answers it (`docker login
+    // my.domain` by a user listed on a registry reached by path).
+    let registry = match endpoint {
+        RegistryEndpoint::Ping => config.upstream_named(&claims.registry).unwrap_or(upstream),
+        _ => upstream,
+    };
     if !config.users.is_empty() {
         match &claims.user {
             // Still listed, for this registry: removing a user revokes their tokens at once.
-            Some(u) if config.listed_user(&upstream.name, u).is_some() => {}
+            Some(u) if config.listed_user(&registry.name, u).is_some() => {}
             _ => {
                 return Err(denied(
                     "user is not allowed to pull from this mirror",
@@ -60,7 +66,7 @@ pub(crate) fn check(
             }
         }
     }
-    if claims.registry != upstream.name {
+    if claims.registry != registry.name {
         return Err(denied(
             "token is for another registry",
             Some(BearerError::InsufficientScope),
@@ -85,7 +91,10 @@ mod tests {
     use crate::route::{route, Endpoint};
 
     fn registry_route(path: &str, up: &Upstream) -> RegistryEndpoint {
-        match route(&Method::Get, path, up).unwrap() {
+        match route(&Method::Get, path, crate::path_form::Reach::only(up))
+            .unwrap()
+            .endpoint
+        {
             Endpoint::Registry(r) => r,
             other => panic!("{other:?}"),
         }

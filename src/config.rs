@@ -29,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "DEBUG_PANIC",
     "FALLBACK",
     "SEARCH_UPSTREAM",
+    "REGISTRIES",
 ];
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
@@ -87,6 +88,9 @@ pub struct Config {
     pub upstream: Upstream,
     /// Request hostname (lowercase, no port) -> upstream.
     pub routes: Vec<(String, Upstream)>,
+    /// `REGISTRIES`: registries served by path (`my.domain/ghcr.io/org/app`) and `?ns=` without
+    /// a host of their own. UPSTREAM and the ROUTES targets are served so too.
+    pub registries: Vec<Upstream>,
     pub whitelist: Whitelist,
     /// Users allowed to pull; empty = anonymous pulls.
     pub users: Vec<ListedUser>,
@@ -183,6 +187,7 @@ const LIST_KEYS: &[&str] = &[
     "USER_WHITELIST",
     "WHITE_LIST",
     "ROUTES",
+    "REGISTRIES",
     "FALLBACK",
     "UPSTREAM_ACCOUNTS",
 ];
@@ -273,11 +278,12 @@ impl Config {
         let upstream = Upstream::parse(get("UPSTREAM").unwrap_or(DEFAULT_UPSTREAM))
             .map_err(|e| err("UPSTREAM", e))?;
         let routes = parse_routes(get("ROUTES").unwrap_or(""))?;
-        refuse_shared_names(&upstream, &routes)?;
+        let extra = parse_registries(get("REGISTRIES").unwrap_or(""))?;
+        refuse_shared_names(&upstream, &routes, &extra)?;
         let whitelist =
             Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
 
-        let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes).collect();
+        let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes, &extra).collect();
         let users = user_list(get("USER_WHITELIST"), get("WHITE_LIST"), &registries)?;
         let mut upstream_accounts: Vec<Credentials> =
             account(get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD"))?
@@ -325,6 +331,7 @@ impl Config {
         Ok(Config {
             upstream,
             routes,
+            registries: extra,
             whitelist,
             users,
             auth,
@@ -411,7 +418,18 @@ impl Config {
     /// choosing.
     pub fn upstream_named(&self, name: &str) -> Option<&Upstream> {
         let wanted = Upstream::parse(name).ok()?.name;
-        all_upstreams(&self.upstream, &self.routes).find(|u| u.name == wanted)
+        self.served().find(|u| u.name == wanted)
+    }
+
+    /// The configured registry a repository path's first component names exactly
+    /// (`ghcr.io` in `ghcr.io/org/app`), if any.
+    pub fn registry_in_path(&self, component: &str) -> Option<&Upstream> {
+        self.served().find(|u| u.name == component)
+    }
+
+    /// Every registry this configuration serves: UPSTREAM, the ROUTES targets, REGISTRIES.
+    pub fn served(&self) -> impl Iterator<Item = &Upstream> {
+        all_upstreams(&self.upstream, &self.routes, &self.registries)
     }
 }
 
@@ -606,12 +624,26 @@ fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, S
     Ok(users)
 }
 
-/// The default upstream, then each routed one: every registry this configuration serves.
+/// The default upstream, each routed one, then REGISTRIES': every registry this configuration
+/// serves.
 fn all_upstreams<'a>(
     upstream: &'a Upstream,
     routes: &'a [(String, Upstream)],
+    extra: &'a [Upstream],
 ) -> impl Iterator<Item = &'a Upstream> {
-    std::iter::once(upstream).chain(routes.iter().map(|(_, u)| u))
+    std::iter::once(upstream)
+        .chain(routes.iter().map(|(_, u)| u))
+        .chain(extra)
+}
+
+/// `ghcr.io, quay.io, registry.k8s.io, corp.example.com@https://10.0.0.5`: registry specs.
+fn parse_registries(raw: &str) -> Result<Vec<Upstream>, ConfigError> {
+    entries(raw)
+        .enumerate()
+        .map(|(i, spec)| {
+            Upstream::parse(spec).map_err(|e| err("REGISTRIES", format!("entry {}: {e}", i + 1)))
+        })
+        .collect()
 }
 
 /// `host=registry,host2=registry2`
@@ -660,7 +692,7 @@ fn parse_fallbacks(
         if !registries.iter().any(|r| r.name == name) {
             return Err(err(
                 "FALLBACK",
-                format!("entry {n}: the registry before '=' is not UPSTREAM or a ROUTES registry"),
+                format!("entry {n}: the registry before '=' is not UPSTREAM, a ROUTES or a REGISTRIES registry"),
             ));
         }
         let source =
@@ -681,12 +713,14 @@ fn parse_fallbacks(
 fn refuse_shared_names(
     upstream: &Upstream,
     routes: &[(String, Upstream)],
+    extra: &[Upstream],
 ) -> Result<(), ConfigError> {
     let label = |i: usize| match i {
         0 => "UPSTREAM".to_owned(),
-        i => format!("ROUTES entry {i}"),
+        i if i <= routes.len() => format!("ROUTES entry {i}"),
+        i => format!("REGISTRIES entry {}", i - routes.len()),
     };
-    let all: Vec<(String, &Upstream)> = all_upstreams(upstream, routes)
+    let all: Vec<(String, &Upstream)> = all_upstreams(upstream, routes, extra)
         .enumerate()
         .map(|(i, u)| (label(i), u))
         .collect();
@@ -695,8 +729,13 @@ fn refuse_shared_names(
             .iter()
             .find(|(_, b)| b.name == a.name && b.endpoint != a.endpoint)
         {
+            let key = if b_label.starts_with("REGISTRIES") {
+                "REGISTRIES"
+            } else {
+                "ROUTES"
+            };
             return Err(err(
-                "ROUTES",
+                key,
                 format!(
                     "{a_label} and {b_label} give one registry name to two different endpoints; \
                      name each endpoint differently (NAME@URL)"

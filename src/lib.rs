@@ -22,6 +22,7 @@ mod http;
 mod list;
 #[cfg(any(target_arch = "wasm32", test))]
 mod outside_tasks;
+mod path_form;
 mod platform;
 mod proxy_token;
 mod reference;
@@ -53,6 +54,7 @@ pub mod fuzzing {
     pub use crate::credentials::{basic_header, parse_basic, subject_is};
     pub use crate::fetch_url::{resolve, FetchUrl};
     pub use crate::list::entries;
+    pub use crate::path_form::Reach;
     pub use crate::proxy_token::{sign, verify};
     pub use crate::reference::{normalize_name, Reference, NAME_MAX_LEN};
     pub use crate::route::{route, Endpoint};

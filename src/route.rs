@@ -5,7 +5,8 @@
 
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::Method;
-use crate::reference::{normalize_name, Digest, Reference, RepoName};
+use crate::path_form::Reach;
+use crate::reference::{Digest, Reference, RepoName};
 use crate::upstream::Upstream;
 
 /// The proxy's token endpoint; the realm of every challenge it sends.
@@ -91,8 +92,41 @@ impl RegistryEndpoint {
     }
 }
 
-/// Parses `method path` for `upstream` (whose registry decides the `library/` rule).
-pub fn route(method: &Method, path: &str, upstream: &Upstream) -> Result<Endpoint, RegistryError> {
+/// A request's endpoint and the registry it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed<'a> {
+    pub endpoint: Endpoint,
+    /// The registry the path named (`/v2/ghcr.io/org/app/...`), else the selected one.
+    pub upstream: &'a Upstream,
+    /// The client's repository name began with the registry's name.
+    pub by_path: bool,
+}
+
+/// Parses `method path` for the registries within `reach` (the registry decides the `library/`
+/// rule).
+pub fn route<'a>(
+    method: &Method,
+    path: &str,
+    reach: Reach<'a>,
+) -> Result<Routed<'a>, RegistryError> {
+    let mut named = (reach.selected(), false);
+    let endpoint = endpoint(method, path, |raw| {
+        let n = reach.resolve(raw)?;
+        named = (n.upstream, n.by_path);
+        Ok(n.name)
+    })?;
+    Ok(Routed {
+        endpoint,
+        upstream: named.0,
+        by_path: named.1,
+    })
+}
+
+fn endpoint(
+    method: &Method,
+    path: &str,
+    mut resolve: impl FnMut(&str) -> Result<RepoName, RegistryError>,
+) -> Result<Endpoint, RegistryError> {
     let read = method.is_read();
     let not_found = || {
         RegistryError::new(
@@ -143,10 +177,7 @@ pub fn route(method: &Method, path: &str, upstream: &Upstream) -> Result<Endpoin
     if n < 3 {
         return Err(not_found());
     }
-    let name_of = |tail_parts: usize| {
-        let name = parts[..n - tail_parts].join("/");
-        normalize_name(&name, upstream.is_docker_hub())
-    };
+    let mut name_of = |tail_parts: usize| resolve(&parts[..n - tail_parts].join("/"));
     let registry = match (parts[n - 2], parts[n - 1]) {
         ("manifests", r) => RegistryEndpoint::Manifest {
             name: name_of(2)?,
@@ -172,6 +203,11 @@ pub fn route(method: &Method, path: &str, upstream: &Upstream) -> Result<Endpoin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One registry, no path form: the endpoint only.
+    fn route(method: &Method, path: &str, up: &Upstream) -> Result<Endpoint, RegistryError> {
+        super::route(method, path, Reach::only(up)).map(|r| r.endpoint)
+    }
 
     fn hub() -> Upstream {
         Upstream::parse("docker.io").unwrap()

@@ -64,7 +64,10 @@ pub(super) async fn forward<P: Platform>(
         Err(d) => {
             return Ok(challenge_response(
                 ctx,
-                out.scope.as_deref(),
+                endpoint
+                    .repository()
+                    .map(|r| ctx.client_scope(r))
+                    .as_deref(),
                 d.error,
                 &d.message,
             ))

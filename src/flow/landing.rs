@@ -24,42 +24,43 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// One registry this mirror serves, and the host clients should use for it.
+/// One registry this mirror serves, and where clients point for it.
 struct Served<'a> {
     upstream: &'a Upstream,
-    /// `host[:port]` clients point at: the registry's route host, else the visited host.
-    host: String,
-    /// The host routes paths to another registry: only clients that send `?ns=` (containerd)
-    /// reach this one through it. docker and podman mirrors send no `ns`.
-    ns_only: bool,
+    /// `host[:port]` clients point at: the visited host.
+    host: &'a str,
+    /// Reached by path on that host (`host/ghcr.io/...`): every registry but the host's own.
+    by_path: bool,
+    /// Its own ROUTES host (with the visited port), if it has one.
+    route_host: Option<String>,
 }
 
 fn served<'a>(ctx: &'a Ctx<'_>) -> Vec<Served<'a>> {
     // `:port` of the visited host, or nothing: route hosts are reached on the same port.
     let port = &ctx.service[strip_port(&ctx.service).len()..];
-    let mut out: Vec<Served<'a>> = Vec::new();
-    // The visited host's own registry first.
-    out.push(Served {
+    let route_host = |u: &Upstream| {
+        ctx.config
+            .routes
+            .iter()
+            .find(|(_, r)| r.name == u.name)
+            .map(|(h, _)| format!("{h}{port}"))
+    };
+    // The visited host's own registry first, then every other one by path.
+    let mut out = vec![Served {
         upstream: ctx.upstream,
-        host: ctx.service.clone(),
-        ns_only: false,
-    });
-    let all = std::iter::once((None, &ctx.config.upstream))
-        .chain(ctx.config.routes.iter().map(|(h, u)| (Some(h.as_str()), u)));
-    for (route_host, upstream) in all {
-        if out.iter().any(|s| s.upstream.name == upstream.name) {
-            continue;
+        host: &ctx.service,
+        by_path: false,
+        route_host: None,
+    }];
+    for upstream in ctx.config.served() {
+        if out.iter().all(|s| s.upstream.name != upstream.name) {
+            out.push(Served {
+                upstream,
+                host: &ctx.service,
+                by_path: true,
+                route_host: route_host(upstream),
+            });
         }
-        let (host, ns_only) = match route_host {
-            Some(h) => (format!("{h}{port}"), false),
-            // The default registry, seen from another registry's route host.
-            None => (ctx.service.clone(), true),
-        };
-        out.push(Served {
-            upstream,
-            host,
-            ns_only,
-        });
     }
     out
 }
@@ -97,8 +98,13 @@ const MIRROR_FALLBACK: &str = "<p>注意：镜像加速模式下本站拒绝的�
 
 fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
     let name = &s.upstream.name;
-    let host = &s.host;
-    let mirror = format!("{scheme}://{host}");
+    let host = s.host;
+    // Where this registry's repositories are on this mirror: `host` or `host/ghcr.io`.
+    let prefix = if s.by_path {
+        format!("{host}/{name}")
+    } else {
+        host.to_owned()
+    };
     let example = if s.upstream.is_docker_hub() {
         "library/nginx:latest"
     } else {
@@ -110,54 +116,68 @@ fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
         ""
     };
     let mut html = format!("<section>\n<h2>{}</h2>\n", escape_html(name));
-    if s.ns_only {
-        html += "<p>此域名按路径代理其他仓库：docker、podman 请使用未配置路由的域名；containerd 可用下面的配置。<br>\
-                 This host serves another registry by path: for docker and podman use a host without a route; \
-                 containerd (which sends <code>?ns=</code>) can use the configuration below.</p>\n";
-    } else {
-        html += &snippet(
-            "docker-pull",
-            name,
-            "docker pull",
-            &format!("docker pull {host}/{example}"),
+    html += &snippet(
+        "docker-pull",
+        name,
+        "docker pull",
+        &format!("docker pull {prefix}/{example}"),
+    );
+    if let Some(own) = &s.route_host {
+        html += &format!(
+            "<p>也可用它的专用域名 / or its own host: <code>{}</code></p>\n",
+            escape_html(own)
         );
-        if s.upstream.is_docker_hub() {
-            html += &snippet(
-                "daemon.json",
-                name,
-                "/etc/docker/daemon.json（Docker 镜像加速 / registry mirror）",
-                &format!("{{\n  \"registry-mirrors\": [\"{mirror}\"]\n}}\n"),
-            );
-            html += MIRROR_FALLBACK;
-            if login {
-                html += MIRROR_LOGIN;
-            }
+    }
+    if s.upstream.is_docker_hub() && !s.by_path {
+        html += &snippet(
+            "daemon.json",
+            name,
+            "/etc/docker/daemon.json（Docker 镜像加速 / registry mirror）",
+            &format!("{{\n  \"registry-mirrors\": [\"{scheme}://{host}\"]\n}}\n"),
+        );
+        html += MIRROR_FALLBACK;
+        if login {
+            html += MIRROR_LOGIN;
         }
     }
+    // containerd: a mirror with a path takes it as the API root (`override_path`); it still
+    // sends `?ns=`, which names the same registry.
+    let (mirror, override_path) = if s.by_path {
+        (
+            format!("{scheme}://{host}/v2/{name}"),
+            "\n  override_path = true",
+        )
+    } else {
+        (format!("{scheme}://{host}"), "")
+    };
     html += &snippet(
         "hosts.toml",
         name,
         &format!("/etc/containerd/certs.d/{name}/hosts.toml（containerd, Kubernetes）"),
         &format!(
-            "server = \"{}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            "server = \"{}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]{override_path}\n",
             s.upstream.public_endpoint()
         ),
     );
-    if !s.ns_only {
-        html += &snippet(
-            "registries.conf",
-            name,
-            "/etc/containers/registries.conf（podman, CRI-O）",
-            &format!(
-                "[[registry]]\nprefix = \"{name}\"\nlocation = \"{name}\"\n\n[[registry.mirror]]\nlocation = \"{host}\"{insecure}\n"
-            ),
-        );
-    }
+    html += &snippet(
+        "registries.conf",
+        name,
+        "/etc/containers/registries.conf（podman, CRI-O）",
+        &format!(
+            "[[registry]]\nprefix = \"{name}\"\nlocation = \"{name}\"\n\n[[registry.mirror]]\nlocation = \"{prefix}\"{insecure}\n"
+        ),
+    );
+    // k3s/RKE2 take no path on an endpoint: a rewrite puts the registry in front of the name.
+    let rewrite = if s.by_path {
+        format!("\n    rewrite:\n      \"^(.*)$\": \"{name}/$1\"")
+    } else {
+        String::new()
+    };
     html += &snippet(
         "registries.yaml",
         name,
         "/etc/rancher/k3s/registries.yaml（k3s, RKE2）",
-        &format!("mirrors:\n  {name}:\n    endpoint:\n      - \"{mirror}\"\n"),
+        &format!("mirrors:\n  {name}:\n    endpoint:\n      - \"{scheme}://{host}\"{rewrite}\n"),
     );
     html + "</section>\n"
 }
@@ -307,6 +327,7 @@ pub(super) fn version_json(config: &Config, state: &State, now: u64) -> String {
                 registry: &u.name,
             })
             .collect(),
+        registries: config.served().map(|u| u.name.as_str()).collect(),
         warnings: config.warnings(),
         instance: InstanceInfo {
             pull_limits: limits
@@ -342,6 +363,8 @@ struct VersionInfo<'a> {
     source: &'static str,
     upstream: &'a str,
     routes: Vec<RouteInfo<'a>>,
+    /// Every registry served by path (`my.domain/ghcr.io/...`) and `?ns=`, by name.
+    registries: Vec<&'a str>,
     warnings: Vec<&'static str>,
     /// What this instance has seen (each instance its own).
     instance: InstanceInfo<'a>,
@@ -386,6 +409,8 @@ mod tests {
         Ctx {
             config,
             upstream: config.upstream_for_host(service),
+            selected: config.upstream_for_host(service),
+            by_path: false,
             origin: origin.into(),
             service: service.into(),
             ns: None,
@@ -395,7 +420,11 @@ mod tests {
 
     #[test]
     fn snippets_name_the_visited_host_for_every_registry() {
-        let c = Config::from_pairs([("ROUTES", "ghcr.example.com=ghcr.io")]).unwrap();
+        let c = Config::from_pairs([
+            ("ROUTES", "ghcr.example.com=ghcr.io"),
+            ("REGISTRIES", "quay.io"),
+        ])
+        .unwrap();
         let page = render(
             &ctx(&c, "hub.example.com", "https://hub.example.com"),
             &State::default(),
@@ -404,9 +433,15 @@ mod tests {
         assert!(
             page.contains("&quot;registry-mirrors&quot;: [&quot;https://hub.example.com&quot;]")
         );
-        assert!(page.contains("[host.&quot;https://ghcr.example.com&quot;]"));
-        assert!(page.contains("data-registry=\"ghcr.io\""));
-        // Visiting the route host puts its registry first.
+        // Every other registry by path on the visited host; a routed one names its own host too.
+        assert!(page.contains("docker pull hub.example.com/ghcr.io/org/image:tag"));
+        assert!(page.contains("<code>ghcr.example.com</code>"));
+        assert!(page.contains("docker pull hub.example.com/quay.io/org/image:tag"));
+        assert!(page.contains("[host.&quot;https://hub.example.com/v2/quay.io&quot;]\n  capabilities = [&quot;pull&quot;, &quot;resolve&quot;]\n  override_path = true"));
+        assert!(page.contains("location = &quot;hub.example.com/quay.io&quot;"));
+        assert!(page.contains("&quot;^(.*)$&quot;: &quot;quay.io/$1&quot;"));
+        assert_eq!(page.matches("data-snippet=\"daemon.json\"").count(), 1);
+        // Visiting the route host puts its registry first, by host; Docker Hub is then by path.
         let page = render(
             &ctx(&c, "ghcr.example.com:8443", "https://ghcr.example.com:8443"),
             &State::default(),
@@ -415,12 +450,9 @@ mod tests {
         let hub = page.find("<h2>docker.io</h2>").unwrap();
         assert!(ghcr < hub);
         assert!(page.contains("docker pull ghcr.example.com:8443/org/image:tag"));
-        // Docker Hub is then reachable through that host only with ?ns= (containerd): no
-        // docker/podman snippets that would pull from ghcr.io instead.
-        assert!(!page.contains("docker pull ghcr.example.com:8443/library/nginx"));
+        assert!(page.contains("docker pull ghcr.example.com:8443/docker.io/library/nginx:latest"));
+        // docker's registry-mirrors takes no path: none for Docker Hub by path.
         assert!(!page.contains("data-snippet=\"daemon.json\""));
-        assert!(!page.contains("data-snippet=\"registries.conf\" data-registry=\"docker.io\""));
-        assert!(page.contains("data-snippet=\"hosts.toml\" data-registry=\"docker.io\""));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Body, Method, Request, Response, API_VERSION, CLIENT_HEADERS};
+use crate::path_form::Reach;
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, Local};
 use crate::url::RequestUrl;
@@ -111,28 +112,34 @@ async fn dispatch<P: Platform>(
         })?,
         None => config.upstream_for_host(url.authority),
     };
+    let routed = route(
+        &req.method,
+        url.path,
+        Reach::new(upstream, ns.is_some(), config),
+    )?;
     let ctx = Ctx {
         config,
-        upstream,
+        upstream: routed.upstream,
+        selected: upstream,
+        by_path: routed.by_path,
         origin: url.origin(),
         service: url.authority.to_owned(),
         ns: ns.map(|_| upstream.name.clone()),
         now: p.now(),
     };
-    let endpoint = route(&req.method, url.path, upstream)?;
-    if let Some(repo) = endpoint.repository() {
-        if !config.whitelist.allows(upstream, repo) {
-            let shown = if upstream.is_docker_hub() {
+    if let Some(repo) = routed.endpoint.repository() {
+        if !config.whitelist.allows(ctx.upstream, repo) {
+            let shown = if ctx.upstream.is_docker_hub() {
                 repo.to_string()
             } else {
-                format!("{}/{repo}", upstream.name)
+                format!("{}/{repo}", ctx.upstream.name)
             };
             return Err(RegistryError::denied(format!(
                 "image {shown} is not in the whitelist of this mirror"
             )));
         }
     }
-    match &endpoint {
+    match &routed.endpoint {
         Endpoint::Local(Local::Landing) => Ok(Response::text(
             200,
             "text/html; charset=utf-8",

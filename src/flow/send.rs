@@ -94,12 +94,15 @@ pub(crate) fn respond<B>(
             state.tokens.forget(&ctx.upstream.endpoint);
             return challenge_response(
                 ctx,
-                out.scope.as_deref(),
+                endpoint
+                    .repository()
+                    .map(|r| ctx.client_scope(r))
+                    .as_deref(),
                 Some(BearerError::InvalidToken),
                 "upstream refused the token",
             );
         }
-        return unauthorized(ctx, &resp.headers);
+        return unauthorized(ctx, endpoint, &resp.headers);
     }
     if matches!(endpoint, RegistryEndpoint::Ping) && resp.status == 200 {
         return ping_ok();
@@ -111,7 +114,8 @@ pub(crate) fn respond<B>(
     } = resp;
     // Nothing to drop or add: the client gets the upstream's own response object (a header set
     // later, e.g. the API version `flow::handle` puts on every answer, makes it a copy).
-    let body = if make_client_headers(endpoint, status, &mut headers) {
+    let changed = make_client_headers(endpoint, status, &mut headers);
+    let body = if changed | page_link_by_path(ctx, endpoint, &mut headers) {
         Body::Stream(body)
     } else {
         Body::Verbatim {
@@ -124,6 +128,26 @@ pub(crate) fn respond<B>(
         headers,
         body,
     }
+}
+
+/// A tag list's next page (`Link: </v2/org/app/tags/list?...>`) under the name the client used:
+/// in the path form the page is `/v2/ghcr.io/org/app/tags/list?...`, on this proxy.
+fn page_link_by_path(ctx: &Ctx<'_>, endpoint: &RegistryEndpoint, headers: &mut Headers) -> bool {
+    let (true, RegistryEndpoint::TagsList { name }) = (ctx.by_path, endpoint) else {
+        return false;
+    };
+    let Some(link) = headers.get("link") else {
+        return false;
+    };
+    let theirs = format!("</v2/{name}/tags/list");
+    let Some(rest) = link.strip_prefix(&theirs) else {
+        // A page elsewhere (absolute, another name) is not the proxy's to give.
+        headers.remove("link");
+        return true;
+    };
+    let ours = format!("</v2/{}/{name}/tags/list{rest}", ctx.upstream.name);
+    headers.set("link", ours);
+    true
 }
 
 /// The upstream (or stored) headers a client gets.
@@ -265,18 +289,28 @@ pub(super) fn challenge_response<B>(
     resp
 }
 
-/// Turns an upstream 401 into the proxy's: same scope and error, the proxy's realm and service.
+/// Turns an upstream 401 into the proxy's: same error, the proxy's realm and service, and the
+/// scope the client asks the proxy for (its own name for the repository: `ghcr.io/org/app` in
+/// the path form, where ghcr.io said `org/app`).
 ///
 /// Nothing is learnt from it: it may come from a host a blob was redirected to, and only the
 /// upstream's own `/v2/` check says where users' credentials may go.
-fn unauthorized<B>(ctx: &Ctx<'_>, upstream_headers: &Headers) -> Response<B> {
+fn unauthorized<B>(
+    ctx: &Ctx<'_>,
+    endpoint: &RegistryEndpoint,
+    upstream_headers: &Headers,
+) -> Response<B> {
     let upstream_challenge = upstream_headers
         .get("www-authenticate")
         .and_then(Challenge::parse);
     match &upstream_challenge {
         Some(c) if c.is_bearer() => challenge_response(
             ctx,
-            c.param("scope"),
+            match endpoint.repository() {
+                Some(r) => Some(ctx.client_scope(r)),
+                None => c.param("scope").map(str::to_owned),
+            }
+            .as_deref(),
             c.param("error").and_then(BearerError::parse),
             "authentication required",
         ),

@@ -26,6 +26,7 @@ use crate::proxy_token::{sign, Claims};
 use crate::reference::quote_for_message;
 use crate::scope::{grant, split_scopes, Grant};
 use crate::token_answer::UpstreamToken;
+use crate::upstream::Upstream;
 use crate::url::parse_query;
 
 /// Lifetime of a proxy token that carries no upstream token.
@@ -74,11 +75,15 @@ pub(super) async fn issue<P: Platform>(
         scope_values.extend(values(&form, "scope"));
     }
 
-    let granted = grant(
-        &split_scopes(scope_values.iter().map(String::as_str)),
-        ctx.upstream,
-        &ctx.config.whitelist,
-    );
+    let scopes = split_scopes(scope_values.iter().map(String::as_str));
+    let granted = grant(&scopes, ctx.reach(), &ctx.config.whitelist);
+    // The token is for the registry its scopes name; a login without scopes (`docker login`)
+    // is for the selected one, or the one registry a listed user is on.
+    let registry = match (&creds, scopes.is_empty()) {
+        (Some(c), true) => login_registry(ctx, &c.user),
+        _ => granted.registry,
+    };
+    let ctx = &ctx.for_registry(registry);
     if !granted.refused.is_empty() && ctx.config.logs(LogLevel::Errors) {
         p.log(&format!(
             "token: scopes refused: {}",
@@ -92,12 +97,26 @@ pub(super) async fn issue<P: Platform>(
     }
 }
 
+/// The registry a scopeless login checks the password on: the selected one, unless a user list
+/// names the user only on others (`docker login my.domain` by `ghcr.io/carol`, who then pulls
+/// `my.domain/ghcr.io/...`): then the first of those.
+fn login_registry<'a>(ctx: &Ctx<'a>, user: &str) -> &'a Upstream {
+    let config = ctx.config;
+    if config.users.is_empty() || config.listed_user(&ctx.selected.name, user).is_some() {
+        return ctx.selected;
+    }
+    config
+        .served()
+        .find(|u| config.listed_user(&u.name, user).is_some())
+        .unwrap_or(ctx.selected)
+}
+
 async fn pass_through<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
     creds: Option<Credentials>,
-    granted: &Grant,
+    granted: &Grant<'_>,
 ) -> Result<Response<P::Body>, RegistryError> {
     let (realm, service) = bearer_realm(p, state, ctx).await?;
     let basic = creds.as_ref().map(basic_header);
@@ -132,7 +151,7 @@ async fn issue_proxy_token<P: Platform>(
     state: &State,
     ctx: &Ctx<'_>,
     creds: Option<Credentials>,
-    granted: &Grant,
+    granted: &Grant<'_>,
 ) -> Result<Response<P::Body>, RegistryError> {
     let config = ctx.config;
     let mut claims = Claims {
@@ -173,7 +192,7 @@ async fn log_in<P: Platform>(
     state: &State,
     ctx: &Ctx<'_>,
     creds: Option<Credentials>,
-    granted: &Grant,
+    granted: &Grant<'_>,
     claims: &mut Claims,
 ) -> Result<(), RegistryError> {
     let config = ctx.config;

@@ -27,8 +27,13 @@ export function imageWhitelistCases() {
   const cases = [];
   const add = (name, path, expect, extra = {}) => cases.push({ name, path, expect, ...extra });
 
-  // Names outside the whitelist, spelled plainly and normalised: refused as DENIED.
-  for (const n of ['library/secret', 'secret', 'ab/x', 'a/x', 'team', 'teamx/app', 'library/tiny2', 'tiny/x', 'docker.io/library/tiny']) {
+  // Names outside the whitelist, spelled plainly, normalised and by path (`docker.io/...` is
+  // UPSTREAM's repository; an unconfigured registry's name is part of a Docker Hub name): DENIED.
+  for (const n of [
+    'library/secret', 'secret', 'ab/x', 'a/x', 'team', 'teamx/app', 'library/tiny2', 'tiny/x',
+    'docker.io/library/secret', 'docker.io/secret', 'docker.io/ab/x', 'docker.io/teamx/app', 'docker.io/docker.io/tiny',
+    'ghcr.io/team/app', 'ghcr.io/tiny', 'index.docker.io/tiny', 'localhost/tiny',
+  ]) {
     endpoints.forEach((e, i) => add(`not whitelisted ${n} #${i}`, e(n), DENIED));
   }
   // Dot segments: the runtime's URL parser resolves them first; what is left is checked.
@@ -52,6 +57,7 @@ export function imageWhitelistCases() {
     'team%5Capp', 'library%00secret', 'team/app%00', 'team/app%20',
     'team//app', 'team/app/', '/team/app', 'Team/app', 'TEAM/APP', 'team/App', 'TINY',
     'team/ａｐｐ', 'teаm/app', 'tеam/app', 'team/app;x=1', 'team;/app', 'tiny;', 'tiny%3B',
+    'DOCKER.IO/tiny', 'docker.io:443/tiny', 'alice@docker.io/tiny', 'docker.io%2Ftiny',
     'team/.app', 'team/app.', 'team/-app', 'team/app-', 'team/a___pp',
     'team/a..pp', 'team/~app', 'team/app%09', '%74iny', 'ti%6ey', 'team/app%2F..%2F..%2Flibrary%2Fsecret',
     `${'a'.repeat(256)}`, `team/${'b'.repeat(251)}`, `${'x/'.repeat(128)}y`,

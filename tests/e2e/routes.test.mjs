@@ -141,15 +141,17 @@ describe('landing page', () => {
     const podman = parseToml(of('registries.conf', 'ghcr.io').text);
     assert.equal(podman.registry[0].prefix, 'ghcr.io');
     assert.equal(podman.registry[0].mirror[0].location, host);
-    // Docker Hub (the default upstream) is reachable through this host only with ?ns=: the page
-    // offers containerd/k3s configs for it, and no docker/podman ones (those would reach ghcr.io).
-    assert.ok(parseToml(of('hosts.toml', 'docker.io').text).host[`http://${host}`]);
-    assert.match(of('registries.yaml', 'docker.io').text, new RegExp(`- "http://${host}"`));
+    // Docker Hub (the default upstream) is reached through this host by path: every client's
+    // snippet says so; docker's registry-mirrors takes no path, so none for it here.
+    assert.equal(of('docker-pull', 'docker.io').text, `docker pull ${host}/docker.io/library/nginx:latest`);
+    const hubByPath = parseToml(of('hosts.toml', 'docker.io').text);
+    assert.deepEqual(Object.keys(hubByPath.host), [`http://${host}/v2/docker.io`]);
+    assert.equal(hubByPath.host[`http://${host}/v2/docker.io`].override_path, true);
+    assert.equal(parseToml(of('registries.conf', 'docker.io').text).registry[0].mirror[0].location, `${host}/docker.io`);
+    assert.ok(of('registries.yaml', 'docker.io').text.includes(`- "http://${host}"\n    rewrite:\n      "^(.*)$": "docker.io/$1"`));
     assert.equal(of('daemon.json', 'docker.io'), undefined);
-    assert.equal(of('docker-pull', 'docker.io'), undefined);
-    assert.equal(of('registries.conf', 'docker.io'), undefined);
 
-    // Visiting a host without a route: Docker Hub in full, ghcr.io through its route host.
+    // Visiting a host without a route: Docker Hub in full, ghcr.io by path (its route host named).
     const hubHost = `${HUB_HOST}:${rt.workerd.port}`;
     const hubDom = await chromium(['--dump-dom', `http://${hubHost}/`]);
     assert.equal(hubDom.code, 0, hubDom.stderr);
@@ -161,7 +163,8 @@ describe('landing page', () => {
     const hubOf = (kind, registry) => hubSnippets.find((x) => x.kind === kind && x.registry === registry);
     assert.deepEqual(JSON.parse(hubOf('daemon.json', 'docker.io').text), { 'registry-mirrors': [`http://${hubHost}`] });
     assert.equal(hubOf('docker-pull', 'docker.io').text, `docker pull ${hubHost}/library/nginx:latest`);
-    assert.equal(hubOf('docker-pull', 'ghcr.io').text, `docker pull ${host}/org/image:tag`);
+    assert.equal(hubOf('docker-pull', 'ghcr.io').text, `docker pull ${hubHost}/ghcr.io/org/image:tag`);
+    assert.ok(hubDom.stdout.includes(`<code>${host}</code>`), 'the route host is named');
   });
 
   test('/version says what is served, without secrets', async () => {
@@ -169,6 +172,7 @@ describe('landing page', () => {
     assert.equal(v.name, 'edge-registry-proxy');
     assert.equal(v.upstream, 'docker.io');
     assert.deepEqual(v.routes, [{ host: GHCR_HOST, registry: 'ghcr.io' }]);
+    assert.deepEqual(v.registries, ['docker.io', 'ghcr.io']);
     assert.equal(v.features.whitelist, false);
     assert.equal(v.features.cache, false);
   });

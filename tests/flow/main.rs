@@ -2,6 +2,7 @@
 //! back to the client. (The same flow runs against real registries in tests/e2e.)
 
 mod fake;
+mod path_form;
 
 use std::cell::{Cell, RefCell};
 

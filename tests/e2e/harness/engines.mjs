@@ -65,15 +65,17 @@ export async function dockerImage(docker, ref) {
 }
 
 /**
- * podman with its own storage and, when `mirrorOf` is given, a registries.conf that names
- * `mirror` (host:port) as the mirror of that registry. Returns { podman(...args) }.
+ * podman with its own storage and, when `mirror` is given, a registries.conf that names
+ * `mirror` (host:port) as the mirror of `mirrorOf`; `registriesConf`: that file's text as given.
+ * Returns { podman(...args) }.
  */
-export function podmanFor(name, { mirror = null, mirrorOf = 'docker.io' } = {}) {
+export function podmanFor(name, { mirror = null, mirrorOf = 'docker.io', registriesConf = null } = {}) {
   const dir = tempDir(name);
   const conf = join(dir, 'registries.conf');
   writeFileSync(
     conf,
-    mirror
+    registriesConf ??
+    (mirror
       ? `unqualified-search-registries = ["${mirrorOf}"]
 
 [[registry]]
@@ -84,7 +86,7 @@ location = "${mirrorOf}"
 location = "${mirror}"
 insecure = true
 `
-      : 'unqualified-search-registries = []\n',
+      : 'unqualified-search-registries = []\n'),
   );
   writeFileSync(join(dir, 'auth.json'), '{}');
   const base = [
