@@ -182,6 +182,48 @@ fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
     html + "</section>\n"
 }
 
+/// Search (`/v1/search`, Docker Hub, whitelisted results only) and a repository's tags
+/// (`/token`, then `tags/list`), asked by the page itself with the endpoints clients use; a copy
+/// button on every snippet. Everything an answer holds goes in as text, never as HTML.
+const FIND_AND_COPY: &str = r#"<section id="find">
+<h2>搜索镜像与标签 / Search images and tags</h2>
+<form id="search-form"><input id="search-q" placeholder="nginx" required>
+<button>搜索 Docker Hub / search Docker Hub</button></form>
+<ul id="search-out"></ul>
+<form id="tags-form"><input id="tags-name" placeholder="library/nginx, ghcr.io/org/app" required>
+<button>列出标签 / list tags</button></form>
+<ul id="tags-out"></ul>
+</section>
+<script>(function(){
+var d=document,host=location.host;
+function el(t,x){var e=d.createElement(t);if(x!=null)e.textContent=x;return e}
+function copy(text,b){var done=function(){b.textContent="已复制 / copied"};
+if(navigator.clipboard){navigator.clipboard.writeText(text).then(done,function(){})}}
+function copyButton(text){var b=el("button","复制 / copy");b.type="button";b.className="copy";
+b.onclick=function(){copy(typeof text=="function"?text():text,b)};return b}
+d.querySelectorAll("pre[data-snippet]").forEach(function(p){p.parentNode.insertBefore(copyButton(function(){return p.textContent}),p)});
+async function json(url,opts){var r=await fetch(url,opts),j=null;try{j=await r.json()}catch(e){}
+if(!r.ok)throw new Error(j&&j.errors&&j.errors[0]?j.errors[0].message:"HTTP "+r.status);return j}
+function failed(out,e){out.append(el("li","错误 / error: "+e.message))}
+var q=d.getElementById("search-q"),so=d.getElementById("search-out"),
+tn=d.getElementById("tags-name"),to=d.getElementById("tags-out");
+d.getElementById("search-form").onsubmit=async function(ev){ev.preventDefault();so.textContent="";
+try{var j=await json("/v1/search?n=25&q="+encodeURIComponent(q.value.trim()));
+if(!j.results.length)so.append(el("li","没有白名单内的结果 / nothing the whitelist admits"));
+j.results.forEach(function(x){var li=el("li"),b=el("button","标签 / tags");b.type="button";
+b.onclick=function(){tn.value=x.name;tags()};li.dataset.name=x.name;
+li.append(el("code",x.name)," ★"+x.star_count+(x.is_official?" official":"")+" "+(x.description||"")+" ",b);so.append(li)})}
+catch(e){failed(so,e)}};
+async function tags(){var n=tn.value.trim();to.textContent="";
+try{var t=await json("/token?service="+encodeURIComponent(host)+"&scope="+encodeURIComponent("repository:"+n+":pull"));
+var j=await json("/v2/"+n+"/tags/list?n=100",{headers:{authorization:"Bearer "+(t.token||t.access_token)}});
+if(!(j.tags||[]).length)to.append(el("li","没有标签 / no tags"));
+(j.tags||[]).forEach(function(tag){var c="docker pull "+host+"/"+n+":"+tag,li=el("li");li.dataset.tag=tag;
+li.append(el("code",c)," ",copyButton(c));to.append(li)})}catch(e){failed(to,e)}}
+d.getElementById("tags-form").onsubmit=function(ev){ev.preventDefault();tags()};
+})();</script>
+"#;
+
 /// What a pull costs on this configuration, for an operator estimating requests per day. The
 /// figures are the ones `tests/e2e/clients.test.mjs` measures with docker and the ESA host.
 pub(super) struct PullCost {
@@ -294,7 +336,7 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 {cost}
 {limits}
 </ul>
-{sections}<p><a href="/version">/version</a> · {name} {version} · source {SOURCE}</p>
+{sections}{FIND_AND_COPY}<p><a href="/version">/version</a> · {name} {version} · source {SOURCE}</p>
 </body></html>
 "#,
         on_off(!ctx.config.whitelist.is_empty()),

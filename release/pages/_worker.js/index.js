@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source adeb89a777626b18 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 7a5a05d74efb7365 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
