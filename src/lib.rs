@@ -11,6 +11,7 @@
 #![warn(unreachable_pub)]
 
 mod access;
+mod archive;
 mod cache_policy;
 mod challenge;
 mod config;
@@ -41,7 +42,7 @@ pub use challenge::Challenge;
 pub use config::{Config, ConfigError, ConfigValue, KEYS as CONFIG_KEYS};
 pub use flow::{config_error_response, handle, State, MAX_REDIRECTS};
 pub use http::{Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse};
-pub use platform::{FetchError, Platform};
+pub use platform::{FetchError, Part, Platform};
 
 /// The parsers and rules the fuzz targets drive; not an API. Always compiled (hidden), not behind
 /// `cfg(fuzzing)`: items only a cfg-gated module reached would be `unreachable_pub` in every

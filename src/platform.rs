@@ -21,6 +21,17 @@ impl FetchError {
     }
 }
 
+/// A piece of a body made of several (`Platform::concat`).
+pub enum Part<B> {
+    /// Bytes the core made.
+    Bytes(Vec<u8>),
+    /// A body already open, of exactly `len` bytes.
+    Body { body: B, len: u64 },
+    /// Fetched when the reader reaches it: a GET without credentials (redirects followed by the
+    /// runtime: there is nothing to leak), exactly `len` bytes in a 200.
+    Later { url: String, len: u64 },
+}
+
 #[allow(async_fn_in_trait)] // single-threaded runtimes: no Send bound wanted
 pub trait Platform {
     /// An opaque body handle: the runtime's stream, passed through without copying.
@@ -58,6 +69,10 @@ pub trait Platform {
         expected_len: u64,
         commit: (&str, &str),
     ) -> Self::Body;
+
+    /// One body of `parts` in order, exactly `total` bytes. A part that fails or has another
+    /// length errors the stream, so the client sees a cut transfer, never a shorter whole.
+    fn concat(&self, parts: Vec<Part<Self::Body>>, total: u64) -> Self::Body;
 
     /// A fresh random id (commit markers).
     fn random_id(&self) -> String;

@@ -18,7 +18,15 @@ pub(crate) const TOKEN_PATH: &str = "/token";
 pub enum Endpoint {
     Local(Local),
     Registry(RegistryEndpoint),
+    /// `/archive/<name>[:<tag>|@<digest>]`: the image as a tar (`flow::archive`).
+    Archive {
+        name: RepoName,
+        reference: Reference,
+    },
 }
+
+/// Where offline image archives are served.
+pub(crate) const ARCHIVE_PREFIX: &str = "/archive/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Local {
@@ -58,6 +66,7 @@ impl Endpoint {
     pub fn repository(&self) -> Option<&RepoName> {
         match self {
             Endpoint::Registry(r) => r.repository(),
+            Endpoint::Archive { name, .. } => Some(name),
             Endpoint::Local(_) => None,
         }
     }
@@ -146,6 +155,23 @@ fn endpoint(
                 "the token endpoint takes GET or POST",
             ))
         };
+    }
+    if let Some(image) = path.strip_prefix(ARCHIVE_PREFIX) {
+        if !read {
+            return Err(RegistryError::read_only());
+        }
+        // `name@digest`, `name:tag`, or `name` (latest), as docker writes a reference.
+        let (name, reference) = match image.split_once('@') {
+            Some((n, d)) => (n, Reference::Digest(Digest::parse(d)?)),
+            None => match image.rsplit_once(':') {
+                Some((n, t)) if !t.contains('/') => (n, Reference::parse(t)?),
+                _ => (image, Reference::parse("latest")?),
+            },
+        };
+        return Ok(Endpoint::Archive {
+            name: resolve(name)?,
+            reference,
+        });
     }
     let Some(rest) = path
         .strip_prefix("/v2/")

@@ -53,6 +53,10 @@ extern "C" {
         commit_value: &str,
     ) -> JsValue;
 
+    /// A body of parts: `Uint8Array`s, `{ handle, len }` and `{ url, len }` (fetched when reached).
+    #[wasm_bindgen(method)]
+    fn concat(this: &JsPlatform, parts: &Array, total: f64) -> JsValue;
+
     #[wasm_bindgen(method, js_name = randomId)]
     fn random_id(this: &JsPlatform) -> String;
 
@@ -198,6 +202,29 @@ impl Platform for Binding {
             commit.0,
             commit.1,
         )
+    }
+
+    fn concat(&self, parts: Vec<crate::platform::Part<JsValue>>, total: u64) -> JsValue {
+        use crate::platform::Part;
+        let list = Array::new();
+        let object = |key: &str, v: &JsValue, len: u64| {
+            let o = js_sys::Object::new();
+            let _ = Reflect::set(&o, &JsValue::from_str(key), v);
+            let _ = Reflect::set(
+                &o,
+                &JsValue::from_str("len"),
+                &JsValue::from_f64(len as f64),
+            );
+            JsValue::from(o)
+        };
+        for part in parts {
+            list.push(&match part {
+                Part::Bytes(b) => js_sys::Uint8Array::from(&b[..]).into(),
+                Part::Body { body, len } => object("handle", &body, len),
+                Part::Later { url, len } => object("url", &JsValue::from_str(&url), len),
+            });
+        }
+        self.0.concat(&list, total as f64)
     }
 
     fn random_id(&self) -> String {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 7a5a05d74efb7365 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source af4a21cb5cfed91f (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -24,6 +24,7 @@ __export(proxy_bg_exports, {
   __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
   __wbg_cachePutStream_96c3f28821cf330a: () => __wbg_cachePutStream_96c3f28821cf330a,
   __wbg_cachePut_e37cd99dedeb17e3: () => __wbg_cachePut_e37cd99dedeb17e3,
+  __wbg_concat_f1d8424b6f6db5d6: () => __wbg_concat_f1d8424b6f6db5d6,
   __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
   __wbg_fetch_367d8353632c5a83: () => __wbg_fetch_367d8353632c5a83,
   __wbg_from_eac91875c8a5ffa4: () => __wbg_from_eac91875c8a5ffa4,
@@ -43,6 +44,7 @@ __export(proxy_bg_exports, {
   __wbg_method_3d406ebab4dd9853: () => __wbg_method_3d406ebab4dd9853,
   __wbg_new_13de428334042d26: () => __wbg_new_13de428334042d26,
   __wbg_new_277c27c26f94cbc2: () => __wbg_new_277c27c26f94cbc2,
+  __wbg_new_37eb45aaf5eeb820: () => __wbg_new_37eb45aaf5eeb820,
   __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
   __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
   __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0: () => __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0,
@@ -51,10 +53,12 @@ __export(proxy_bg_exports, {
   __wbg_new_with_opt_u8_array_and_init_e061e15516518306: () => __wbg_new_with_opt_u8_array_and_init_e061e15516518306,
   __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
+  __wbg_push_c9f4893fc209f768: () => __wbg_push_c9f4893fc209f768,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
   __wbg_readText_562a9cda60e947b8: () => __wbg_readText_562a9cda60e947b8,
   __wbg_resolve_dbf78ab4942478b0: () => __wbg_resolve_dbf78ab4942478b0,
+  __wbg_set_2793479888329cb6: () => __wbg_set_2793479888329cb6,
   __wbg_set_headers_07f10dbe49bc0e77: () => __wbg_set_headers_07f10dbe49bc0e77,
   __wbg_set_headers_6d75a7df4eb22716: () => __wbg_set_headers_6d75a7df4eb22716,
   __wbg_set_method_639e69af35614d36: () => __wbg_set_method_639e69af35614d36,
@@ -67,6 +71,7 @@ __export(proxy_bg_exports, {
   __wbg_url_1be993c7b186415b: () => __wbg_url_1be993c7b186415b,
   __wbg_warn_b7f980d6cdd13ae1: () => __wbg_warn_b7f980d6cdd13ae1,
   __wbindgen_generic_0000000000000001: () => __wbindgen_generic_0000000000000001,
+  __wbindgen_generic_0000000000000002: () => __wbindgen_generic_0000000000000002,
   __wbindgen_object_drop_ref: () => __wbindgen_object_drop_ref,
   handle: () => handle,
   start: () => start,
@@ -161,6 +166,10 @@ function __wbg_cachePutStream_96c3f28821cf330a(arg0, arg1, arg2, arg3, arg4, arg
 }
 function __wbg_cachePut_e37cd99dedeb17e3(arg0, arg1, arg2, arg3) {
   getObject(arg0).cachePut(getStringFromWasm0(arg1, arg2), getObject(arg3));
+}
+function __wbg_concat_f1d8424b6f6db5d6(arg0, arg1, arg2) {
+  const ret = getObject(arg0).concat(getObject(arg1), arg2);
+  return addHeapObject(ret);
 }
 function __wbg_error_22131e5d874a6ade(arg0, arg1) {
   console.error(getStringFromWasm0(arg0, arg1));
@@ -259,6 +268,10 @@ function __wbg_new_277c27c26f94cbc2() {
     return addHeapObject(ret);
   }, arguments);
 }
+function __wbg_new_37eb45aaf5eeb820() {
+  const ret = new Array();
+  return addHeapObject(ret);
+}
 function __wbg_new_cd4348290afae586() {
   const ret = new Object();
   return addHeapObject(ret);
@@ -298,6 +311,10 @@ function __wbg_now_463ac581d2fc7ea3() {
 function __wbg_prototypesetcall_13162965d1fe7aa3(arg0, arg1, arg2) {
   Uint8Array.prototype.set.call(getArrayU8FromWasm0(arg0, arg1), getObject(arg2));
 }
+function __wbg_push_c9f4893fc209f768(arg0, arg1) {
+  const ret = getObject(arg0).push(getObject(arg1));
+  return ret;
+}
 function __wbg_randomId_a4739910efc218ee(arg0, arg1) {
   const ret = getObject(arg1).randomId();
   const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_export, wasm.__wbindgen_export2);
@@ -320,6 +337,12 @@ function __wbg_readText_562a9cda60e947b8() {
 function __wbg_resolve_dbf78ab4942478b0(arg0) {
   const ret = Promise.resolve(getObject(arg0));
   return addHeapObject(ret);
+}
+function __wbg_set_2793479888329cb6() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = Reflect.set(getObject(arg0), getObject(arg1), getObject(arg2));
+    return ret;
+  }, arguments);
 }
 function __wbg_set_headers_07f10dbe49bc0e77(arg0, arg1) {
   getObject(arg0).headers = getObject(arg1);
@@ -362,7 +385,11 @@ function __wbg_url_1be993c7b186415b(arg0, arg1) {
 function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
-function __wbindgen_generic_0000000000000001(arg0, arg1) {
+function __wbindgen_generic_0000000000000001(arg0) {
+  const ret = arg0;
+  return addHeapObject(ret);
+}
+function __wbindgen_generic_0000000000000002(arg0, arg1) {
   const ret = getStringFromWasm0(arg0, arg1);
   return addHeapObject(ret);
 }
@@ -609,6 +636,20 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
         return handle3.body.locked ? { body: null } : handle3;
       }
     },
+    // One body of parts read in order (`concat` in src/platform.rs): bytes, open bodies, and
+    // locations fetched only when the reader reaches them (no credentials: a CDN's signed URL),
+    // so one layer is in flight at a time. A part of another length, or one that fails, errors
+    // the stream: the client sees a cut transfer against the Content-Length, never a short whole.
+    // Never throws: without streams the body is null and the client sees the cut at once.
+    concat(parts, total) {
+      if (!hasStreams()) return { body: null };
+      try {
+        return { body: fixedLength(concatenated(parts, fetchImpl), total) };
+      } catch (e) {
+        console.log(`archive: not streamed: ${e && e.message}`);
+        return { body: null };
+      }
+    },
     randomId() {
       try {
         if (typeof crypto === "object" && crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -667,6 +708,57 @@ ${value}
     background(put, "put");
     return { body: toClient };
   }
+}
+function concatenated(parts, fetchImpl) {
+  let next = 0;
+  let reader = null;
+  let left = 0;
+  return new ReadableStream({
+    async pull(ctl) {
+      for (; ; ) {
+        if (reader) {
+          const { done, value } = await reader.read();
+          if (done) {
+            if (left !== 0) throw new Error(`part ${next} ended ${left} bytes short`);
+            reader = null;
+            continue;
+          }
+          left -= value.byteLength;
+          if (left < 0) throw new Error(`part ${next} is longer than announced`);
+          ctl.enqueue(value);
+          return;
+        }
+        if (next >= parts.length) {
+          ctl.close();
+          return;
+        }
+        const part = parts[next++];
+        if (part instanceof Uint8Array) {
+          if (part.byteLength === 0) continue;
+          ctl.enqueue(part);
+          return;
+        }
+        let source = part.handle;
+        if (!source) {
+          source = await fetchImpl(part.url, { method: "GET", redirect: "follow" });
+          if (source.status !== 200) throw new Error(`part ${next} answered ${source.status}`);
+        }
+        if (!source.body) throw new Error(`part ${next} has no body`);
+        reader = source.body.getReader();
+        left = part.len;
+      }
+    },
+    cancel(reason) {
+      return reader ? reader.cancel(reason) : void 0;
+    }
+  });
+}
+function fixedLength(body, len) {
+  if (typeof FixedLengthStream !== "function") return body;
+  const fixed = new FixedLengthStream(len);
+  body.pipeTo(fixed.writable).catch(() => {
+  });
+  return fixed.readable;
 }
 var LOCKSTEP_MIN_BYTES = 8 * 1024 * 1024;
 function split(body, len) {

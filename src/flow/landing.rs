@@ -194,6 +194,19 @@ const FIND_AND_COPY: &str = r#"<section id="find">
 <button>列出标签 / list tags</button></form>
 <ul id="tags-out"></ul>
 </section>
+<section id="archive">
+<h2>离线镜像包 / Offline image archive</h2>
+<p>下载一个可用 <code>docker load -i</code>、<code>podman load -i</code>、<code>ctr images import</code> 导入的 tar 包，用于无法配置镜像加速的机器。
+最多 12 层；在 ESA 上一次下载最长 120 秒（约几百 MB）。<br>
+A tar for machines that cannot use a mirror: <code>docker load -i</code>, <code>podman load -i</code>, <code>ctr images import</code>.
+At most 12 layers; on ESA a download may last 120 s (a few hundred MB).</p>
+<form id="archive-form"><input id="archive-image" placeholder="library/nginx, ghcr.io/org/app" required>
+<input id="archive-tag" placeholder="latest" size="10">
+<select id="archive-platform"><option>linux/amd64</option><option>linux/arm64</option><option>linux/arm/v7</option>
+<option>linux/386</option><option>linux/ppc64le</option><option>linux/s390x</option></select>
+<button>生成下载链接 / make the link</button></form>
+<p><a id="archive-link" download></a></p>
+</section>
 <script>(function(){
 var d=document,host=location.host;
 function el(t,x){var e=d.createElement(t);if(x!=null)e.textContent=x;return e}
@@ -221,6 +234,11 @@ if(!(j.tags||[]).length)to.append(el("li","没有标签 / no tags"));
 (j.tags||[]).forEach(function(tag){var c="docker pull "+host+"/"+n+":"+tag,li=el("li");li.dataset.tag=tag;
 li.append(el("code",c)," ",copyButton(c));to.append(li)})}catch(e){failed(to,e)}}
 d.getElementById("tags-form").onsubmit=function(ev){ev.preventDefault();tags()};
+d.getElementById("archive-form").onsubmit=function(ev){ev.preventDefault();
+var i=d.getElementById("archive-image").value.trim(),t=d.getElementById("archive-tag").value.trim()||"latest",
+a=d.getElementById("archive-link");
+a.href="/archive/"+i+(t.indexOf("sha256:")==0?"@":":")+t+"?platform="+d.getElementById("archive-platform").value;
+a.textContent="下载 / download "+i+":"+t};
 })();</script>
 "#;
 

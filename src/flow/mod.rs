@@ -7,6 +7,7 @@
 //! `landing` (/ and /version). Children import only from siblings below them, never from here.
 
 mod accounts;
+mod archive;
 mod cache;
 mod context;
 mod fallback;
@@ -154,5 +155,8 @@ async fn dispatch<P: Platform>(
             search::search(p, &ctx, req.headers.get("authorization"), &query).await
         }
         Endpoint::Registry(r) => forward::forward(p, state, &ctx, r, &req, &query).await,
+        Endpoint::Archive { name, reference } => {
+            archive::serve(p, state, &ctx, &req, (name, reference), &query).await
+        }
     }
 }

@@ -187,7 +187,7 @@ async fn issue_proxy_token<P: Platform>(
 
 /// With a user list: the client's credentials, for a listed user, checked by the upstream
 /// under the listed spelling; the user and their own upstream token go into `claims`.
-async fn log_in<P: Platform>(
+pub(super) async fn log_in<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,

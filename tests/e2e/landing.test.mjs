@@ -78,7 +78,15 @@ for (const name of ['workerd', 'esa']) {
           document.getElementById('tags-form').requestSubmit();
           ${until("document.querySelector('#tags-out li')?.textContent.includes('error')")}
           const refused = document.querySelector('#tags-out li').textContent;
-          return { second, last: pres[pres.length - 1].textContent, pres: pres.length, buttons: buttons.length, snippetCopy, ghcrPull, copied, results, injected, tags, tinyPull, refused,
+          document.getElementById('archive-image').value = 'tiny';
+          document.getElementById('archive-platform').value = 'linux/amd64';
+          document.getElementById('archive-form').requestSubmit();
+          const link = document.getElementById('archive-link');
+          const got = await fetch(link.href);
+          const archive = { href: link.getAttribute('href'), status: got.status, type: got.headers.get('content-type'),
+            disposition: got.headers.get('content-disposition'), length: Number(got.headers.get('content-length')),
+            bytes: (await got.arrayBuffer()).byteLength };
+          return { archive, second, last: pres[pres.length - 1].textContent, pres: pres.length, buttons: buttons.length, snippetCopy, ghcrPull, copied, results, injected, tags, tinyPull, refused,
             text: document.body.textContent };
         })()`),
       );
@@ -98,6 +106,14 @@ for (const name of ['workerd', 'esa']) {
       assert.deepEqual(seen.copied.slice(0, 2), [seen.last, seen.second]);
       // A repository outside the whitelist: the proxy's own message.
       assert.match(seen.refused, /image library\/secret is not in the whitelist/);
+      // The archive form makes the download link; the page fetches what it names: the tar.
+      assert.equal(seen.archive.href, '/archive/tiny:latest?platform=linux/amd64');
+      assert.equal(seen.archive.status, 200);
+      assert.equal(seen.archive.type, 'application/x-tar');
+      assert.equal(seen.archive.disposition, 'attachment; filename="tiny_latest.tar"');
+      assert.equal(seen.archive.bytes, seen.archive.length);
+      assert.match(seen.text, /离线镜像包/);
+      assert.match(seen.text, /Offline image archive/);
       assert.match(seen.text, /搜索镜像与标签/);
       assert.match(seen.text, /Search images and tags/);
     });

@@ -7,8 +7,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use edge_registry_proxy::{
-    handle, Body, Config, FetchError, Headers, Platform, Request, Response, State, UpstreamRequest,
-    UpstreamResponse,
+    handle, Body, Config, FetchError, Headers, Part, Platform, Request, Response, State,
+    UpstreamRequest, UpstreamResponse,
 };
 
 pub type Script =
@@ -97,6 +97,38 @@ impl Platform for Fake {
             self.cache_put_bytes(commit.0, &Headers::new(), commit.1.as_bytes());
         }
         body
+    }
+
+    /// Like the shim: parts in order, fetched when reached; a part of another length is marked
+    /// `<<CUT>>` where the shim would error the stream.
+    fn concat(&self, parts: Vec<Part<String>>, total: u64) -> String {
+        let mut out = String::new();
+        for part in parts {
+            let (body, len) = match part {
+                Part::Bytes(b) => (String::from_utf8(b).unwrap(), None),
+                Part::Body { body, len } => (body, Some(len)),
+                Part::Later { url, len } => {
+                    let req = UpstreamRequest {
+                        method: "GET".into(),
+                        url,
+                        headers: Headers::new(),
+                    };
+                    self.seen.borrow_mut().push(req.clone());
+                    match (self.script)(&req) {
+                        Ok((200, _, body)) => (body, Some(len)),
+                        _ => (String::new(), Some(len + 1)),
+                    }
+                }
+            };
+            let whole = len.is_none_or(|l| l == body.len() as u64);
+            out += &body;
+            if !whole {
+                out += "<<CUT>>";
+                return out;
+            }
+        }
+        assert_eq!(out.len() as u64, total, "the announced length");
+        out
     }
 
     fn random_id(&self) -> String {

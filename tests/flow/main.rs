@@ -1,6 +1,7 @@
 //! The request pipeline against a scripted in-memory upstream: what goes upstream, what comes
 //! back to the client. (The same flow runs against real registries in tests/e2e.)
 
+mod archive;
 mod fake;
 mod path_form;
 

@@ -143,3 +143,10 @@ export async function repushTag(up, repo, tag) {
   const fresh = layer({ 'hello.txt': `re-pushed ${Date.now()}\n`, 'id.txt': randomBytes(16).toString('hex') });
   return pushImage(up, repo, token, { ref: tag, layers: [fresh] });
 }
+
+/** Pushes `repo:tag` with `n` small layers (one file each); returns its manifest record. */
+export async function pushLayered(up, repo, tag, n) {
+  const token = await pusherToken(up, repo);
+  const layers = Array.from({ length: n }, (_, i) => layer({ [`part${i}.txt`]: `part ${i} ${randomBytes(8).toString('hex')}\n` }));
+  return pushImage(up, repo, token, { ref: tag, layers });
+}

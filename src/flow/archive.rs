@@ -1,0 +1,380 @@
+//! `/archive/<name>:<tag>`: an image as a tar a browser downloads (rules in `crate::archive`).
+//! Access as for a pull (the whitelist is checked before this runs; with a user list the browser
+//! logs in with Basic auth on this path, or a proxy token is shown). The manifest and config are
+//! fetched and checked against their digests before the first byte goes out; each layer is
+//! asked of the registry once, and its body (usually a CDN location) is streamed only when the
+//! reader reaches it, so nothing is held whole and at most one layer is in flight.
+
+use super::accounts::send_as_proxy;
+use super::context::Ctx;
+use super::send::{send, Outgoing, Sent};
+use super::token_service::log_in;
+use super::upstream_auth::State;
+use crate::archive::{
+    file_name, layout, parse_manifest, pick, Contents, Descriptor, Image, Manifest, Piece,
+    PlatformSpec, MAX_DOCUMENT_BYTES, MAX_LAYERS,
+};
+use crate::cache_policy::{sha256_digest, MANIFEST_ACCEPT};
+use crate::credentials::parse_basic;
+use crate::errors::{ErrorCode, RegistryError};
+use crate::http::{bearer, Body, Headers, Method, Request, Response};
+use crate::platform::{Part, Platform};
+use crate::proxy_token::Claims;
+use crate::reference::{Reference, RepoName};
+use crate::route::RegistryEndpoint;
+use crate::scope::Grant;
+
+/// Who the registry sees: the proxy's own identity, or a listed user's own upstream token.
+enum Identity {
+    Proxy,
+    User(String),
+}
+
+struct Fetcher<'a, 'c, P: Platform> {
+    p: &'a P,
+    state: &'a State,
+    ctx: &'a Ctx<'c>,
+    name: &'a RepoName,
+    identity: Identity,
+}
+
+pub(super) async fn serve<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    req: &Request<P::Body>,
+    (name, reference): (&RepoName, &Reference),
+    query: &[(String, String)],
+) -> Result<Response<P::Body>, RegistryError> {
+    let platform = match query
+        .iter()
+        .filter(|(k, _)| k == "platform")
+        .map(|(_, v)| v)
+        .collect::<Vec<_>>()[..]
+    {
+        [] => PlatformSpec::default(),
+        [one] => PlatformSpec::parse(one)?,
+        _ => {
+            return Err(RegistryError::bad_request(
+                "platform may be given only once",
+            ))
+        }
+    };
+    let identity = match identity(p, state, ctx, req, (name, reference)).await? {
+        Ok(i) => i,
+        Err(login) => return Ok(login),
+    };
+    let f = Fetcher {
+        p,
+        state,
+        ctx,
+        name,
+        identity,
+    };
+    let (manifest, manifest_bytes, image) = f.image(reference, &platform).await?;
+    if image.layers.len() > MAX_LAYERS {
+        return Err(RegistryError::bad_request(format!(
+            "this image has {} layers; an archive holds at most {MAX_LAYERS} (each layer is a \
+             subrequest or two, and ESA allows 32 per request): pull it with a client instead",
+            image.layers.len()
+        )));
+    }
+    let config = f.config(&image.config).await?;
+    let tag = match reference {
+        Reference::Tag(t) => Some(t.as_str()),
+        Reference::Digest(_) => None,
+    };
+    let (short, full) = names(ctx, name);
+    let contents = Contents {
+        manifest: (&manifest, &manifest_bytes),
+        config: &config,
+        image: &image,
+        repo_tag: tag.map(|t| format!("{short}:{t}")),
+        full_name: tag.map(|t| format!("{full}:{t}")),
+    };
+    let tar = layout(&contents)?;
+    let headers = tar_headers(name, reference, tar.length);
+    if req.method == Method::Head {
+        return Ok(Response {
+            status: 200,
+            headers,
+            body: Body::Empty,
+        });
+    }
+    let mut parts = Vec::with_capacity(tar.pieces.len());
+    for piece in tar.pieces {
+        parts.push(match piece {
+            Piece::Bytes(b) => Part::Bytes(b),
+            Piece::Layer(n) => f.layer(&image.layers[n]).await?,
+        });
+    }
+    Ok(Response {
+        status: 200,
+        headers,
+        body: Body::Stream(p.concat(parts, tar.length)),
+    })
+}
+
+/// A download with an exact length and a file name, never stored by a cache on the way.
+fn tar_headers(name: &RepoName, reference: &Reference, length: u64) -> Headers {
+    let mut headers = Headers::new();
+    headers.set("content-type", "application/x-tar");
+    headers.set("content-length", length.to_string());
+    headers.set(
+        "content-disposition",
+        format!(
+            "attachment; filename=\"{}\"",
+            file_name(name.as_str(), reference.as_str())
+        ),
+    );
+    headers.set("cache-control", "no-store");
+    headers
+}
+
+/// docker's name for the image (`nginx`, `org/app` on Docker Hub; `ghcr.io/org/app` elsewhere)
+/// and containerd's (`docker.io/library/nginx`).
+fn names(ctx: &Ctx<'_>, name: &RepoName) -> (String, String) {
+    let registry = &ctx.upstream.name;
+    let full = format!("{registry}/{name}");
+    if ctx.upstream.is_docker_hub() {
+        let short = name
+            .as_str()
+            .strip_prefix("library/")
+            .unwrap_or(name.as_str());
+        (short.to_owned(), full)
+    } else {
+        (full.clone(), full)
+    }
+}
+
+/// With a user list: a listed user's Basic login (checked upstream, as for `docker login`) or a
+/// proxy token for this repository; without one: the proxy's identity. `Err(answer)`: ask the
+/// browser to log in.
+async fn identity<P: Platform>(
+    p: &P,
+    state: &State,
+    ctx: &Ctx<'_>,
+    req: &Request<P::Body>,
+    (name, reference): (&RepoName, &Reference),
+) -> Result<Result<Identity, Response<P::Body>>, RegistryError> {
+    if ctx.config.users.is_empty() {
+        return Ok(Ok(Identity::Proxy));
+    }
+    let authorization = req.headers.get("authorization");
+    if let Some(creds) = authorization.and_then(parse_basic) {
+        let granted = Grant {
+            registry: ctx.upstream,
+            repositories: vec![name.clone()],
+            refused: Vec::new(),
+        };
+        let mut claims = Claims {
+            user: None,
+            registry: ctx.upstream.name.clone(),
+            repositories: Vec::new(),
+            issued_at: ctx.now,
+            expires_at: ctx.now,
+            upstream_token: None,
+        };
+        return match log_in(p, state, ctx, Some(creds), &granted, &mut claims).await {
+            Ok(()) => Ok(Ok(as_identity(claims.upstream_token))),
+            Err(e) if e.code == ErrorCode::Unauthorized => Ok(Err(ask_login(ctx, &e.message))),
+            Err(e) => Err(e),
+        };
+    }
+    let endpoint = RegistryEndpoint::Manifest {
+        name: name.clone(),
+        reference: reference.clone(),
+    };
+    match crate::access::check(ctx.config, ctx.upstream, &endpoint, authorization, ctx.now) {
+        Ok(claims) if authorization.is_some() => Ok(Ok(as_identity(claims.upstream_token))),
+        Ok(_) => Ok(Err(ask_login(ctx, "log in"))),
+        Err(d) => Ok(Err(ask_login(ctx, &d.message))),
+    }
+}
+
+fn as_identity(upstream_token: Option<String>) -> Identity {
+    upstream_token.map_or(Identity::Proxy, Identity::User)
+}
+
+/// A 401 a browser answers with its login dialog: Basic on this path only.
+fn ask_login<B>(ctx: &Ctx<'_>, why: &str) -> Response<B> {
+    let mut r = Response::error(&RegistryError::unauthorized(format!(
+        "{why}: this mirror's archives need your account on {}",
+        ctx.upstream.name
+    )));
+    r.headers.set(
+        "www-authenticate",
+        format!(
+            "Basic realm=\"{} archives\", charset=\"UTF-8\"",
+            ctx.upstream.name
+        ),
+    );
+    r
+}
+
+impl<P: Platform> Fetcher<'_, '_, P> {
+    fn outgoing(&self, path: &str, accept: Option<&str>, passthrough: bool) -> Outgoing {
+        let mut headers = Headers::new();
+        if let Some(a) = accept {
+            headers.set("accept", a);
+        }
+        Outgoing {
+            method: Method::Get,
+            url: format!("{}/v2/{}/{path}", self.ctx.upstream.endpoint, self.name),
+            headers,
+            passthrough,
+            scope: Some(crate::scope::pull_scope(self.name)),
+        }
+    }
+
+    async fn send(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
+        let sent = match &self.identity {
+            Identity::Proxy => send_as_proxy(self.p, self.state, self.ctx, out).await,
+            Identity::User(t) => send(self.p, out, Some(&bearer(t))).await,
+        };
+        self.state.observed.record(&self.ctx.upstream.name, &sent);
+        sent
+    }
+
+    /// A 200's body, or the registry's refusal as a registry error.
+    fn answered(
+        &self,
+        sent: Sent<P::Body>,
+        what: &str,
+    ) -> Result<crate::http::UpstreamResponse<P::Body>, RegistryError> {
+        let r = match sent {
+            Sent::Response(r) => r,
+            Sent::Redirect(_) => {
+                return Err(RegistryError::new(
+                    ErrorCode::Unavailable,
+                    format!("the registry redirected the {what}"),
+                ))
+            }
+        };
+        let code = match r.status {
+            200 => return Ok(r),
+            404 => ErrorCode::ManifestUnknown,
+            401 | 403 => ErrorCode::Denied,
+            429 => ErrorCode::TooManyRequests,
+            _ => ErrorCode::Unavailable,
+        };
+        Err(RegistryError::new(
+            code,
+            format!(
+                "{} answered {} for the {what}",
+                self.ctx.upstream.name, r.status
+            ),
+        ))
+    }
+
+    /// The image `reference` names for `platform`: its manifest (descriptor and bytes) and what
+    /// it lists.
+    async fn image(
+        &self,
+        reference: &Reference,
+        platform: &PlatformSpec,
+    ) -> Result<(Descriptor, Vec<u8>, Image), RegistryError> {
+        let (top, bytes, content_type) = self.manifest(reference.as_str(), None).await?;
+        let chosen = match parse_manifest(&bytes, &content_type)? {
+            Manifest::Image(image) => return Ok((top, bytes, image)),
+            Manifest::Index(index) => pick(&index, platform)?,
+        };
+        let (d, bytes, content_type) = self.manifest(&chosen.digest, Some(&chosen.digest)).await?;
+        match parse_manifest(&bytes, &content_type)? {
+            Manifest::Image(image) => Ok((d, bytes, image)),
+            Manifest::Index(_) => Err(RegistryError::new(
+                ErrorCode::ManifestUnknown,
+                "the index names another index for this platform",
+            )),
+        }
+    }
+
+    /// A manifest by tag or digest, checked against its digest (`expect`, else the registry's
+    /// `Docker-Content-Digest` when it sends one).
+    async fn manifest(
+        &self,
+        reference: &str,
+        expect: Option<&str>,
+    ) -> Result<(Descriptor, Vec<u8>, String), RegistryError> {
+        let out = self.outgoing(
+            &format!("manifests/{reference}"),
+            Some(MANIFEST_ACCEPT),
+            false,
+        );
+        let r = self.answered(self.send(&out).await?, "manifest")?;
+        let content_type = r.headers.get("content-type").unwrap_or("").to_owned();
+        let said = r.headers.get("docker-content-digest").map(str::to_owned);
+        let bytes = self
+            .p
+            .read_bytes(r.body, MAX_DOCUMENT_BYTES)
+            .await
+            .map_err(|e| {
+                RegistryError::new(
+                    ErrorCode::Unavailable,
+                    format!("manifest unreadable: {}", e.0),
+                )
+            })?;
+        let digest = sha256_digest(&bytes);
+        if let Some(want) = expect.or(said.as_deref()) {
+            if want != digest {
+                return Err(RegistryError::new(
+                    ErrorCode::Unavailable,
+                    "the registry sent a manifest that does not match its digest",
+                ));
+            }
+        }
+        let d = Descriptor {
+            media_type: content_type.clone(),
+            size: bytes.len() as u64,
+            digest,
+        };
+        Ok((d, bytes, content_type))
+    }
+
+    async fn config(&self, d: &Descriptor) -> Result<Vec<u8>, RegistryError> {
+        if d.size > MAX_DOCUMENT_BYTES as u64 {
+            return Err(RegistryError::bad_request(
+                "the image config is too large to archive",
+            ));
+        }
+        let out = self.outgoing(&format!("blobs/{}", d.digest), None, false);
+        let r = self.answered(self.send(&out).await?, "image config")?;
+        let bytes = self
+            .p
+            .read_bytes(r.body, MAX_DOCUMENT_BYTES)
+            .await
+            .map_err(|e| {
+                RegistryError::new(
+                    ErrorCode::Unavailable,
+                    format!("config unreadable: {}", e.0),
+                )
+            })?;
+        if sha256_digest(&bytes) != d.digest || bytes.len() as u64 != d.size {
+            return Err(RegistryError::new(
+                ErrorCode::Unavailable,
+                "the registry sent an image config that does not match its digest",
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// A layer's part: where the registry sends it (read when reached), or its own body.
+    async fn layer(&self, d: &Descriptor) -> Result<Part<P::Body>, RegistryError> {
+        let out = self.outgoing(&format!("blobs/{}", d.digest), None, true);
+        match self.send(&out).await? {
+            Sent::Redirect(url) => Ok(Part::Later { url, len: d.size }),
+            sent => {
+                let r = self.answered(sent, "layer").map_err(|mut e| {
+                    if e.code == ErrorCode::ManifestUnknown {
+                        e.code = ErrorCode::BlobUnknown;
+                    }
+                    e
+                })?;
+                Ok(Part::Body {
+                    body: r.body,
+                    len: d.size,
+                })
+            }
+        }
+    }
+}

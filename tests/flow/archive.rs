@@ -1,0 +1,175 @@
+//! `/archive/...` against a scripted registry and CDN: what is asked upstream, what the tar holds,
+//! and what is refused before a byte goes out.
+
+use std::rc::Rc;
+
+use edge_registry_proxy::State;
+
+use crate::fake::*;
+
+fn sha(s: &str) -> String {
+    edge_registry_proxy::sha256_digest(s.as_bytes())
+}
+
+struct Image {
+    index: String,
+    manifest: String,
+    config: String,
+    layer: String,
+}
+
+fn image() -> Image {
+    let config =
+        r#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_owned();
+    let layer = "layer-bytes-".repeat(100);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":{}}}]}}"#,
+        sha(&config),
+        config.len(),
+        sha(&layer),
+        layer.len()
+    );
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}}]}}"#,
+        sha(&manifest),
+        manifest.len()
+    );
+    Image {
+        index,
+        manifest,
+        config,
+        layer,
+    }
+}
+
+/// An open registry whose blobs redirect to a CDN; `tamper` changes the manifest it serves.
+fn registry(img: Rc<Image>, tamper: bool) -> Fake {
+    Fake::new(move |r| {
+        let ok = |body: &str, ct: &str| {
+            Ok((200, vec![("content-type", ct.to_owned())], body.to_owned()))
+        };
+        let url = r.url.as_str();
+        if url.ends_with("/v2/") {
+            return ok("{}", "application/json");
+        }
+        if url.ends_with("/manifests/latest") {
+            return ok(&img.index, "application/vnd.oci.image.index.v1+json");
+        }
+        if url.ends_with(&format!("/manifests/{}", sha(&img.manifest))) {
+            let m = if tamper {
+                img.manifest.replacen("{", "{ ", 1)
+            } else {
+                img.manifest.clone()
+            };
+            return ok(&m, "application/vnd.oci.image.manifest.v1+json");
+        }
+        if let Some(d) = url.split("/blobs/").nth(1) {
+            return Ok((
+                307,
+                vec![("location", format!("https://cdn.example/{d}"))],
+                String::new(),
+            ));
+        }
+        if url == format!("https://cdn.example/{}", sha(&img.config)) {
+            return ok(&img.config, "application/octet-stream");
+        }
+        if url == format!("https://cdn.example/{}", sha(&img.layer)) {
+            return ok(&img.layer, "application/octet-stream");
+        }
+        Ok((404, vec![], String::new()))
+    })
+}
+
+#[test]
+fn an_archive_is_the_chosen_image_as_a_tar_with_layers_read_when_reached() {
+    let img = Rc::new(image());
+    let fake = registry(img.clone(), false);
+    let state = State::default();
+    let cfg = config(&[("UPSTREAM", "docker.io@https://reg.example")]);
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/archive/library/multi:latest?platform=linux/arm64",
+            &[],
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    let tar = body_text(&r);
+    assert!(!tar.contains("<<CUT>>"));
+    assert_eq!(
+        r.headers.get("content-length"),
+        Some(tar.len().to_string().as_str())
+    );
+    assert_eq!(
+        r.headers.get("content-disposition"),
+        Some("attachment; filename=\"multi_latest.tar\"")
+    );
+    for part in [&img.manifest, &img.config, &img.layer] {
+        assert!(tar.contains(part.as_str()));
+    }
+    assert!(
+        tar.contains(r#""RepoTags":["multi:latest"]"#),
+        "docker's name"
+    );
+    assert!(tar.contains(r#""io.containerd.image.name":"docker.io/library/multi:latest""#));
+    // The layer: asked of the registry without following (one subrequest), then read from
+    // the CDN without credentials when the reader reached it.
+    let seen = fake.seen.borrow();
+    let layer_url = format!("https://cdn.example/{}", sha(&img.layer));
+    let last = seen.last().unwrap();
+    assert_eq!(last.url, layer_url);
+    assert_eq!(last.headers.get("authorization"), None);
+    assert_eq!(seen.iter().filter(|s| s.url == layer_url).count(), 1);
+    drop(seen);
+
+    // HEAD: the same headers, and no layer is asked for.
+    let before = fake.seen.borrow().len();
+    let h = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "HEAD",
+            "https://m.example/archive/library/multi:latest?platform=linux/arm64/v8",
+            &[],
+        ),
+    );
+    assert_eq!(
+        h.headers.get("content-length"),
+        r.headers.get("content-length")
+    );
+    assert!(fake.seen.borrow()[before..]
+        .iter()
+        .all(|s| !s.url.contains(&sha(&img.layer))));
+}
+
+#[test]
+fn a_manifest_that_does_not_match_its_digest_is_refused_before_any_byte() {
+    let img = Rc::new(image());
+    let fake = registry(img.clone(), true);
+    let state = State::default();
+    let cfg = config(&[("UPSTREAM", "docker.io@https://reg.example")]);
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/archive/library/multi:latest?platform=linux/arm64",
+            &[],
+        ),
+    );
+    assert_eq!((r.status, error_code(&r).as_str()), (502, "UNAVAILABLE"));
+    assert!(body_text(&r).contains("does not match its digest"));
+    assert!(
+        fake.seen
+            .borrow()
+            .iter()
+            .all(|s| !s.url.contains("/blobs/")),
+        "no blob asked for"
+    );
+}
