@@ -19,6 +19,7 @@ const SECRET = 'archive-test-secret-0123456789abcdef';
 let up;
 let images;
 let many;
+let twelve;
 let docker;
 let containerd;
 const rt = {};
@@ -29,7 +30,8 @@ before(async () => {
   up = await startUpstream('archive-upstream');
   images = await seedImages(up, { bigMiB: 2, only: ['library/tiny', 'library/multi', 'library/secret', 'library/big'] });
   many = await pushLayered(up, 'library/many', 'latest', 13);
-  const vars = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, library/multi, library/many, library/big' };
+  twelve = await pushLayered(up, 'library/twelve', 'latest', 12);
+  const vars = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, library/multi, library/many, library/twelve, library/big' };
   const users = { ...vars, USER_WHITELIST: 'alice', TOKEN_SECRET: SECRET };
   [rt.workerd, rt.esa, rt.users] = await Promise.all([
     startWorkerd('archive-workerd', vars),
@@ -125,6 +127,15 @@ for (const name of ['workerd', 'esa']) {
         assert.equal(body.errors[0].code, code, `${path}: ${JSON.stringify(body)}`);
         assert.match(body.errors[0].message, message, path);
       }
+    });
+
+    test('twelve layers fit (ESA counts every subrequest, the layers read during streaming too)', async () => {
+      const d = await download(`${rt[name].url}/archive/library/twelve:latest`);
+      assert.equal(d.code, 0, d.stderr);
+      const list = await runAsync('tar', ['-tf', d.file]);
+      assert.equal(list.code, 0, list.stderr);
+      for (const l of twelve.layers) assert.ok(list.stdout.includes(`blobs/sha256/${l.slice(7)}`), l);
+      assert.equal(many.layers.length, 13);
     });
 
     test('a layer cut by the upstream is a failed transfer, and what was saved does not load', async () => {
