@@ -3,7 +3,8 @@
 //! logs in with Basic auth on this path, or a proxy token is shown). The manifest and config are
 //! fetched and checked against their digests before the first byte goes out; each layer is
 //! asked of the registry once, and its body (usually a CDN location) is streamed only when the
-//! reader reaches it, so nothing is held whole and at most one layer is in flight.
+//! reader reaches it, so nothing is held whole and at most one layer is in flight. With
+//! CACHE=on a layer the edge cache holds whole is read from there instead.
 
 use super::accounts::send_as_proxy;
 use super::context::Ctx;
@@ -14,13 +15,15 @@ use crate::archive::{
     file_name, layout, parse_manifest, pick, Contents, Descriptor, Image, Manifest, Piece,
     PlatformSpec, MAX_DOCUMENT_BYTES, MAX_LAYERS,
 };
-use crate::cache_policy::{sha256_digest, MANIFEST_ACCEPT};
+use crate::cache_policy::{
+    blob_key, commit_key, committed, sha256_digest, MANIFEST_ACCEPT, PUT_ID_HEADER, SIZE_HEADER,
+};
 use crate::credentials::parse_basic;
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{bearer, Body, Headers, Method, Request, Response};
 use crate::platform::{Part, Platform};
 use crate::proxy_token::Claims;
-use crate::reference::{Reference, RepoName};
+use crate::reference::{Digest, Reference, RepoName};
 use crate::route::RegistryEndpoint;
 use crate::scope::Grant;
 
@@ -267,6 +270,20 @@ impl<P: Platform> Fetcher<'_, '_, P> {
         ))
     }
 
+    /// A layer the edge cache holds whole, committed, of the manifest's size. Keyed per registry
+    /// and repository, as a pull reads it: whoever may pull the repository may read it.
+    async fn cached_layer(&self, d: &Descriptor) -> Option<P::Body> {
+        self.ctx.config.cache?;
+        let digest = Digest::parse(&d.digest).ok()?;
+        let key = blob_key(self.ctx.upstream, self.name, &digest);
+        let hit = self.p.cache_get(&key.url).await?;
+        let marker = self.p.cache_get(&commit_key(&key)).await?;
+        let marker = self.p.read_text(marker.body, 256).await.ok()?;
+        let len: u64 = hit.headers.get(SIZE_HEADER)?.parse().ok()?;
+        (len == d.size && committed(hit.headers.get(PUT_ID_HEADER), Some(&marker)))
+            .then_some(hit.body)
+    }
+
     /// The image `reference` names for `platform`: its manifest (descriptor and bytes) and what
     /// it lists.
     async fn image(
@@ -358,8 +375,12 @@ impl<P: Platform> Fetcher<'_, '_, P> {
         Ok(bytes)
     }
 
-    /// A layer's part: where the registry sends it (read when reached), or its own body.
+    /// A layer's part: the edge cache's whole copy (CACHE=on), else where the registry sends it
+    /// (read when reached), or the registry's own body.
     async fn layer(&self, d: &Descriptor) -> Result<Part<P::Body>, RegistryError> {
+        if let Some(body) = self.cached_layer(d).await {
+            return Ok(Part::Body { body, len: d.size });
+        }
         let out = self.outgoing(&format!("blobs/{}", d.digest), None, true);
         match self.send(&out).await? {
             Sent::Redirect(url) => Ok(Part::Later { url, len: d.size }),

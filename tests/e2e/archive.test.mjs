@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startContainerd } from './harness/containerd.mjs';
-import { podmanFor, startDockerd } from './harness/engines.mjs';
+import { podmanFor, skopeoPull, startDockerd } from './harness/engines.mjs';
 import { pushLayered, seedImages } from './harness/images.mjs';
 import { runAsync, tempDir } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
@@ -33,10 +33,11 @@ before(async () => {
   twelve = await pushLayered(up, 'library/twelve', 'latest', 12);
   const vars = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, library/multi, library/many, library/twelve, library/big' };
   const users = { ...vars, USER_WHITELIST: 'alice', TOKEN_SECRET: SECRET };
-  [rt.workerd, rt.esa, rt.users] = await Promise.all([
+  [rt.workerd, rt.esa, rt.users, rt.cache] = await Promise.all([
     startWorkerd('archive-workerd', vars),
     startEsaHost('archive-esa', vars),
     startEsaHost('archive-users', users),
+    startEsaHost('archive-cache', { ...vars, CACHE: 'on', TOKEN_SECRET: SECRET }),
   ]);
   procs.push(...Object.values(rt));
   docker = await startDockerd('archive-dockerd');
@@ -170,6 +171,23 @@ describe('image archives with a user list (ESA)', () => {
     const load = await docker.docker('load', '-i', alice.file);
     assert.equal(load.code, 0, load.stderr);
     assert.match(load.stdout, /Loaded image: tiny:latest/);
+    await docker.docker('rmi', '-f', 'tiny:latest');
+  });
+});
+
+describe('image archives with CACHE=on (ESA)', () => {
+  test('layers the edge cache holds whole are read from it, not from the registry', async () => {
+    const tiny = images['library/tiny'];
+    const fromCdn = () => up.blobRequests.filter((r) => tiny.layers.some((l) => r.path.includes(l.slice(7)))).length;
+    const pulled = await skopeoPull(`${rt.cache.url.replace('http://', '')}/tiny:latest`);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const before = fromCdn();
+    assert.ok(before >= tiny.layers.length, 'the pull read the layers');
+    const d = await download(`${rt.cache.url}/archive/tiny:latest`);
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(fromCdn(), before, 'no layer was read from the registry again');
+    const load = await docker.docker('load', '-i', d.file);
+    assert.equal(load.code, 0, load.stderr);
     await docker.docker('rmi', '-f', 'tiny:latest');
   });
 });

@@ -47,7 +47,11 @@ fn image() -> Image {
 fn registry(img: Rc<Image>, tamper: bool) -> Fake {
     Fake::new(move |r| {
         let ok = |body: &str, ct: &str| {
-            Ok((200, vec![("content-type", ct.to_owned())], body.to_owned()))
+            let headers = vec![
+                ("content-type", ct.to_owned()),
+                ("content-length", body.len().to_string()),
+            ];
+            Ok((200, headers, body.to_owned()))
         };
         let url = r.url.as_str();
         if url.ends_with("/v2/") {
@@ -172,4 +176,61 @@ fn a_manifest_that_does_not_match_its_digest_is_refused_before_any_byte() {
             .all(|s| !s.url.contains("/blobs/")),
         "no blob asked for"
     );
+}
+
+#[test]
+fn with_the_edge_cache_a_layer_it_holds_whole_is_read_from_there() {
+    let img = Rc::new(image());
+    let fake = registry(img.clone(), false);
+    let state = State::default();
+    let cfg = config(&[
+        ("UPSTREAM", "docker.io@https://reg.example"),
+        ("CACHE", "on"),
+        ("TOKEN_SECRET", "test-secret-0123456789"),
+    ]);
+    let layer_at_cdn = format!("https://cdn.example/{}", sha(&img.layer));
+    let cdn_reads = || {
+        fake.seen
+            .borrow()
+            .iter()
+            .filter(|s| s.url == layer_at_cdn)
+            .count()
+    };
+    let archive = || {
+        let r = run(
+            &fake,
+            &state,
+            &cfg,
+            req(
+                "GET",
+                "https://m.example/archive/library/multi:latest?platform=linux/arm64",
+                &[],
+            ),
+        );
+        assert_eq!(r.status, 200, "{}", body_text(&r));
+        assert!(body_text(&r).contains(img.layer.as_str()));
+    };
+    archive();
+    assert_eq!(
+        cdn_reads(),
+        1,
+        "not cached yet: read from the CDN (an archive stores nothing)"
+    );
+    // A pull through the proxy stores the layer ...
+    let t = super::anon_token(&fake, &state, &cfg, "library/multi");
+    let url = format!(
+        "https://m.example/v2/library/multi/blobs/{}",
+        sha(&img.layer)
+    );
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", &url, &[("authorization", &t)]),
+    );
+    assert_eq!(body_text(&r), img.layer);
+    assert_eq!(cdn_reads(), 2);
+    // ... and the next archive reads it from the cache.
+    archive();
+    assert_eq!(cdn_reads(), 2, "the layer came from the edge cache");
 }
