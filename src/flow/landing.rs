@@ -197,9 +197,9 @@ const FIND_AND_COPY: &str = r#"<section id="find">
 <section id="archive">
 <h2>离线镜像包 / Offline image archive</h2>
 <p>下载一个可用 <code>docker load -i</code>、<code>podman load -i</code>、<code>ctr images import</code> 导入的 tar 包，用于无法配置镜像加速的机器。
-最多 12 层；在 ESA 上一次下载最长 120 秒（约几百 MB）。<br>
+最多 12 层；在 ESA 上一次下载最长 120 秒：按 2–10 MB/s 约能下载 240 MB–1.2 GB。<br>
 A tar for machines that cannot use a mirror: <code>docker load -i</code>, <code>podman load -i</code>, <code>ctr images import</code>.
-At most 12 layers; on ESA a download may last 120 s (a few hundred MB).</p>
+At most 12 layers; on ESA a download may last 120 s: at 2–10 MB/s, 240 MB–1.2 GB.</p>
 <form id="archive-form"><input id="archive-image" placeholder="library/nginx, ghcr.io/org/app" required>
 <input id="archive-tag" placeholder="latest" size="10">
 <select id="archive-platform"><option>linux/amd64</option><option>linux/arm64</option><option>linux/arm/v7</option>

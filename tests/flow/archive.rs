@@ -45,7 +45,31 @@ fn image() -> Image {
 
 /// An open registry whose blobs redirect to a CDN; `tamper` changes the manifest it serves.
 fn registry(img: Rc<Image>, tamper: bool) -> Fake {
+    registry_with(img, tamper, false)
+}
+
+/// alice:pw
+const ALICE: &str = "Basic YWxpY2U6cHc=";
+
+/// `accounts`: the registry takes tokens from its token service, which knows alice only.
+fn registry_with(img: Rc<Image>, tamper: bool, accounts: bool) -> Fake {
     Fake::new(move |r| {
+        if accounts && !r.url.starts_with("https://cdn.example/") {
+            if r.url.starts_with("https://reg.example/token") {
+                return match r.headers.get("authorization") {
+                    Some(ALICE) => Ok((200, vec![], r#"{"token":"UP-ALICE"}"#.into())),
+                    _ => Ok((401, vec![], "{}".into())),
+                };
+            }
+            if r.headers.get("authorization") != Some("Bearer UP-ALICE") {
+                let challenge = r#"Bearer realm="https://reg.example/token",service="reg""#;
+                return Ok((
+                    401,
+                    vec![("www-authenticate", challenge.to_owned())],
+                    String::new(),
+                ));
+            }
+        }
         let ok = |body: &str, ct: &str| {
             let headers = vec![
                 ("content-type", ct.to_owned()),
@@ -233,4 +257,103 @@ fn with_the_edge_cache_a_layer_it_holds_whole_is_read_from_there() {
     // ... and the next archive reads it from the cache.
     archive();
     assert_eq!(cdn_reads(), 2, "the layer came from the edge cache");
+}
+
+#[test]
+fn with_a_user_list_the_browser_logs_in_on_this_path_or_shows_a_proxy_token() {
+    let img = Rc::new(image());
+    let fake = registry_with(img.clone(), false, true);
+    let state = State::default();
+    let cfg = config(&[
+        ("UPSTREAM", "docker.io@https://reg.example"),
+        ("USER_WHITELIST", "alice"),
+        ("TOKEN_SECRET", "test-secret-0123456789"),
+    ]);
+    let url = "https://m.example/archive/library/multi:latest?platform=linux/arm64";
+    let get = |auth: &[(&str, &str)]| run(&fake, &state, &cfg, req("GET", url, auth));
+    let r = get(&[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.headers.get("www-authenticate"),
+        Some(r#"Basic realm="docker.io archives", charset="UTF-8""#)
+    );
+    let before = fake.seen.borrow().len();
+    let r = get(&[("authorization", "Basic bWFsbG9yeTpwdw==")]);
+    assert_eq!(r.status, 401, "mallory is not listed");
+    assert_eq!(
+        fake.seen.borrow().len(),
+        before,
+        "her password went nowhere"
+    );
+    let r = get(&[("authorization", "Basic YWxpY2U6d3Jvbmc=")]);
+    assert_eq!(r.status, 401, "a wrong password");
+    // alice's login: the registry sees her own upstream token.
+    let r = get(&[("authorization", ALICE)]);
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert!(body_text(&r).contains(img.layer.as_str()));
+    let probe = fake
+        .seen
+        .borrow()
+        .iter()
+        .rev()
+        .find(|s| s.url.contains("/blobs/"))
+        .cloned()
+        .unwrap();
+    assert_eq!(probe.headers.get("authorization"), Some("Bearer UP-ALICE"));
+    // A proxy token for this repository works too; one for another repository does not.
+    let token = |repo: &str| {
+        let u = format!("https://m.example/token?scope=repository:{repo}:pull");
+        let r = run(
+            &fake,
+            &state,
+            &cfg,
+            req("GET", &u, &[("authorization", ALICE)]),
+        );
+        let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
+        format!("Bearer {}", v["token"].as_str().unwrap())
+    };
+    assert_eq!(
+        get(&[("authorization", &token("library/multi"))]).status,
+        200
+    );
+    assert_eq!(
+        get(&[("authorization", &token("library/other"))]).status,
+        401
+    );
+}
+
+#[test]
+fn an_archive_by_path_form_is_the_named_registrys_image() {
+    let img = Rc::new(image());
+    let fake = registry(img.clone(), false);
+    let state = State::default();
+    let cfg = config(&[
+        ("REGISTRIES", "ghcr.io@https://reg.example"),
+        ("WHITELIST", "ghcr.io/library/*"),
+    ]);
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req(
+            "GET",
+            "https://m.example/archive/ghcr.io/library/multi:latest?platform=linux/arm64",
+            &[],
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert!(body_text(&r).contains(r#""RepoTags":["ghcr.io/library/multi:latest"]"#));
+    assert!(fake
+        .seen
+        .borrow()
+        .iter()
+        .all(|s| !s.url.contains("docker.io")));
+    // The whitelist follows the registry: Docker Hub's library/multi is not listed.
+    let r = run(
+        &fake,
+        &state,
+        &cfg,
+        req("GET", "https://m.example/archive/library/multi:latest", &[]),
+    );
+    assert_eq!(r.status, 403);
 }
