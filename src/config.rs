@@ -285,11 +285,11 @@ impl Config {
 
         let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes, &extra).collect();
         let users = user_list(get("USER_WHITELIST"), get("WHITE_LIST"), &registries)?;
-        let mut upstream_accounts: Vec<Credentials> =
-            account(get("UPSTREAM_USERNAME"), get("UPSTREAM_PASSWORD"))?
-                .into_iter()
-                .collect();
-        upstream_accounts.extend(parse_accounts(get("UPSTREAM_ACCOUNTS").unwrap_or(""))?);
+        let upstream_accounts = operator_accounts(
+            get("UPSTREAM_USERNAME"),
+            get("UPSTREAM_PASSWORD"),
+            get("UPSTREAM_ACCOUNTS"),
+        )?;
         let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
         let signs = !users.is_empty() || !upstream_accounts.is_empty() || cache;
         let auth = auth_mode(signs, get("TOKEN_SECRET"))?;
@@ -306,12 +306,8 @@ impl Config {
             ],
         )?;
         let fallbacks = parse_fallbacks(get("FALLBACK").unwrap_or(""), &registries)?;
-        let search_upstream = crate::fetch_url::FetchUrl::parse(
-            get("SEARCH_UPSTREAM").unwrap_or(DEFAULT_SEARCH_UPSTREAM),
-        )
-        .filter(|u| u.path_and_query() == "/")
-        .map(|u| u.origin().to_owned())
-        .ok_or_else(|| err("SEARCH_UPSTREAM", "expected http(s)://host[:port]"))?;
+        let search_upstream =
+            search_origin(get("SEARCH_UPSTREAM").unwrap_or(DEFAULT_SEARCH_UPSTREAM))?;
         let log = choice(
             "LOG",
             get("LOG"),
@@ -486,6 +482,25 @@ fn collect(
 }
 
 /// The operator's account: both halves or neither.
+/// UPSTREAM_USERNAME's account first, then UPSTREAM_ACCOUNTS' in order.
+fn operator_accounts(
+    user: Option<&str>,
+    password: Option<&str>,
+    pool: Option<&str>,
+) -> Result<Vec<Credentials>, ConfigError> {
+    let mut accounts: Vec<Credentials> = account(user, password)?.into_iter().collect();
+    accounts.extend(parse_accounts(pool.unwrap_or(""))?);
+    Ok(accounts)
+}
+
+/// `http(s)://host[:port]`, canonical (the origin `docker search` asks).
+fn search_origin(raw: &str) -> Result<String, ConfigError> {
+    crate::fetch_url::FetchUrl::parse(raw)
+        .filter(|u| u.path_and_query() == "/")
+        .map(|u| u.origin().to_owned())
+        .ok_or_else(|| err("SEARCH_UPSTREAM", "expected http(s)://host[:port]"))
+}
+
 fn account(user: Option<&str>, password: Option<&str>) -> Result<Option<Credentials>, ConfigError> {
     match (user, password) {
         (Some(u), Some(p)) => Ok(Some(Credentials {

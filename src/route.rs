@@ -134,18 +134,9 @@ pub fn route<'a>(
 fn endpoint(
     method: &Method,
     path: &str,
-    mut resolve: impl FnMut(&str) -> Result<RepoName, RegistryError>,
+    resolve: impl FnMut(&str) -> Result<RepoName, RegistryError>,
 ) -> Result<Endpoint, RegistryError> {
     let read = method.is_read();
-    let not_found = || {
-        RegistryError::new(
-            ErrorCode::NotFound,
-            format!(
-                "no such endpoint: {}",
-                crate::reference::quote_for_message(path)
-            ),
-        )
-    };
     if path == TOKEN_PATH {
         return if read || *method == Method::Post {
             Ok(Endpoint::Local(Local::Token))
@@ -160,18 +151,7 @@ fn endpoint(
         if !read {
             return Err(RegistryError::read_only());
         }
-        // `name@digest`, `name:tag`, or `name` (latest), as docker writes a reference.
-        let (name, reference) = match image.split_once('@') {
-            Some((n, d)) => (n, Reference::Digest(Digest::parse(d)?)),
-            None => match image.rsplit_once(':') {
-                Some((n, t)) if !t.contains('/') => (n, Reference::parse(t)?),
-                _ => (image, Reference::parse("latest")?),
-            },
-        };
-        return Ok(Endpoint::Archive {
-            name: resolve(name)?,
-            reference,
-        });
+        return archive(image, resolve);
     }
     let Some(rest) = path
         .strip_prefix("/v2/")
@@ -184,12 +164,21 @@ fn endpoint(
             "/" => Ok(Endpoint::Local(Local::Landing)),
             "/version" => Ok(Endpoint::Local(Local::Version)),
             "/v1/search" => Ok(Endpoint::Local(Local::Search)),
-            _ => Err(not_found()),
+            _ => Err(not_found(path)),
         };
     };
     if !read {
         return Err(RegistryError::read_only());
     }
+    registry(rest, path, resolve)
+}
+
+/// `/v2/<rest>`: the ping, or a repository's manifests, blobs, tags or referrers.
+fn registry(
+    rest: &str,
+    path: &str,
+    mut resolve: impl FnMut(&str) -> Result<RepoName, RegistryError>,
+) -> Result<Endpoint, RegistryError> {
     if rest.is_empty() {
         return Ok(Endpoint::Registry(RegistryEndpoint::Ping));
     }
@@ -201,7 +190,7 @@ fn endpoint(
     let parts: Vec<&str> = rest.split('/').collect();
     let n = parts.len();
     if n < 3 {
-        return Err(not_found());
+        return Err(not_found(path));
     }
     let mut name_of = |tail_parts: usize| resolve(&parts[..n - tail_parts].join("/"));
     let registry = match (parts[n - 2], parts[n - 1]) {
@@ -221,9 +210,37 @@ fn endpoint(
         _ if parts.contains(&"uploads") && parts.contains(&"blobs") => {
             return Err(RegistryError::read_only())
         }
-        _ => return Err(not_found()),
+        _ => return Err(not_found(path)),
     };
     Ok(Endpoint::Registry(registry))
+}
+
+fn not_found(path: &str) -> RegistryError {
+    RegistryError::new(
+        ErrorCode::NotFound,
+        format!(
+            "no such endpoint: {}",
+            crate::reference::quote_for_message(path)
+        ),
+    )
+}
+
+/// `name@digest`, `name:tag`, or `name` (latest), as docker writes a reference.
+fn archive(
+    image: &str,
+    mut resolve: impl FnMut(&str) -> Result<RepoName, RegistryError>,
+) -> Result<Endpoint, RegistryError> {
+    let (name, reference) = match image.split_once('@') {
+        Some((n, d)) => (n, Reference::Digest(Digest::parse(d)?)),
+        None => match image.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, Reference::parse(t)?),
+            _ => (image, Reference::parse("latest")?),
+        },
+    };
+    Ok(Endpoint::Archive {
+        name: resolve(name)?,
+        reference,
+    })
 }
 
 #[cfg(test)]

@@ -140,25 +140,7 @@ fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
             html += MIRROR_LOGIN;
         }
     }
-    // containerd: a mirror with a path takes it as the API root (`override_path`); it still
-    // sends `?ns=`, which names the same registry.
-    let (mirror, override_path) = if s.by_path {
-        (
-            format!("{scheme}://{host}/v2/{name}"),
-            "\n  override_path = true",
-        )
-    } else {
-        (format!("{scheme}://{host}"), "")
-    };
-    html += &snippet(
-        "hosts.toml",
-        name,
-        &format!("/etc/containerd/certs.d/{name}/hosts.toml（containerd, Kubernetes）"),
-        &format!(
-            "server = \"{}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]{override_path}\n",
-            s.upstream.public_endpoint()
-        ),
-    );
+    html += &kubernetes_snippets(s, scheme);
     html += &snippet(
         "registries.conf",
         name,
@@ -166,18 +148,6 @@ fn registry_section(s: &Served<'_>, scheme: &str, login: bool) -> String {
         &format!(
             "[[registry]]\nprefix = \"{name}\"\nlocation = \"{name}\"\n\n[[registry.mirror]]\nlocation = \"{prefix}\"{insecure}\n"
         ),
-    );
-    // k3s/RKE2 take no path on an endpoint: a rewrite puts the registry in front of the name.
-    let rewrite = if s.by_path {
-        format!("\n    rewrite:\n      \"^(.*)$\": \"{name}/$1\"")
-    } else {
-        String::new()
-    };
-    html += &snippet(
-        "registries.yaml",
-        name,
-        "/etc/rancher/k3s/registries.yaml（k3s, RKE2）",
-        &format!("mirrors:\n  {name}:\n    endpoint:\n      - \"{scheme}://{host}\"{rewrite}\n"),
     );
     html + "</section>\n"
 }
@@ -241,6 +211,44 @@ a.href="/archive/"+i+(t.indexOf("sha256:")==0?"@":":")+t+"?platform="+d.getEleme
 a.textContent="下载 / download "+i+":"+t};
 })();</script>
 "#;
+
+/// containerd's `hosts.toml` and k3s/RKE2's `registries.yaml` for one registry.
+fn kubernetes_snippets(s: &Served<'_>, scheme: &str) -> String {
+    let (name, host) = (&s.upstream.name, s.host);
+    let mut html = String::new();
+    // containerd: a mirror with a path takes it as the API root (`override_path`); it still
+    // sends `?ns=`, which names the same registry.
+    let (mirror, override_path) = if s.by_path {
+        (
+            format!("{scheme}://{host}/v2/{name}"),
+            "\n  override_path = true",
+        )
+    } else {
+        (format!("{scheme}://{host}"), "")
+    };
+    html += &snippet(
+        "hosts.toml",
+        name,
+        &format!("/etc/containerd/certs.d/{name}/hosts.toml（containerd, Kubernetes）"),
+        &format!(
+            "server = \"{}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]{override_path}\n",
+            s.upstream.public_endpoint()
+        ),
+    );
+    // k3s/RKE2 take no path on an endpoint: a rewrite puts the registry in front of the name.
+    let rewrite = if s.by_path {
+        format!("\n    rewrite:\n      \"^(.*)$\": \"{name}/$1\"")
+    } else {
+        String::new()
+    };
+    html += &snippet(
+        "registries.yaml",
+        name,
+        "/etc/rancher/k3s/registries.yaml（k3s, RKE2）",
+        &format!("mirrors:\n  {name}:\n    endpoint:\n      - \"{scheme}://{host}\"{rewrite}\n"),
+    );
+    html
+}
 
 /// What a pull costs on this configuration, for an operator estimating requests per day. The
 /// figures are the ones `tests/e2e/clients.test.mjs` measures with docker and the ESA host.
