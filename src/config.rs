@@ -5,32 +5,48 @@
 //! not silently turn the mirror into an open proxy. Features a key asks for that this version
 //! does not implement are refused the same way, never ignored.
 
+pub use crate::config_error::ConfigError;
+use crate::config_error::{Place, Problem};
 use crate::list::entries;
 use crate::upstream::Upstream;
 use crate::url::strip_port;
 use crate::whitelist::Whitelist;
 
-/// Every key the proxy reads. The ESA `CONFIG` block lists exactly these (a test checks it).
-pub const KEYS: &[&str] = &[
-    "UPSTREAM",
-    "ROUTES",
-    "WHITELIST",
-    "USER_WHITELIST",
-    "WHITE_LIST",
-    "TOKEN_SECRET",
-    "UPSTREAM_USERNAME",
-    "UPSTREAM_PASSWORD",
-    "UPSTREAM_ACCOUNTS",
-    "CACHE",
-    "CACHE_TAG_TTL",
-    "CACHE_MAX_BLOB_MB",
-    "BLOB_REDIRECT",
-    "LOG",
-    "DEBUG_PANIC",
-    "FALLBACK",
-    "SEARCH_UPSTREAM",
-    "REGISTRIES",
+/// What a key holds. A list made only of separators would otherwise read as "no list", which
+/// for a whitelist means "allow everything": it is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Text,
+    List,
+}
+
+/// Every key the proxy reads, in one table: the ESA `CONFIG` block, `make dev`'s key list (read
+/// from that block) and the README's table are checked against it (`tests/esa_config.rs`).
+pub const KEYS: &[(&str, Shape)] = &[
+    ("UPSTREAM", Shape::Text),
+    ("ROUTES", Shape::List),
+    ("WHITELIST", Shape::List),
+    ("USER_WHITELIST", Shape::List),
+    ("WHITE_LIST", Shape::List),
+    ("TOKEN_SECRET", Shape::Text),
+    ("UPSTREAM_USERNAME", Shape::Text),
+    ("UPSTREAM_PASSWORD", Shape::Text),
+    ("UPSTREAM_ACCOUNTS", Shape::List),
+    ("CACHE", Shape::Text),
+    ("CACHE_TAG_TTL", Shape::Text),
+    ("CACHE_MAX_BLOB_MB", Shape::Text),
+    ("BLOB_REDIRECT", Shape::Text),
+    ("LOG", Shape::Text),
+    ("DEBUG_PANIC", Shape::Text),
+    ("FALLBACK", Shape::List),
+    ("SEARCH_UPSTREAM", Shape::Text),
+    ("REGISTRIES", Shape::List),
 ];
+
+/// The keys' names.
+pub(crate) fn key_names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|(k, _)| *k)
+}
 
 /// Variables the platform itself puts into `env` (Cloudflare Pages: `CF_PAGES`, `CF_PAGES_URL`,
 /// ...). They are not the operator's configuration, so they are neither keys nor typos.
@@ -159,39 +175,6 @@ pub enum ConfigValue {
     Unusable(&'static str),
 }
 
-/// The message names the key and what is wrong, never the value: values may be secrets
-/// (`UPSTREAM=https://user:password@host`), and the message reaches every client and the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub key: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "configuration key {}: {}", self.key, self.message)
-    }
-}
-
-fn err(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_owned(),
-        message: message.into(),
-    }
-}
-
-/// Keys that hold lists: a value made only of separators would otherwise read as "no list",
-/// which for a whitelist means "allow everything".
-const LIST_KEYS: &[&str] = &[
-    "WHITELIST",
-    "USER_WHITELIST",
-    "WHITE_LIST",
-    "ROUTES",
-    "REGISTRIES",
-    "FALLBACK",
-    "UPSTREAM_ACCOUNTS",
-];
-
 /// How a key found in a config source is treated.
 enum KeyKind<'k> {
     Ours(&'static str),
@@ -205,7 +188,7 @@ enum KeyKind<'k> {
 /// field, not configuration -- except a case variant of one of our keys (`whitelist`), which
 /// is a typo again.
 fn classify(key: &str) -> KeyKind<'_> {
-    if let Some(k) = KEYS.iter().find(|k| **k == key) {
+    if let Some(k) = key_names().find(|k| *k == key) {
         return KeyKind::Ours(k);
     }
     if PLATFORM_PREFIXES.iter().any(|p| key.starts_with(p)) {
@@ -215,19 +198,20 @@ fn classify(key: &str) -> KeyKind<'_> {
         && key
             .bytes()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
-    if operator_style || KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+    if operator_style || key_names().any(|k| k.eq_ignore_ascii_case(key)) {
         KeyKind::Unknown(key)
     } else {
         KeyKind::NotConfig
     }
 }
 
-/// Parses an on/off style choice; `choices` maps accepted spellings (lowercase) to values.
+/// Parses an on/off style choice; `choices` maps accepted spellings (lowercase) to values, and
+/// `listing` names them for the error.
 fn choice<T: Copy>(
     key: &str,
     value: Option<&str>,
     default: T,
-    choices: &[(&str, T)],
+    (choices, listing): (&[(&str, T)], &'static str),
 ) -> Result<T, ConfigError> {
     let Some(v) = value else { return Ok(default) };
     let v = v.to_ascii_lowercase();
@@ -235,12 +219,10 @@ fn choice<T: Copy>(
         .iter()
         .find(|(name, _)| *name == v)
         .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            err(key, format!("expected one of {}", names.join(", ")))
-        })
+        .ok_or_else(|| ConfigError::new(key, Problem::NotOneOf(listing)))
 }
 
+const ON_OFF_NAMES: &str = "on, off, true, false, 1, 0";
 const ON_OFF: &[(&str, bool)] = &[
     ("on", true),
     ("off", false),
@@ -276,12 +258,12 @@ impl Config {
         };
 
         let upstream = Upstream::parse(get("UPSTREAM").unwrap_or(DEFAULT_UPSTREAM))
-            .map_err(|e| err("UPSTREAM", e))?;
+            .map_err(|e| ConfigError::new("UPSTREAM", Problem::Registry(e)))?;
         let routes = parse_routes(get("ROUTES").unwrap_or(""))?;
         let extra = parse_registries(get("REGISTRIES").unwrap_or(""))?;
         refuse_shared_names(&upstream, &routes, &extra)?;
-        let whitelist =
-            Whitelist::parse(get("WHITELIST").unwrap_or("")).map_err(|e| err("WHITELIST", e))?;
+        let whitelist = Whitelist::parse(get("WHITELIST").unwrap_or(""))
+            .map_err(|(n, e)| ConfigError::at("WHITELIST", n, Problem::Pattern(e)))?;
 
         let registries: Vec<&Upstream> = all_upstreams(&upstream, &routes, &extra).collect();
         let users = user_list(get("USER_WHITELIST"), get("WHITE_LIST"), &registries)?;
@@ -290,7 +272,7 @@ impl Config {
             get("UPSTREAM_PASSWORD"),
             get("UPSTREAM_ACCOUNTS"),
         )?;
-        let cache = choice("CACHE", get("CACHE"), false, ON_OFF)?;
+        let cache = choice("CACHE", get("CACHE"), false, (ON_OFF, ON_OFF_NAMES))?;
         let signs = !users.is_empty() || !upstream_accounts.is_empty() || cache;
         let auth = auth_mode(signs, get("TOKEN_SECRET"))?;
 
@@ -300,10 +282,13 @@ impl Config {
             "BLOB_REDIRECT",
             get("BLOB_REDIRECT"),
             BlobRedirect::Follow,
-            &[
-                ("follow", BlobRedirect::Follow),
-                ("passthrough", BlobRedirect::Passthrough),
-            ],
+            (
+                &[
+                    ("follow", BlobRedirect::Follow),
+                    ("passthrough", BlobRedirect::Passthrough),
+                ],
+                "follow, passthrough",
+            ),
         )?;
         let fallbacks = parse_fallbacks(get("FALLBACK").unwrap_or(""), &registries)?;
         let search_upstream =
@@ -312,17 +297,20 @@ impl Config {
             "LOG",
             get("LOG"),
             LogLevel::Errors,
-            &[
-                ("errors", LogLevel::Errors),
-                ("all", LogLevel::All),
-                ("off", LogLevel::Off),
-            ],
+            (
+                &[
+                    ("errors", LogLevel::Errors),
+                    ("all", LogLevel::All),
+                    ("off", LogLevel::Off),
+                ],
+                "errors, all, off",
+            ),
         )?;
         let debug_panic = choice(
             "DEBUG_PANIC",
             get("DEBUG_PANIC"),
             false,
-            &[("on", true), ("off", false)],
+            (&[("on", true), ("off", false)], "on, off"),
         )?;
         Ok(Config {
             upstream,
@@ -429,7 +417,7 @@ impl Config {
     }
 }
 
-const MIN_SECRET_LEN: usize = 16;
+pub(crate) const MIN_SECRET_LEN: usize = 16;
 
 /// `alice` (an account on the default upstream) or `ghcr.io/alice` (on a configured registry).
 /// The values of our keys from the sources, later ones overriding earlier ones; an empty value
@@ -444,12 +432,7 @@ fn collect(
             KeyKind::NotConfig => continue,
             // A platform binding (a KV namespace, an asset fetcher) under its own name.
             KeyKind::Unknown(_) if matches!(v, ConfigValue::Unusable(_)) => continue,
-            KeyKind::Unknown(k) => {
-                return Err(err(
-                    k,
-                    format!("unknown key; the keys are {}", KEYS.join(", ")),
-                ))
-            }
+            KeyKind::Unknown(k) => return Err(ConfigError::new(k, Problem::UnknownKey)),
         };
         let text = match v {
             ConfigValue::Text(t) => t.trim().to_owned(),
@@ -460,20 +443,17 @@ fn collect(
                 .collect::<Vec<_>>()
                 .join(","),
             ConfigValue::Unusable(what) => {
-                return Err(err(
-                    key,
-                    format!("must be text (or a list of text), not {what}"),
-                ))
+                return Err(ConfigError::new(key, Problem::NotText(what)))
             }
         };
         if text.is_empty() {
             continue; // not set: an empty function variable keeps the CONFIG block's value
         }
-        if LIST_KEYS.contains(&key) && entries(&text).next().is_none() {
-            return Err(err(
-                key,
-                "holds only separators, no entry; leave it empty to unset it",
-            ));
+        let list = KEYS
+            .iter()
+            .any(|(k, shape)| *k == key && *shape == Shape::List);
+        if list && entries(&text).next().is_none() {
+            return Err(ConfigError::new(key, Problem::OnlySeparators));
         }
         values.retain(|(old, _)| *old != key);
         values.push((key, text));
@@ -498,7 +478,7 @@ fn search_origin(raw: &str) -> Result<String, ConfigError> {
     crate::fetch_url::FetchUrl::parse(raw)
         .filter(|u| u.path_and_query() == "/")
         .map(|u| u.origin().to_owned())
-        .ok_or_else(|| err("SEARCH_UPSTREAM", "expected http(s)://host[:port]"))
+        .ok_or_else(|| ConfigError::new("SEARCH_UPSTREAM", Problem::NotAnOrigin))
 }
 
 fn account(user: Option<&str>, password: Option<&str>) -> Result<Option<Credentials>, ConfigError> {
@@ -508,8 +488,14 @@ fn account(user: Option<&str>, password: Option<&str>) -> Result<Option<Credenti
             password: p.to_owned(),
         })),
         (None, None) => Ok(None),
-        (Some(_), None) => Err(err("UPSTREAM_PASSWORD", "required with UPSTREAM_USERNAME")),
-        (None, Some(_)) => Err(err("UPSTREAM_USERNAME", "required with UPSTREAM_PASSWORD")),
+        (Some(_), None) => Err(ConfigError::new(
+            "UPSTREAM_PASSWORD",
+            Problem::RequiredWith("UPSTREAM_USERNAME"),
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            "UPSTREAM_USERNAME",
+            Problem::RequiredWith("UPSTREAM_PASSWORD"),
+        )),
     }
 }
 
@@ -523,17 +509,13 @@ fn parse_accounts(raw: &str) -> Result<Vec<Credentials>, ConfigError> {
         let (user, token) = entry
             .split_once(':')
             .filter(|(u, t)| !u.trim().is_empty() && !t.trim().is_empty())
-            .ok_or_else(|| {
-                err(
-                    "UPSTREAM_ACCOUNTS",
-                    format!("entry {n}: expected user:token"),
-                )
-            })?;
+            .ok_or_else(|| ConfigError::at("UPSTREAM_ACCOUNTS", n, Problem::NotUserToken))?;
         let user = user.trim();
         if out.iter().any(|c| c.user == user) {
-            return Err(err(
+            return Err(ConfigError::at(
                 "UPSTREAM_ACCOUNTS",
-                format!("entry {n} names an account an earlier entry names"),
+                n,
+                Problem::RepeatedAccount,
             ));
         }
         out.push(Credentials {
@@ -550,14 +532,10 @@ fn auth_mode(signs: bool, secret: Option<&str>) -> Result<AuthMode, ConfigError>
         return Ok(AuthMode::PassThrough);
     }
     match secret {
-        None => Err(err(
-            "TOKEN_SECRET",
-            "required with USER_WHITELIST, UPSTREAM_USERNAME, UPSTREAM_ACCOUNTS or CACHE=on (e.g. `openssl rand -hex 32`)",
-        )),
-        Some(s) if s.len() < MIN_SECRET_LEN => Err(err(
-            "TOKEN_SECRET",
-            format!("too short: at least {MIN_SECRET_LEN} characters (e.g. `openssl rand -hex 32`)"),
-        )),
+        None => Err(ConfigError::new("TOKEN_SECRET", Problem::SecretMissing)),
+        Some(s) if s.len() < MIN_SECRET_LEN => {
+            Err(ConfigError::new("TOKEN_SECRET", Problem::SecretTooShort))
+        }
         Some(s) => Ok(AuthMode::ProxyTokens(TokenSecret(s.to_owned()))),
     }
 }
@@ -569,12 +547,13 @@ fn user_list(
     registries: &[&Upstream],
 ) -> Result<Vec<ListedUser>, ConfigError> {
     match (user_whitelist, white_list) {
-        (Some(_), Some(_)) => Err(err(
-            "WHITE_LIST",
-            "alias of USER_WHITELIST: set only one of them",
-        )),
-        (Some(v), None) => parse_users(v, registries).map_err(|e| err("USER_WHITELIST", e)),
-        (None, Some(v)) => parse_users(v, registries).map_err(|e| err("WHITE_LIST", e)),
+        (Some(_), Some(_)) => Err(ConfigError::new("WHITE_LIST", Problem::BothAliases)),
+        (Some(v), None) => {
+            parse_users(v, registries).map_err(|(n, e)| ConfigError::at("USER_WHITELIST", n, e))
+        }
+        (None, Some(v)) => {
+            parse_users(v, registries).map_err(|(n, e)| ConfigError::at("WHITE_LIST", n, e))
+        }
         (None, None) => Ok(Vec::new()),
     }
 }
@@ -590,32 +569,30 @@ fn cache_limits(
             .parse::<u64>()
             .ok()
             .filter(|mb| *mb <= 1 << 20)
-            .ok_or_else(|| err("CACHE_MAX_BLOB_MB", "expected megabytes (0 or more)"))?,
+            .ok_or_else(|| ConfigError::new("CACHE_MAX_BLOB_MB", Problem::NotMegabytes))?,
     } * 1024
         * 1024;
     let tag_ttl = match tag_ttl {
         None => DEFAULT_CACHE_TAG_TTL,
         Some(v) => v
             .parse::<u32>()
-            .map_err(|_| err("CACHE_TAG_TTL", "expected seconds (0 or more)"))?,
+            .map_err(|_| ConfigError::new("CACHE_TAG_TTL", Problem::NotSeconds))?,
     };
     Ok((max_blob_bytes, tag_ttl))
 }
 
-fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, String> {
+fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, (usize, Problem)> {
     let mut users = Vec::new();
     for (i, entry) in entries(raw).enumerate() {
         let n = i + 1;
         let (registry, name) = match entry.rsplit_once('/') {
             Some((reg, name)) => {
                 let wanted = Upstream::parse(reg)
-                    .map_err(|_| format!("entry {n}: the part before '/' is not a registry"))?
+                    .map_err(|_| (n, Problem::NotARegistryPrefix))?
                     .name;
                 let known = registries.iter().any(|u| u.name == wanted);
                 if !known {
-                    return Err(format!(
-                        "entry {n} names a registry that is neither UPSTREAM nor in ROUTES"
-                    ));
+                    return Err((n, Problem::UnservedRegistry));
                 }
                 (wanted, name)
             }
@@ -627,9 +604,7 @@ fn parse_users(raw: &str, registries: &[&Upstream]) -> Result<Vec<ListedUser>, S
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || b"._@+-".contains(&c));
         if !ok {
-            return Err(format!(
-                "entry {n} is not a user name (letters, digits, . _ @ + -)"
-            ));
+            return Err((n, Problem::NotAUserName));
         }
         users.push(ListedUser {
             registry,
@@ -656,7 +631,8 @@ fn parse_registries(raw: &str) -> Result<Vec<Upstream>, ConfigError> {
     entries(raw)
         .enumerate()
         .map(|(i, spec)| {
-            Upstream::parse(spec).map_err(|e| err("REGISTRIES", format!("entry {}: {e}", i + 1)))
+            Upstream::parse(spec)
+                .map_err(|e| ConfigError::at("REGISTRIES", i + 1, Problem::Registry(e)))
         })
         .collect()
 }
@@ -668,22 +644,16 @@ fn parse_routes(raw: &str) -> Result<Vec<(String, Upstream)>, ConfigError> {
         let n = i + 1;
         let (host, spec) = entry
             .split_once('=')
-            .ok_or_else(|| err("ROUTES", format!("entry {n}: expected host=registry")))?;
+            .ok_or_else(|| ConfigError::at("ROUTES", n, Problem::NotHostRegistry))?;
         let host = host.trim().to_ascii_lowercase();
         if !crate::upstream::is_host_port(&host) || host.contains(':') {
-            return Err(err(
-                "ROUTES",
-                format!("entry {n}: the part before '=' is not a host name"),
-            ));
+            return Err(ConfigError::at("ROUTES", n, Problem::NotAHostName));
         }
         if routes.iter().any(|(h, _)| *h == host) {
-            return Err(err(
-                "ROUTES",
-                format!("entry {n} routes a host that an earlier entry routes"),
-            ));
+            return Err(ConfigError::at("ROUTES", n, Problem::RepeatedHost));
         }
-        let upstream =
-            Upstream::parse(spec).map_err(|e| err("ROUTES", format!("entry {n}: {e}")))?;
+        let upstream = Upstream::parse(spec)
+            .map_err(|e| ConfigError::at("ROUTES", n, Problem::Registry(e)))?;
         routes.push((host, upstream));
     }
     Ok(routes)
@@ -700,23 +670,17 @@ fn parse_fallbacks(
         let n = i + 1;
         let (name, spec) = entry
             .split_once('=')
-            .ok_or_else(|| err("FALLBACK", format!("entry {n}: expected registry=source")))?;
+            .ok_or_else(|| ConfigError::at("FALLBACK", n, Problem::NotRegistrySource))?;
         let name = Upstream::parse(name)
-            .map_err(|e| err("FALLBACK", format!("entry {n}: {e}")))?
+            .map_err(|e| ConfigError::at("FALLBACK", n, Problem::Registry(e)))?
             .name;
         if !registries.iter().any(|r| r.name == name) {
-            return Err(err(
-                "FALLBACK",
-                format!("entry {n}: the registry before '=' is not UPSTREAM, a ROUTES or a REGISTRIES registry"),
-            ));
+            return Err(ConfigError::at("FALLBACK", n, Problem::UnservedRegistry));
         }
-        let source =
-            Upstream::parse(spec).map_err(|e| err("FALLBACK", format!("entry {n}: {e}")))?;
+        let source = Upstream::parse(spec)
+            .map_err(|e| ConfigError::at("FALLBACK", n, Problem::Registry(e)))?;
         if registries.iter().any(|r| r.endpoint == source.endpoint) {
-            return Err(err(
-                "FALLBACK",
-                format!("entry {n}: the source is a configured registry itself"),
-            ));
+            return Err(ConfigError::at("FALLBACK", n, Problem::SourceIsServed));
         }
         out.push((name, source));
     }
@@ -730,31 +694,27 @@ fn refuse_shared_names(
     routes: &[(String, Upstream)],
     extra: &[Upstream],
 ) -> Result<(), ConfigError> {
-    let label = |i: usize| match i {
-        0 => "UPSTREAM".to_owned(),
-        i if i <= routes.len() => format!("ROUTES entry {i}"),
-        i => format!("REGISTRIES entry {}", i - routes.len()),
+    let place = |i: usize| match i {
+        0 => Place::Upstream,
+        i if i <= routes.len() => Place::Route(i),
+        i => Place::Registries(i - routes.len()),
     };
-    let all: Vec<(String, &Upstream)> = all_upstreams(upstream, routes, extra)
+    let all: Vec<(Place, &Upstream)> = all_upstreams(upstream, routes, extra)
         .enumerate()
-        .map(|(i, u)| (label(i), u))
+        .map(|(i, u)| (place(i), u))
         .collect();
-    for (i, (a_label, a)) in all.iter().enumerate() {
-        if let Some((b_label, _)) = all[i + 1..]
+    for (i, (a_place, a)) in all.iter().enumerate() {
+        if let Some((b_place, _)) = all[i + 1..]
             .iter()
             .find(|(_, b)| b.name == a.name && b.endpoint != a.endpoint)
         {
-            let key = if b_label.starts_with("REGISTRIES") {
-                "REGISTRIES"
-            } else {
-                "ROUTES"
+            let key = match b_place {
+                Place::Registries(_) => "REGISTRIES",
+                _ => "ROUTES",
             };
-            return Err(err(
+            return Err(ConfigError::new(
                 key,
-                format!(
-                    "{a_label} and {b_label} give one registry name to two different endpoints; \
-                     name each endpoint differently (NAME@URL)"
-                ),
+                Problem::SharedName(*a_place, *b_place),
             ));
         }
     }
@@ -815,6 +775,11 @@ mod tests {
         ] {
             let pairs = [(k, v), ("TOKEN_SECRET", "0123456789abcdef")];
             assert_eq!(Config::from_pairs(pairs).unwrap_err().key, k, "{k}={v:?}");
+        }
+        // Every list key, from the one table.
+        for (k, _) in KEYS.iter().filter(|(_, shape)| *shape == Shape::List) {
+            let e = Config::from_pairs([(*k, " ,\t, ")]).unwrap_err();
+            assert_eq!((e.key.as_str(), e.problem), (*k, Problem::OnlySeparators));
         }
         let list =
             |items: &[&str]| ConfigValue::List(items.iter().map(|s| s.to_string()).collect());
@@ -902,7 +867,11 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.key, "ROUTES");
-        assert!(e.message.contains("UPSTREAM") && e.message.contains("ROUTES entry 1"));
+        assert_eq!(
+            e.problem,
+            Problem::SharedName(Place::Upstream, Place::Route(1))
+        );
+        assert!(e.to_string().contains("UPSTREAM and ROUTES entry 1"), "{e}");
         // Two hosts for the same endpoint are fine.
         assert!(Config::from_pairs([("ROUTES", "a.example=ghcr.io,b.example=ghcr.io")]).is_ok());
     }

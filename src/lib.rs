@@ -15,6 +15,7 @@ mod archive;
 mod cache_policy;
 mod challenge;
 mod config;
+mod config_error;
 mod credentials;
 mod errors;
 mod fetch_url;
@@ -39,7 +40,8 @@ mod wasm;
 
 pub use cache_policy::{sha256_digest, MANIFEST_ACCEPT};
 pub use challenge::Challenge;
-pub use config::{Config, ConfigError, ConfigValue, KEYS as CONFIG_KEYS};
+pub use config::{Config, ConfigError, ConfigValue, Shape as ConfigShape, KEYS as CONFIG_KEYS};
+pub use config_error::{Place as ConfigPlace, Problem as ConfigProblem};
 pub use flow::{config_error_response, handle, State, MAX_REDIRECTS};
 pub use http::{Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse};
 pub use platform::{FetchError, Part, Platform};

@@ -18,6 +18,30 @@ const KNOWN_ENDPOINTS: &[(&str, &str)] = &[
     ("registry.hub.docker.com", "https://registry-1.docker.io"),
 ];
 
+/// Why a registry spec was refused: fixed texts, never the spec (it may hold credentials).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryProblem {
+    Empty,
+    NotAHostName,
+    Scheme,
+    NotAnEndpoint,
+    Unreachable,
+}
+
+impl std::fmt::Display for RegistryProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RegistryProblem::Empty => "empty registry",
+            RegistryProblem::NotAHostName => "not a registry host name",
+            RegistryProblem::Scheme => "only http:// and https:// registries",
+            RegistryProblem::NotAnEndpoint => {
+                "expected scheme://host[:port] with no path, query or credentials"
+            }
+            RegistryProblem::Unreachable => "not a host fetch can reach",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     /// Canonical registry name, lowercase: `docker.io`, `ghcr.io`, `reg.example.com:5000`.
@@ -46,10 +70,10 @@ impl Upstream {
         }
     }
 
-    pub fn parse(spec: &str) -> Result<Upstream, String> {
+    pub fn parse(spec: &str) -> Result<Upstream, RegistryProblem> {
         let spec = spec.trim();
         if spec.is_empty() {
-            return Err("empty registry".into());
+            return Err(RegistryProblem::Empty);
         }
         // NAME@URL: the '@' must come before any "://" so a URL's userinfo is never mistaken for it.
         if let Some((name, url)) = spec.split_once('@') {
@@ -78,10 +102,10 @@ impl Upstream {
 }
 
 /// Lowercases a registry host and folds Docker Hub's aliases into `docker.io`.
-fn canonical_name(raw: &str) -> Result<String, String> {
+fn canonical_name(raw: &str) -> Result<String, RegistryProblem> {
     let name = raw.trim().to_ascii_lowercase();
     if !is_host_port(&name) {
-        return Err("not a registry host name".to_owned());
+        return Err(RegistryProblem::NotAHostName);
     }
     let is_hub_alias = KNOWN_ENDPOINTS
         .iter()
@@ -95,24 +119,24 @@ fn canonical_name(raw: &str) -> Result<String, String> {
 
 /// `http(s)://host[:port]` with an optional trailing `/`; nothing else (registries serve `/v2/`
 /// at the root, and a path, query or userinfo here is a mistake worth reporting).
-fn parse_endpoint(raw: &str) -> Result<String, String> {
+fn parse_endpoint(raw: &str) -> Result<String, RegistryProblem> {
     let raw = raw.trim();
     let (scheme, rest) = raw
         .split_once("://")
-        .ok_or_else(|| "not a URL".to_owned())?;
+        .ok_or(RegistryProblem::NotAnEndpoint)?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {
-        return Err("only http:// and https:// registries".to_owned());
+        return Err(RegistryProblem::Scheme);
     }
     let host = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
     if !is_host_port(&host) {
-        return Err("expected scheme://host[:port] with no path, query or credentials".to_owned());
+        return Err(RegistryProblem::NotAnEndpoint);
     }
     // As fetch will read it (`127.1` is 127.0.0.1, `:443` on https is no port), so realms and
     // redirects are compared with the host requests really go to.
     crate::fetch_url::FetchUrl::parse(&format!("{scheme}://{host}/"))
         .map(|u| u.origin().to_owned())
-        .ok_or_else(|| "not a host fetch can reach".to_owned())
+        .ok_or(RegistryProblem::Unreachable)
 }
 
 /// Second-level labels under which country TLDs register names (`example.co.uk`). Not the

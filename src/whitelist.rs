@@ -29,17 +29,40 @@ struct Pattern {
     names: Names,
 }
 
+/// Why a pattern was refused (errors name the entry by position, never by text: they reach
+/// every client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternProblem {
+    Registry(crate::upstream::RegistryProblem),
+    NotAName,
+    Star,
+}
+
+impl std::fmt::Display for PatternProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PatternProblem::Registry(p) => write!(f, "{p}"),
+            PatternProblem::NotAName => f.write_str(
+                "not a repository name (lowercase letters and digits, separated by '.', '_', '__', '-' or '/')",
+            ),
+            PatternProblem::Star => {
+                f.write_str("'*' is only allowed as a whole pattern or as a final '/*'")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Whitelist {
     patterns: Vec<Pattern>,
 }
 
 impl Whitelist {
-    pub fn parse(raw: &str) -> Result<Whitelist, String> {
-        // Errors name the entry by position, never by text: they reach every client.
+    /// The patterns of `raw`; a refusal names the 1-based entry.
+    pub fn parse(raw: &str) -> Result<Whitelist, (usize, PatternProblem)> {
         let patterns = crate::list::entries(raw)
             .enumerate()
-            .map(|(i, p)| parse_pattern(p).map_err(|e| format!("entry {}: {e}", i + 1)))
+            .map(|(i, p)| parse_pattern(p).map_err(|e| (i + 1, e)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Whitelist { patterns })
     }
@@ -73,10 +96,7 @@ impl Whitelist {
     }
 }
 
-const NOT_A_NAME: &str =
-    "not a repository name (lowercase letters and digits, separated by '.', '_', '__', '-' or '/')";
-
-fn parse_pattern(raw: &str) -> Result<Pattern, String> {
+fn parse_pattern(raw: &str) -> Result<Pattern, PatternProblem> {
     if raw == "*" {
         return Ok(Pattern {
             registry: None,
@@ -88,7 +108,7 @@ fn parse_pattern(raw: &str) -> Result<Pattern, String> {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
         {
-            let up = crate::upstream::Upstream::parse(first)?;
+            let up = crate::upstream::Upstream::parse(first).map_err(PatternProblem::Registry)?;
             (up.name, rest)
         }
         _ => (DOCKER_HUB.to_owned(), raw),
@@ -97,12 +117,12 @@ fn parse_pattern(raw: &str) -> Result<Pattern, String> {
     let names = if rest == "*" {
         Names::All
     } else if let Some(ns) = rest.strip_suffix("/*") {
-        validate_name(ns).map_err(|_| NOT_A_NAME.to_owned())?;
+        validate_name(ns).map_err(|_| PatternProblem::NotAName)?;
         Names::Under(format!("{ns}/"))
     } else if rest.contains('*') {
-        return Err("'*' is only allowed as a whole pattern or as a final '/*'".to_owned());
+        return Err(PatternProblem::Star);
     } else {
-        let name = normalize_name(rest, docker_hub).map_err(|_| NOT_A_NAME.to_owned())?;
+        let name = normalize_name(rest, docker_hub).map_err(|_| PatternProblem::NotAName)?;
         Names::Exact(name.as_str().to_owned())
     };
     Ok(Pattern {

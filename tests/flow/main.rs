@@ -2195,7 +2195,7 @@ fn account_pools_are_checked_like_every_list() {
         let e = Config::from_pairs([("UPSTREAM_ACCOUNTS", value), ("TOKEN_SECRET", SECRET)])
             .expect_err(why);
         assert_eq!(e.key, "UPSTREAM_ACCOUNTS", "{why}");
-        assert!(!e.message.contains("s3cr3t"), "{why}: {}", e.message);
+        assert!(!e.to_string().contains("s3cr3t"), "{why}: {e}");
     }
     let e = Config::from_pairs([("UPSTREAM_ACCOUNTS", "alice:a")]).unwrap_err();
     assert_eq!(e.key, "TOKEN_SECRET");
