@@ -61,8 +61,8 @@ impl CacheStatus {
     }
 
     /// Answers an operator wants in the error log.
-    pub(crate) fn notable(label: &str) -> bool {
-        label == CacheStatus::Stale.as_str() || label == CacheStatus::Bypass.as_str()
+    pub(crate) fn notable(self) -> bool {
+        matches!(self, CacheStatus::Stale | CacheStatus::Bypass)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Requests and responses as the flow sees them: plain data, with bodies as opaque handles of
 //! the platform (`B`) so a layer's bytes never pass through the core, nor through wasm memory.
 
+use crate::cache_policy::CacheStatus;
+
 /// An HTTP method. Only the ones a read-only registry mirror acts on have names; methods are
 /// case-sensitive (RFC 9110), so `get` is `Other`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +191,7 @@ pub struct UpstreamResponse<B> {
     pub body: B,
 }
 
+/// A body the proxy hands the client.
 #[derive(Debug)]
 pub enum Body<B> {
     Empty,
@@ -197,21 +200,31 @@ pub enum Body<B> {
     Bytes(Vec<u8>),
     /// An upstream response's body, streamed through untouched.
     Stream(B),
-    /// The upstream's response object itself, returned as it came (no new response is built,
-    /// as plain proxies do): its status and headers are exactly the `Response`'s. Made only by
-    /// `send::respond` when it filters nothing out; change headers with `Response::set_header`,
-    /// which turns it back into `Stream`. `bodiless`: it answers a HEAD, so it has no body to drop.
+}
+
+/// What the client gets: an answer the proxy built, or the upstream's response object itself.
+#[derive(Debug)]
+pub enum Answer<B> {
+    Built(Body<B>),
+    /// The upstream's own response, returned as it came (no new response is built, as plain
+    /// proxies do): its status and headers are exactly the `Response`'s. `bodiless`: it answers
+    /// a HEAD, so it has no body to drop.
     Verbatim {
         response: B,
         bodiless: bool,
     },
 }
 
+/// The client's response. Headers change only through `set_header`/`remove_header` (and the
+/// body through `set_body`), which turn a verbatim answer into a built one: a header can never
+/// be set where the binding, passing the upstream's object on, would drop it.
 #[derive(Debug)]
 pub struct Response<B> {
     pub status: u16,
-    pub headers: Headers,
-    pub body: Body<B>,
+    headers: Headers,
+    answer: Answer<B>,
+    /// What the edge cache did: `flow::handle` writes it as `X-Cache` and logs it.
+    cache: Option<CacheStatus>,
 }
 
 impl<B> Response<B> {
@@ -220,27 +233,80 @@ impl<B> Response<B> {
         matches!(status, 101 | 204 | 205 | 304)
     }
 
-    pub fn text(status: u16, content_type: &str, text: String) -> Self {
-        let mut headers = Headers::new();
-        headers.set("content-type", content_type);
+    pub fn new(status: u16, headers: Headers, body: Body<B>) -> Self {
         Response {
             status,
             headers,
-            body: Body::Text(text),
+            answer: Answer::Built(body),
+            cache: None,
         }
+    }
+
+    /// The upstream's response object as it came, with exactly these `headers`.
+    pub(crate) fn verbatim(status: u16, headers: Headers, response: B, bodiless: bool) -> Self {
+        Response {
+            status,
+            headers,
+            answer: Answer::Verbatim { response, bodiless },
+            cache: None,
+        }
+    }
+
+    pub fn text(status: u16, content_type: &str, text: String) -> Self {
+        let mut headers = Headers::new();
+        headers.set("content-type", content_type);
+        Response::new(status, headers, Body::Text(text))
+    }
+
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    pub fn answer(&self) -> &Answer<B> {
+        &self.answer
+    }
+
+    pub fn into_parts(self) -> (u16, Headers, Answer<B>) {
+        (self.status, self.headers, self.answer)
+    }
+
+    pub(crate) fn cache(&self) -> Option<CacheStatus> {
+        self.cache
+    }
+
+    pub(crate) fn set_cache(&mut self, label: CacheStatus) {
+        self.cache = Some(label);
+    }
+
+    /// A verbatim answer becomes a built one with the same body.
+    fn built(&mut self) {
+        let answer = std::mem::replace(&mut self.answer, Answer::Built(Body::Empty));
+        self.answer = match answer {
+            Answer::Verbatim { response, .. } => Answer::Built(Body::Stream(response)),
+            built => built,
+        };
     }
 
     /// Sets a header; a verbatim upstream response becomes a streamed copy unless the header
     /// already has that value.
-    pub fn set_header(&mut self, name: &str, value: &str) {
-        if self.headers.get(name) == Some(value) {
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        if self.headers.get(name) == Some(value.as_str()) {
             return;
         }
-        self.body = match std::mem::replace(&mut self.body, Body::Empty) {
-            Body::Verbatim { response, .. } => Body::Stream(response),
-            other => other,
-        };
+        self.built();
         self.headers.set(name, value);
+    }
+
+    pub fn remove_header(&mut self, name: &str) {
+        if self.headers.get(name).is_some() {
+            self.built();
+            self.headers.remove(name);
+        }
+    }
+
+    pub fn set_body(&mut self, body: Body<B>) {
+        self.answer = Answer::Built(body);
     }
 
     pub fn json(status: u16, json: String) -> Self {
@@ -250,7 +316,7 @@ impl<B> Response<B> {
     pub fn error(e: &crate::errors::RegistryError) -> Self {
         let mut r = Self::json(e.status, e.body());
         if let Some(ra) = &e.retry_after {
-            r.headers.set("retry-after", ra.as_str());
+            r.set_header("retry-after", ra.as_str());
         }
         r
     }
@@ -259,6 +325,26 @@ impl<B> Response<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_set_on_a_verbatim_answer_makes_it_a_built_copy() {
+        let headers: Headers = [("x-api", "1")].into_iter().collect();
+        let mut r: Response<String> = Response::verbatim(200, headers, "upstream".into(), false);
+        r.set_header("x-api", "1");
+        assert!(
+            matches!(r.answer(), Answer::Verbatim { .. }),
+            "same value: nothing changes"
+        );
+        r.set_header("x-api", "2");
+        assert!(matches!(r.answer(), Answer::Built(Body::Stream(s)) if s == "upstream"));
+        assert_eq!(r.headers().get("x-api"), Some("2"));
+        let mut r: Response<String> = Response::verbatim(200, Headers::new(), "u".into(), false);
+        r.remove_header("absent");
+        assert!(
+            matches!(r.answer(), Answer::Verbatim { .. }),
+            "nothing removed"
+        );
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> Headers {
         pairs.iter().copied().collect()

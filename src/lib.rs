@@ -43,7 +43,9 @@ pub use challenge::Challenge;
 pub use config::{Config, ConfigError, ConfigValue, Shape as ConfigShape, KEYS as CONFIG_KEYS};
 pub use config_error::{Place as ConfigPlace, Problem as ConfigProblem};
 pub use flow::{config_error_response, handle, State, MAX_REDIRECTS};
-pub use http::{Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse};
+pub use http::{
+    Answer, Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse,
+};
 pub use platform::{FetchError, Part, Platform};
 
 /// The parsers and rules the fuzz targets drive; not an API. Always compiled (hidden), not behind

@@ -15,7 +15,8 @@ use wasm_bindgen::prelude::*;
 use crate::config::{Config, ConfigError, ConfigValue};
 use crate::flow::{self, State};
 use crate::http::{
-    Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse, CLIENT_HEADERS,
+    Answer, Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse,
+    CLIENT_HEADERS,
 };
 use crate::outside_tasks::{Driver, Outside, Step, StepError};
 use crate::platform::{FetchError, Platform};
@@ -325,16 +326,15 @@ fn response_init(status: u16, headers: &Headers) -> Result<web_sys::ResponseInit
 /// otherwise a new one, whose stream body is the handle's `body` (a runtime Response, or the
 /// `{ body }` the cache adapter made); statuses that carry no body get none.
 fn response_to_web(r: Response<JsValue>) -> Result<web_sys::Response, JsValue> {
-    let body = match r.body {
-        Body::Verbatim { response, .. } => return Ok(response.unchecked_into()),
-        _ if Response::<JsValue>::is_null_body_status(r.status) => Body::Empty,
-        b => b,
+    let (status, headers, answer) = r.into_parts();
+    let body = match answer {
+        Answer::Verbatim { response, .. } => return Ok(response.unchecked_into()),
+        _ if Response::<JsValue>::is_null_body_status(status) => Body::Empty,
+        Answer::Built(b) => b,
     };
-    let init = response_init(r.status, &r.headers)?;
+    let init = response_init(status, &headers)?;
     match body {
-        Body::Empty | Body::Verbatim { .. } => {
-            web_sys::Response::new_with_opt_str_and_init(None, &init)
-        }
+        Body::Empty => web_sys::Response::new_with_opt_str_and_init(None, &init),
         Body::Text(t) => web_sys::Response::new_with_opt_str_and_init(Some(&t), &init),
         Body::Bytes(mut b) => {
             web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut b), &init)

@@ -98,11 +98,7 @@ pub(super) async fn serve<P: Platform>(
     let tar = layout(&contents)?;
     let headers = tar_headers(name, reference, tar.length);
     if req.method == Method::Head {
-        return Ok(Response {
-            status: 200,
-            headers,
-            body: Body::Empty,
-        });
+        return Ok(Response::new(200, headers, Body::Empty));
     }
     let mut parts = Vec::with_capacity(tar.pieces.len());
     for piece in tar.pieces {
@@ -111,11 +107,11 @@ pub(super) async fn serve<P: Platform>(
             Piece::Layer(n) => f.layer(&image.layers[n]).await?,
         });
     }
-    Ok(Response {
-        status: 200,
+    Ok(Response::new(
+        200,
         headers,
-        body: Body::Stream(p.concat(parts, tar.length)),
-    })
+        Body::Stream(p.concat(parts, tar.length)),
+    ))
 }
 
 /// A download with an exact length and a file name, never stored by a cache on the way.
@@ -205,7 +201,7 @@ fn ask_login<B>(ctx: &Ctx<'_>, why: &str) -> Response<B> {
         "{why}: this mirror's archives need your account on {}",
         ctx.upstream.name
     )));
-    r.headers.set(
+    r.set_header(
         "www-authenticate",
         format!(
             "Basic realm=\"{} archives\", charset=\"UTF-8\"",

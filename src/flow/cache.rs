@@ -14,7 +14,7 @@ use crate::cache_policy::{
 };
 use crate::config::{CacheSettings, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{bearer, Body, Headers, Method, Request, Response, UpstreamResponse};
+use crate::http::{bearer, Answer, Body, Headers, Method, Request, Response, UpstreamResponse};
 use crate::platform::Platform;
 use crate::proxy_token::Claims;
 use crate::reference::{Digest, Reference, RepoName};
@@ -158,16 +158,18 @@ impl<P: Platform> CacheStep<'_, P> {
         };
         let (r, verified) = self.store_manifest(key, reference, resp).await?;
         // A verified tag's manifest is also its digest's: later by-digest requests hit.
-        if let (true, Reference::Tag(_), Body::Bytes(bytes)) = (verified, reference, &r.body) {
+        if let (true, Reference::Tag(_), Answer::Built(Body::Bytes(bytes))) =
+            (verified, reference, r.answer())
+        {
             if let Some(d) = r
-                .headers
+                .headers()
                 .get("docker-content-digest")
                 .and_then(|d| Digest::parse(d).ok())
             {
                 let by_digest = manifest_key(self.ctx.upstream, name, &Reference::Digest(d));
                 self.p.cache_put_bytes(
                     &by_digest.url,
-                    &stored_headers(self.ctx, self.settings.tag_ttl, &by_digest, &r.headers),
+                    &stored_headers(self.ctx, self.settings.tag_ttl, &by_digest, r.headers()),
                     bytes,
                 );
             }
@@ -181,10 +183,10 @@ impl<P: Platform> CacheStep<'_, P> {
         key: &CacheKey,
         r: Response<P::Body>,
     ) -> Result<Response<P::Body>, RegistryError> {
-        if self.admits(key, &r.headers) {
+        if self.admits(key, r.headers()) {
             return Ok(r);
         }
-        self.not_stored(Some(&r.headers)).await
+        self.not_stored(Some(r.headers())).await
     }
 
     /// Docker Hub counts a GET of a manifest as a pull and a HEAD not (its usage docs): a
@@ -224,7 +226,7 @@ impl<P: Platform> CacheStep<'_, P> {
             self.p.log("cache: upstream failed, serving a stale tag");
         }
         let mut r = from_stored(self.endpoint, hit, CacheStatus::Stale);
-        r.headers.set("warning", "110 - \"Response is Stale\"");
+        r.set_header("warning", "110 - \"Response is Stale\"");
         Ok(r)
     }
 
@@ -372,19 +374,15 @@ impl<P: Platform> CacheStep<'_, P> {
                 p.log("cache: manifest not stored (digest did not verify)");
             }
         }
-        headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
-        let r = Response {
-            status: 200,
-            headers,
-            body: Body::Bytes(bytes),
-        };
+        let mut r = Response::new(200, headers, Body::Bytes(bytes));
+        r.set_cache(CacheStatus::Miss);
         Ok((r, verified))
     }
 
     /// A layer streamed to the client while it is stored (when `cache_policy` allows it).
     fn store_blob(&self, key: &CacheKey, resp: UpstreamResponse<P::Body>) -> Response<P::Body> {
         let (p, ctx, endpoint) = (self.p, self.ctx, self.endpoint);
-        let mut headers = client_headers(endpoint, 200, &resp.headers);
+        let headers = client_headers(endpoint, 200, &resp.headers);
         let body = match blob_storable(200, &resp.headers, self.settings.max_blob_bytes) {
             Some(len) => {
                 let id = p.random_id();
@@ -394,12 +392,9 @@ impl<P: Platform> CacheStep<'_, P> {
             }
             None => resp.body,
         };
-        headers.set(CacheStatus::HEADER, CacheStatus::Miss.as_str());
-        Response {
-            status: 200,
-            headers,
-            body: Body::Stream(body),
-        }
+        let mut r = Response::new(200, headers, Body::Stream(body));
+        r.set_cache(CacheStatus::Miss);
+        r
     }
 }
 
@@ -418,7 +413,7 @@ fn unacceptable(stored: &Headers, accept: Option<&str>) -> RegistryError {
 }
 
 fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {
-    r.set_header(CacheStatus::HEADER, label.as_str());
+    r.set_cache(label);
     r
 }
 
@@ -426,7 +421,6 @@ fn labelled<B>(mut r: Response<B>, label: CacheStatus) -> Response<B> {
 /// they were fetched.
 fn stored_headers(ctx: &Ctx<'_>, tag_ttl: u32, key: &CacheKey, client: &Headers) -> Headers {
     let mut h = client.clone();
-    h.remove(CacheStatus::HEADER);
     if let Some(len) = client.get("content-length") {
         h.set(SIZE_HEADER, len.to_owned());
     }
@@ -444,17 +438,14 @@ fn from_stored<B>(
     label: CacheStatus,
 ) -> Response<B> {
     let mut headers = client_headers(endpoint, hit.status, &hit.headers);
-    headers.set(CacheStatus::HEADER, label.as_str());
     if headers.get("content-length").is_none() {
         if let Some(len) = hit.headers.get(SIZE_HEADER) {
             headers.set("content-length", len.to_owned());
         }
     }
-    Response {
-        status: hit.status,
-        headers,
-        body: Body::Stream(hit.body),
-    }
+    let mut r = Response::new(hit.status, headers, Body::Stream(hit.body));
+    r.set_cache(label);
+    r
 }
 
 /// A stored answer as the client's response; None when `range` is one the cache leaves to
@@ -470,18 +461,16 @@ fn from_cache<P: Platform>(
     let Some(range) = range else {
         return Some(r);
     };
-    let mut headers = r.headers;
+    let (_, mut headers, answer) = r.into_parts();
     let size: u64 = headers.get("content-length")?.parse().ok()?;
     let (first, last) = single_range(range, size)?;
-    let Body::Stream(whole) = r.body else {
+    let Answer::Built(Body::Stream(whole)) = answer else {
         return None;
     };
     let body = p.slice(whole, first, last)?;
     headers.set("content-range", format!("bytes {first}-{last}/{size}"));
     headers.set("content-length", (last - first + 1).to_string());
-    Some(Response {
-        status: 206,
-        headers,
-        body: Body::Stream(body),
-    })
+    let mut r = Response::new(206, headers, Body::Stream(body));
+    r.set_cache(label);
+    Some(r)
 }

@@ -73,11 +73,7 @@ async fn checked<P: Platform>(
 ) -> Option<Response<P::Body>> {
     let RegistryEndpoint::Manifest { reference, .. } = endpoint else {
         let headers = client_headers(endpoint, r.status, &r.headers);
-        return Some(Response {
-            status: r.status,
-            headers,
-            body: Body::Stream(r.body),
-        });
+        return Some(Response::new(r.status, headers, Body::Stream(r.body)));
     };
     let digest = r.headers.get("docker-content-digest").map(str::to_owned);
     let mut headers = client_headers(endpoint, r.status, &r.headers);
@@ -86,20 +82,12 @@ async fn checked<P: Platform>(
             crate::reference::Reference::Digest(d) => digest.as_deref() == Some(d.as_str()),
             crate::reference::Reference::Tag(_) => digest.is_some(),
         };
-        return names_it.then_some(Response {
-            status: r.status,
-            headers,
-            body: Body::Empty,
-        });
+        return names_it.then_some(Response::new(r.status, headers, Body::Empty));
     }
     let bytes = p.read_bytes(r.body, MANIFEST_MAX_BYTES).await.ok()?;
     if !manifest_verified(reference, digest.as_deref(), &bytes) {
         return None;
     }
     headers.set("content-length", bytes.len().to_string());
-    Some(Response {
-        status: r.status,
-        headers,
-        body: Body::Bytes(bytes),
-    })
+    Some(Response::new(r.status, headers, Body::Bytes(bytes)))
 }

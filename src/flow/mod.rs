@@ -25,7 +25,7 @@ pub use upstream_auth::State;
 use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::{Body, Method, Request, Response, API_VERSION, CLIENT_HEADERS};
+use crate::http::{Answer, Body, Method, Request, Response, API_VERSION, CLIENT_HEADERS};
 use crate::path_form::Reach;
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, Local};
@@ -48,10 +48,13 @@ pub async fn handle<P: Platform>(
         Err(e) => Response::error(&e),
     };
     resp.set_header(API_VERSION.0, API_VERSION.1);
-    if method == Method::Head && !matches!(resp.body, Body::Verbatim { bodiless: true, .. }) {
-        resp.body = Body::Empty;
+    let cache_label = resp.cache();
+    if let Some(label) = cache_label {
+        resp.set_header(CacheStatus::HEADER, label.as_str());
     }
-    let cache_label = resp.headers.get(CacheStatus::HEADER);
+    if method == Method::Head && !matches!(resp.answer(), Answer::Verbatim { bodiless: true, .. }) {
+        resp.set_body(Body::Empty);
+    }
     // Every pull starts with a ping answered 401 (the challenge): expected, not an error.
     let ping_challenge = resp.status == 401 && (path == "/v2/" || path == "/v2");
     let notable =
@@ -63,7 +66,7 @@ pub async fn handle<P: Platform>(
     };
     if config.logs(level) {
         let cache = cache_label
-            .map(|c| format!(" cache={c}"))
+            .map(|c| format!(" cache={}", c.as_str()))
             .unwrap_or_default();
         p.log(&format!(
             "{method} {} -> {}{cache}",
@@ -80,7 +83,7 @@ pub fn config_error_response<B>(e: &crate::config::ConfigError) -> Response<B> {
         ErrorCode::ConfigInvalid,
         format!("proxy misconfigured: {e}"),
     ));
-    r.headers.set(API_VERSION.0, API_VERSION.1);
+    r.set_header(API_VERSION.0, API_VERSION.1);
     r
 }
 

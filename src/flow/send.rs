@@ -78,11 +78,7 @@ pub(crate) fn respond<B>(
         Sent::Redirect(location) => {
             let mut h = Headers::new();
             h.set("location", location);
-            return Response {
-                status: 307,
-                headers: h,
-                body: Body::Empty,
-            };
+            return Response::new(307, h, Body::Empty);
         }
     };
     if resp.status == 401 {
@@ -115,18 +111,10 @@ pub(crate) fn respond<B>(
     // Nothing to drop or add: the client gets the upstream's own response object (a header set
     // later, e.g. the API version `flow::handle` puts on every answer, makes it a copy).
     let changed = make_client_headers(endpoint, status, &mut headers);
-    let body = if changed | page_link_by_path(ctx, endpoint, &mut headers) {
-        Body::Stream(body)
+    if changed | page_link_by_path(ctx, endpoint, &mut headers) {
+        Response::new(status, headers, Body::Stream(body))
     } else {
-        Body::Verbatim {
-            response: body,
-            bodiless: out.method == Method::Head,
-        }
-    };
-    Response {
-        status,
-        headers,
-        body,
+        Response::verbatim(status, headers, body, out.method == Method::Head)
     }
 }
 
@@ -270,7 +258,7 @@ async fn send_following_redirects<P: Platform>(
 
 pub(super) fn ping_ok<B>() -> Response<B> {
     let mut r = Response::json(200, "{}".to_owned());
-    r.headers.set("content-length", "2");
+    r.set_header("content-length", "2");
     r
 }
 
@@ -282,7 +270,7 @@ pub(super) fn challenge_response<B>(
     message: &str,
 ) -> Response<B> {
     let mut resp = Response::error(&RegistryError::unauthorized(message));
-    resp.headers.set(
+    resp.set_header(
         "www-authenticate",
         proxy_challenge(&ctx.realm(), &ctx.service, scope, error),
     );
@@ -317,7 +305,7 @@ fn unauthorized<B>(
         // A Basic-auth registry: the client's credentials are for it; pass its challenge on.
         Some(c) if c.scheme == Scheme::Basic => {
             let mut resp = Response::error(&RegistryError::unauthorized("authentication required"));
-            resp.headers.set(
+            resp.set_header(
                 "www-authenticate",
                 format!(
                     "Basic realm=\"{}\"",

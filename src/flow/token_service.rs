@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn token_response_shape() {
         let r: Response<()> = token_response("T", Some(300));
-        let crate::http::Body::Text(t) = r.body else {
+        let (_, _, crate::http::Answer::Built(crate::http::Body::Text(t))) = r.into_parts() else {
             panic!()
         };
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();

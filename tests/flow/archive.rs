@@ -129,11 +129,11 @@ fn an_archive_is_the_chosen_image_as_a_tar_with_layers_read_when_reached() {
     let tar = body_text(&r);
     assert!(!tar.contains("<<CUT>>"));
     assert_eq!(
-        r.headers.get("content-length"),
+        r.headers().get("content-length"),
         Some(tar.len().to_string().as_str())
     );
     assert_eq!(
-        r.headers.get("content-disposition"),
+        r.headers().get("content-disposition"),
         Some("attachment; filename=\"multi_latest.tar\"")
     );
     for part in [&img.manifest, &img.config, &img.layer] {
@@ -167,8 +167,8 @@ fn an_archive_is_the_chosen_image_as_a_tar_with_layers_read_when_reached() {
         ),
     );
     assert_eq!(
-        h.headers.get("content-length"),
-        r.headers.get("content-length")
+        h.headers().get("content-length"),
+        r.headers().get("content-length")
     );
     assert!(fake.seen.borrow()[before..]
         .iter()
@@ -274,7 +274,7 @@ fn with_a_user_list_the_browser_logs_in_on_this_path_or_shows_a_proxy_token() {
     let r = get(&[]);
     assert_eq!(r.status, 401);
     assert_eq!(
-        r.headers.get("www-authenticate"),
+        r.headers().get("www-authenticate"),
         Some(r#"Basic realm="docker.io archives", charset="UTF-8""#)
     );
     let before = fake.seen.borrow().len();

@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use edge_registry_proxy::{
-    handle, Body, Config, FetchError, Headers, Part, Platform, Request, Response, State,
+    handle, Answer, Body, Config, FetchError, Headers, Part, Platform, Request, Response, State,
     UpstreamRequest, UpstreamResponse,
 };
 
@@ -183,10 +183,11 @@ pub fn run(fake: &Fake, state: &State, cfg: &Config, r: Request<String>) -> Resp
 }
 
 pub fn body_text(r: &Response<String>) -> String {
-    match &r.body {
-        Body::Empty => String::new(),
-        Body::Text(t) | Body::Stream(t) | Body::Verbatim { response: t, .. } => t.clone(),
-        Body::Bytes(b) => String::from_utf8(b.clone()).unwrap(),
+    match r.answer() {
+        Answer::Verbatim { response: t, .. } => t.clone(),
+        Answer::Built(Body::Empty) => String::new(),
+        Answer::Built(Body::Text(t) | Body::Stream(t)) => t.clone(),
+        Answer::Built(Body::Bytes(b)) => String::from_utf8(b.clone()).unwrap(),
     }
 }
 

@@ -80,7 +80,7 @@ fn path_config(extra: &[(&str, &str)]) -> Config {
 }
 
 fn challenge_of(r: &edge_registry_proxy::Response<String>) -> Challenge {
-    Challenge::parse(r.headers.get("www-authenticate").expect("a challenge")).unwrap()
+    Challenge::parse(r.headers().get("www-authenticate").expect("a challenge")).unwrap()
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn a_path_naming_a_configured_registry_goes_there_with_its_own_name() {
         req("GET", manifest, &[("authorization", "Bearer GH-ANON")]),
     );
     assert_eq!(
-        (r.status, r.headers.get("docker-content-digest")),
+        (r.status, r.headers().get("docker-content-digest")),
         (200, Some(DIGEST))
     );
 
@@ -359,7 +359,7 @@ fn a_tag_lists_next_page_keeps_the_path_form() {
         format!("{GHCR}/v2/org/app/tags/list?n=2")
     );
     assert_eq!(
-        r.headers.get("link"),
+        r.headers().get("link"),
         Some(r#"</v2/ghcr.io/org/app/tags/list?last=b&n=2>; rel="next""#)
     );
 }
