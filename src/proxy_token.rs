@@ -103,7 +103,7 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, TokenError
     let json = URL_SAFE_NO_PAD
         .decode(body)
         .map_err(|_| TokenError::Malformed)?;
-    // Read back through serde_json::Value (see upstream_auth::parse_token_answer: a derived
+    // Read back through serde_json::Value (see token_answer::parse_token_answer: a derived
     // Deserialize costs 12 % of the gzipped wasm, measured).
     let v: serde_json::Value = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
     let str_field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);

@@ -4,59 +4,24 @@
 //! same read goes out with the next. When every account rests, the client gets the last 429
 //! with the earliest end as its `Retry-After`. Per isolate, like all the proxy's memory.
 
-use std::cell::{Cell, RefCell};
-
 use super::context::Ctx;
+use super::learned_auth::{learned_auth, unavailable, UpstreamAuth};
 use super::send::{send, Outgoing, Sent};
-use super::upstream_auth::{proxy_authorization, State};
+use super::state::State;
+use super::upstream_tokens::{
+    fetch_token, forget_if_moved, CachedToken, TokenRefusal, DEFAULT_TOKEN_SECS, EXPIRY_MARGIN_SECS,
+};
+use crate::config::Credentials;
+use crate::credentials::basic_header;
 use crate::errors::{ErrorCode, RegistryError};
-use crate::http::Headers;
+use crate::http::{bearer, Headers};
 use crate::platform::Platform;
+use crate::upstream::Upstream;
 
 /// Rest of an account whose 429 says nothing of its window.
 const DEFAULT_REST_SECS: u64 = 3600;
 /// Longest rest believed.
 const MAX_REST_SECS: u64 = 24 * 3600;
-
-/// Which accounts rest until when, and whose turn is next.
-#[derive(Default)]
-pub struct AccountRests {
-    /// (endpoint, user, until): the user names only, never a token.
-    resting: RefCell<Vec<(String, String, u64)>>,
-    turn: Cell<usize>,
-}
-
-impl AccountRests {
-    fn until(&self, endpoint: &str, user: &str, now: u64) -> Option<u64> {
-        self.resting
-            .borrow()
-            .iter()
-            .find(|(e, u, until)| e == endpoint && u == user && *until > now)
-            .map(|(_, _, until)| *until)
-    }
-
-    fn rest(&self, endpoint: &str, user: &str, until: u64) {
-        let mut r = self.resting.borrow_mut();
-        r.retain(|(e, u, _)| !(e == endpoint && u == user));
-        r.push((endpoint.to_owned(), user.to_owned(), until));
-    }
-
-    /// The names of the accounts resting at `now` (for /version).
-    pub(super) fn resting_at(&self, now: u64) -> Vec<String> {
-        self.resting
-            .borrow()
-            .iter()
-            .filter(|(_, _, until)| *until > now)
-            .map(|(_, u, _)| u.clone())
-            .collect()
-    }
-
-    fn next_turn(&self, n: usize) -> usize {
-        let t = self.turn.get();
-        self.turn.set(t.wrapping_add(1));
-        t % n
-    }
-}
 
 /// When an account's window ends, from the 429 that said it is spent.
 fn rest_until(headers: &Headers, now: u64) -> u64 {
@@ -146,6 +111,62 @@ pub(crate) async fn send_as_proxy<P: Platform>(
             e.retry_after = Some(retry_after);
             Err(e)
         }
+    }
+}
+
+/// The `Authorization` the proxy itself sends upstream for `scope`: none for open registries,
+/// the operator's Basic credentials for Basic registries, a (cached) Bearer token otherwise.
+pub(super) async fn proxy_authorization<P: Platform>(
+    p: &P,
+    state: &State,
+    upstream: &Upstream,
+    scope: Option<&str>,
+    account: Option<&Credentials>,
+    now: u64,
+) -> Result<Option<String>, RegistryError> {
+    let (realm, service) = match learned_auth(p, &state.auth, upstream, now).await? {
+        UpstreamAuth::Open => return Ok(None),
+        UpstreamAuth::Basic => return Ok(account.map(basic_header)),
+        UpstreamAuth::Bearer { realm, service } => (realm, service),
+    };
+    let scope_key = scope.unwrap_or("");
+    let user = account.map(|c| c.user.as_str());
+    if let Some(t) = state.tokens.get(&upstream.endpoint, scope_key, user, now) {
+        return Ok(Some(bearer(&t)));
+    }
+    let basic = account.map(basic_header);
+    let scopes: Vec<String> = scope.map(|s| vec![s.to_owned()]).unwrap_or_default();
+    let fetched = fetch_token(
+        p,
+        &realm,
+        service.as_deref(),
+        &scopes,
+        user,
+        basic.as_deref(),
+    )
+    .await;
+    forget_if_moved(&state.auth, upstream, &fetched, basic.is_none());
+    match fetched {
+        Ok(t) => {
+            let lifetime = t.expires_in.unwrap_or(DEFAULT_TOKEN_SECS);
+            if lifetime > EXPIRY_MARGIN_SECS {
+                state.tokens.put(CachedToken {
+                    endpoint: upstream.endpoint.clone(),
+                    scope: scope_key.to_owned(),
+                    account: user.map(str::to_owned),
+                    token: t.token.clone(),
+                    expires_at: now + lifetime - EXPIRY_MARGIN_SECS,
+                });
+            }
+            Ok(Some(bearer(&t.token)))
+        }
+        Err(TokenRefusal::Refused) => Err(unavailable(if account.is_some() {
+            "the upstream refused the mirror's account (check UPSTREAM_USERNAME/UPSTREAM_PASSWORD)"
+                .into()
+        } else {
+            "the upstream token service refused anonymous access".into()
+        })),
+        Err(TokenRefusal::Failed(e)) => Err(e),
     }
 }
 

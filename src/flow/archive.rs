@@ -9,8 +9,8 @@
 use super::accounts::send_as_proxy;
 use super::context::Ctx;
 use super::send::{send, Outgoing, Sent};
+use super::state::State;
 use super::token_service::log_in;
-use super::upstream_auth::State;
 use crate::archive::{
     file_name, layout, parse_manifest, pick, Contents, Descriptor, Image, Manifest, Piece,
     PlatformSpec, MAX_DOCUMENT_BYTES, MAX_LAYERS,
@@ -231,7 +231,9 @@ impl<P: Platform> Fetcher<'_, '_, P> {
             Identity::Proxy => send_as_proxy(self.p, self.state, self.ctx, out).await,
             Identity::User(t) => send(self.p, out, Some(&bearer(t))).await,
         };
-        self.state.observed.record(&self.ctx.upstream.name, &sent);
+        self.state
+            .observed
+            .record(&self.ctx.upstream.name, super::send::answered(&sent));
         sent
     }
 

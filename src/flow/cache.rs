@@ -6,7 +6,7 @@ use super::accounts::send_as_proxy;
 use super::context::Ctx;
 use super::fallback;
 use super::send::{client_headers, respond, send, upstream_failed, Outgoing, Sent};
-use super::upstream_auth::State;
+use super::state::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
     range_applies, single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER,
@@ -312,7 +312,9 @@ impl<P: Platform> CacheStep<'_, P> {
     /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
     async fn own_fetch(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
         let sent = send_as_proxy(self.p, self.state, self.ctx, out).await;
-        self.state.observed.record(&self.ctx.upstream.name, &sent);
+        self.state
+            .observed
+            .record(&self.ctx.upstream.name, super::send::answered(&sent));
         sent
     }
 

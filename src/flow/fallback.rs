@@ -5,9 +5,10 @@
 //! names its source (`X-Registry-Source`). None when no source answered: the client then gets
 //! the registry's own answer.
 
+use super::accounts::proxy_authorization;
 use super::context::Ctx;
 use super::send::{client_headers, respond, send, Outgoing, Sent};
-use super::upstream_auth::{proxy_authorization, State};
+use super::state::State;
 use crate::cache_policy::{manifest_verified, MANIFEST_MAX_BYTES};
 use crate::config::LogLevel;
 use crate::http::{Body, Method, Response, UpstreamResponse};

@@ -5,8 +5,9 @@ use super::accounts::send_as_proxy;
 use super::cache;
 use super::context::Ctx;
 use super::fallback;
+use super::learned_auth::UpstreamAuth;
 use super::send::{challenge_response, ping_ok, respond, send, upstream_failed, Outgoing, Sent};
-use super::upstream_auth::{State, UpstreamAuth};
+use super::state::State;
 use crate::access;
 use crate::config::BlobRedirect;
 use crate::errors::RegistryError;
@@ -100,7 +101,9 @@ async fn answer<P: Platform>(
     out: &Outgoing,
     sent: Result<Sent<P::Body>, RegistryError>,
 ) -> Result<Response<P::Body>, RegistryError> {
-    state.observed.record(&ctx.upstream.name, &sent);
+    state
+        .observed
+        .record(&ctx.upstream.name, super::send::answered(&sent));
     if upstream_failed(&sent) {
         if let Some(r) = fallback::from_fallbacks(p, state, ctx, endpoint, out).await {
             return Ok(r);

@@ -4,7 +4,7 @@
 //! users or secrets are. Everything from the request (the Host header) is HTML-escaped.
 
 use super::context::Ctx;
-use super::upstream_auth::State;
+use super::state::State;
 use crate::config::{BlobRedirect, Config};
 use crate::upstream::Upstream;
 use crate::url::strip_port;

@@ -2,9 +2,11 @@
 //! route -> select upstream -> check -> forward (following redirects) -> rewrite -> respond.
 //!
 //! `handle` and `dispatch` live here; the steps are children: `forward` (the /v2/ requests),
-//! `send` (upstream requests, redirects, responses), `cache` (CACHE=on), `token_service`
-//! (/token), `upstream_auth` (the upstreams' token services and the isolate's `State`),
-//! `landing` (/ and /version). Children import only from siblings below them, never from here.
+//! `send` (upstream requests, redirects, responses), `cache` (CACHE=on), `fallback`,
+//! `accounts` (the proxy's own identity), `token_service` (/token), `learned_auth` and
+//! `upstream_tokens` (the upstreams' schemes and token services), `state` (what the isolate
+//! remembers), `archive` (/archive/...), `search` (/v1/search), `landing` (/ and /version).
+//! Children import only from siblings, never from here, and no import circles.
 
 mod accounts;
 mod archive;
@@ -13,14 +15,16 @@ mod context;
 mod fallback;
 mod forward;
 mod landing;
+mod learned_auth;
 mod observed;
 mod search;
 mod send;
+mod state;
 mod token_service;
-mod upstream_auth;
+mod upstream_tokens;
 
 pub use send::MAX_REDIRECTS;
-pub use upstream_auth::State;
+pub use state::State;
 
 use crate::cache_policy::CacheStatus;
 use crate::config::{Config, LogLevel};

@@ -4,7 +4,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use super::send::Sent;
+use crate::http::Headers;
 
 #[derive(Default)]
 pub struct Observed {
@@ -22,12 +22,12 @@ fn shown(v: &str) -> String {
 }
 
 impl Observed {
-    pub(super) fn record<B, E>(&self, registry: &str, sent: &Result<Sent<B>, E>) {
-        let Ok(Sent::Response(r)) = sent else { return };
-        let (Some(limit), Some(remaining)) = (
-            r.headers.get("ratelimit-limit"),
-            r.headers.get("ratelimit-remaining"),
-        ) else {
+    /// What an upstream answer's headers (None: no answer) said of the pull limit.
+    pub(super) fn record(&self, registry: &str, answer: Option<&Headers>) {
+        let Some(h) = answer else { return };
+        let (Some(limit), Some(remaining)) =
+            (h.get("ratelimit-limit"), h.get("ratelimit-remaining"))
+        else {
             return;
         };
         let mut l = self.limits.borrow_mut();

@@ -3,7 +3,7 @@
 //! challenge on a 401, only the headers a client needs).
 
 use super::context::Ctx;
-use super::upstream_auth::State;
+use super::state::State;
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::fetch_url::FetchUrl;
@@ -196,6 +196,14 @@ pub(crate) fn upstream_failed<B, E>(sent: &Result<Sent<B>, E>) -> bool {
         Err(_) => true,
         Ok(Sent::Response(r)) => r.status >= 500 || r.status == 429,
         Ok(Sent::Redirect(_)) => false,
+    }
+}
+
+/// The headers of the upstream's answer, if it answered (not a redirect handed on).
+pub(crate) fn answered<B, E>(sent: &Result<Sent<B>, E>) -> Option<&Headers> {
+    match sent {
+        Ok(Sent::Response(r)) => Some(&r.headers),
+        _ => None,
     }
 }
 

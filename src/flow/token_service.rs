@@ -13,9 +13,10 @@
 //!   use their own account. The operator's upstream token never reaches a client.
 
 use super::context::Ctx;
-use super::upstream_auth::{
-    fetch_token, forget_if_moved, learned_auth, State, TokenRefusal, UpstreamAuth,
-    DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
+use super::learned_auth::{learned_auth, UpstreamAuth};
+use super::state::State;
+use super::upstream_tokens::{
+    fetch_token, forget_if_moved, TokenRefusal, DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
 };
 use crate::config::{AuthMode, Credentials, LogLevel};
 use crate::credentials::{basic_header, parse_basic, subject_is};
@@ -130,7 +131,7 @@ async fn pass_through<P: Platform>(
         basic.as_deref(),
     )
     .await;
-    forget_if_moved(state, ctx.upstream, &fetched, basic.is_none());
+    forget_if_moved(&state.auth, ctx.upstream, &fetched, basic.is_none());
     match fetched {
         Ok(t) => Ok(match t.answer {
             Some(text) => Response::json(200, text),
@@ -223,7 +224,7 @@ pub(super) async fn log_in<P: Platform>(
         password: c.password,
     };
     let basic = basic_header(&c);
-    match learned_auth(p, state, ctx.upstream, ctx.now).await? {
+    match learned_auth(p, &state.auth, ctx.upstream, ctx.now).await? {
         UpstreamAuth::Bearer { realm, service } => {
             let scopes = granted.scope_strings();
             let fetched = fetch_token(
@@ -235,7 +236,7 @@ pub(super) async fn log_in<P: Platform>(
                 Some(&basic),
             )
             .await;
-            forget_if_moved(state, ctx.upstream, &fetched, false);
+            forget_if_moved(&state.auth, ctx.upstream, &fetched, false);
             user_token(p, ctx, fetched, (&c.user, typed_exactly), claims)?;
         }
         UpstreamAuth::Basic => verify_basic(p, ctx, &basic).await?,
@@ -317,7 +318,7 @@ async fn bearer_realm<P: Platform>(
     state: &State,
     ctx: &Ctx<'_>,
 ) -> Result<(String, Option<String>), RegistryError> {
-    match learned_auth(p, state, ctx.upstream, ctx.now).await? {
+    match learned_auth(p, &state.auth, ctx.upstream, ctx.now).await? {
         UpstreamAuth::Bearer { realm, service } => Ok((realm, service)),
         UpstreamAuth::Open | UpstreamAuth::Basic => Err(RegistryError::new(
             ErrorCode::NotFound,
