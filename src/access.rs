@@ -4,7 +4,7 @@
 //! to a user who is still on the list. Upstream-issued or forged tokens never pass.
 
 use crate::challenge::BearerError;
-use crate::config::{AuthMode, Config};
+use crate::config::{Config, ProxyAuth};
 use crate::proxy_token::{verify, Claims};
 use crate::route::RegistryEndpoint;
 use crate::upstream::Upstream;
@@ -32,21 +32,14 @@ pub(crate) fn bearer(authorization: Option<&str>) -> Option<&str> {
 }
 
 pub(crate) fn check(
-    config: &Config,
+    (config, auth): (&Config, &ProxyAuth),
     upstream: &Upstream,
     endpoint: &RegistryEndpoint,
     authorization: Option<&str>,
     now: u64,
 ) -> Result<Claims, AccessDenied> {
-    let AuthMode::ProxyTokens(secret) = &config.auth else {
-        // Pass-through: the upstream checks its own tokens.
-        return Err(denied(
-            "this mirror passes the upstream's tokens through",
-            None,
-        ));
-    };
     let token = bearer(authorization).ok_or_else(|| denied("authentication required", None))?;
-    let claims = verify(token, secret.as_bytes(), now)
+    let claims = verify(token, auth.secret.as_bytes(), now)
         .map_err(|e| denied(e.describe(), Some(BearerError::InvalidToken)))?;
     // A ping names no repository: a token for any registry served answers it (`docker login
     // my.domain` by a user listed on a registry reached by path).
@@ -54,7 +47,7 @@ pub(crate) fn check(
         RegistryEndpoint::Ping => config.upstream_named(&claims.registry).unwrap_or(upstream),
         _ => upstream,
     };
-    if !config.users.is_empty() {
+    if !config.users().is_empty() {
         match &claims.user {
             // Still listed, for this registry: removing a user revokes their tokens at once.
             Some(u) if config.listed_user(&registry.name, u).is_some() => {}
@@ -86,6 +79,23 @@ pub(crate) fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With the configuration's own proxy auth (every configuration here signs).
+    fn check(
+        cfg: &Config,
+        up: &Upstream,
+        endpoint: &RegistryEndpoint,
+        authorization: Option<&str>,
+        now: u64,
+    ) -> Result<Claims, AccessDenied> {
+        super::check(
+            (cfg, cfg.proxy_auth().unwrap()),
+            up,
+            endpoint,
+            authorization,
+            now,
+        )
+    }
     use crate::http::Method;
     use crate::proxy_token::sign;
     use crate::route::{route, Endpoint};

@@ -108,13 +108,8 @@ pub struct Config {
     /// a host of their own. UPSTREAM and the ROUTES targets are served so too.
     pub registries: Vec<Upstream>,
     pub whitelist: Whitelist,
-    /// Users allowed to pull; empty = anonymous pulls.
-    pub users: Vec<ListedUser>,
-    /// Whose tokens clients hold; the secret exists exactly when the proxy signs.
+    /// Whose tokens clients hold, and with it who may pull and with which accounts.
     pub auth: AuthMode,
-    /// The operator's accounts on `upstream` (not on routed registries): UPSTREAM_USERNAME's
-    /// first, then UPSTREAM_ACCOUNTS' in order. They take turns for the proxy's own pulls.
-    pub upstream_accounts: Vec<Credentials>,
     /// `CACHE=on`, with what only then means something; None: no edge cache.
     pub cache: Option<CacheSettings>,
     pub blob_redirect: BlobRedirect,
@@ -159,10 +154,30 @@ impl std::fmt::Debug for TokenSecret {
 pub enum AuthMode {
     /// The upstream's own, fetched through the proxy's `/token` and passed to the upstream.
     PassThrough,
-    /// The proxy's, signed with this secret: needed by the user whitelist (who may pull), the
-    /// operator's account (never handed out) and the cache (what is stored was fetched with the
-    /// proxy's identity, and who may read it is checked by the proxy).
-    ProxyTokens(TokenSecret),
+    /// The proxy's: needed by the user whitelist (who may pull), the operator's accounts (never
+    /// handed out) and the cache (what is stored was fetched with the proxy's identity, and who
+    /// may read it is checked by the proxy).
+    ProxyTokens(ProxyAuth),
+}
+
+/// What proxy tokens come with: the secret that signs them, and who may pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyAuth {
+    pub secret: TokenSecret,
+    pub pullers: Pullers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pullers {
+    /// Anyone the whitelist admits. The proxy reads with the operator's accounts on UPSTREAM
+    /// in turn (UPSTREAM_USERNAME's first, then UPSTREAM_ACCOUNTS'), or anonymously.
+    Anyone { accounts: Vec<Credentials> },
+    /// Listed users only, each reading with their own account: the operator's accounts, if
+    /// given, are not used (`unused_accounts`, for the warning).
+    Listed {
+        users: Vec<ListedUser>,
+        unused_accounts: bool,
+    },
 }
 
 /// A configuration value as the platform holds it. Lists may be given as arrays (an ESA CONFIG
@@ -273,8 +288,7 @@ impl Config {
             get("UPSTREAM_ACCOUNTS"),
         )?;
         let cache = choice("CACHE", get("CACHE"), false, (ON_OFF, ON_OFF_NAMES))?;
-        let signs = !users.is_empty() || !upstream_accounts.is_empty() || cache;
-        let auth = auth_mode(signs, get("TOKEN_SECRET"))?;
+        let auth = auth_mode(users, upstream_accounts, cache, get("TOKEN_SECRET"))?;
 
         let (cache_max_blob_bytes, cache_tag_ttl) =
             cache_limits(get("CACHE_MAX_BLOB_MB"), get("CACHE_TAG_TTL"))?;
@@ -317,9 +331,7 @@ impl Config {
             routes,
             registries: extra,
             whitelist,
-            users,
             auth,
-            upstream_accounts,
             cache: cache.then_some(CacheSettings {
                 tag_ttl: cache_tag_ttl,
                 max_blob_bytes: cache_max_blob_bytes,
@@ -346,7 +358,22 @@ impl Config {
     /// The cache needs it too: what it stores must have been fetched with the proxy's own
     /// identity, and who may read it must be checked by the proxy.
     pub fn proxy_tokens(&self) -> bool {
-        matches!(self.auth, AuthMode::ProxyTokens(_))
+        self.proxy_auth().is_some()
+    }
+
+    pub fn proxy_auth(&self) -> Option<&ProxyAuth> {
+        match &self.auth {
+            AuthMode::ProxyTokens(a) => Some(a),
+            AuthMode::PassThrough => None,
+        }
+    }
+
+    /// The user whitelist; empty: anyone the image whitelist admits may pull.
+    pub fn users(&self) -> &[ListedUser] {
+        match self.proxy_auth().map(|a| &a.pullers) {
+            Some(Pullers::Listed { users, .. }) => users,
+            _ => &[],
+        }
     }
 
     /// Whether a line of `level` is logged.
@@ -357,19 +384,18 @@ impl Config {
     /// The listed user a client's `user` on `registry` stands for. Case-insensitive (Docker
     /// Hub's names are), but the caller sends the listed spelling upstream, not the typed one.
     pub fn listed_user(&self, registry: &str, user: &str) -> Option<&ListedUser> {
-        self.users
+        self.users()
             .iter()
             .find(|u| u.registry == registry && u.name.eq_ignore_ascii_case(user))
     }
 
     /// The operator's accounts, when the proxy may use them on `upstream`: only on the default
-    /// upstream, and never while users are listed -- a listed user pulls with their own
-    /// account only, so the operator's private images stay the operator's.
+    /// upstream, and never while users are listed (`Pullers::Listed`) -- a listed user pulls
+    /// with their own account only, so the operator's private images stay the operator's.
     pub fn operator_accounts(&self, upstream: &Upstream) -> &[Credentials] {
-        if upstream == &self.upstream && self.users.is_empty() {
-            &self.upstream_accounts
-        } else {
-            &[]
+        match self.proxy_auth().map(|a| &a.pullers) {
+            Some(Pullers::Anyone { accounts }) if upstream == &self.upstream => accounts,
+            _ => &[],
         }
     }
 
@@ -377,12 +403,19 @@ impl Config {
     /// logged): each is legal but probably not what was meant.
     pub fn warnings(&self) -> Vec<&'static str> {
         let mut w = Vec::new();
-        if !self.upstream_accounts.is_empty() {
-            if !self.users.is_empty() {
+        match self.proxy_auth().map(|a| &a.pullers) {
+            Some(Pullers::Listed {
+                unused_accounts: true,
+                ..
+            }) => {
                 w.push("UPSTREAM_USERNAME is not used while USER_WHITELIST is set: listed users pull with their own accounts");
-            } else if self.whitelist.allows_everything() {
+            }
+            Some(Pullers::Anyone { accounts })
+                if !accounts.is_empty() && self.whitelist.allows_everything() =>
+            {
                 w.push("UPSTREAM_USERNAME with an empty or '*' WHITELIST: anyone can pull every image the operator's account can read, private ones included");
             }
+            _ => {}
         }
         w
     }
@@ -526,17 +559,34 @@ fn parse_accounts(raw: &str) -> Result<Vec<Credentials>, ConfigError> {
     Ok(out)
 }
 
-/// Proxy tokens when the proxy must sign (`signs`), and then a usable secret is required.
-fn auth_mode(signs: bool, secret: Option<&str>) -> Result<AuthMode, ConfigError> {
-    if !signs {
+/// Proxy tokens when the proxy must sign (users listed, operator accounts, the cache), and then
+/// a usable secret is required.
+fn auth_mode(
+    users: Vec<ListedUser>,
+    accounts: Vec<Credentials>,
+    cache: bool,
+    secret: Option<&str>,
+) -> Result<AuthMode, ConfigError> {
+    if users.is_empty() && accounts.is_empty() && !cache {
         return Ok(AuthMode::PassThrough);
     }
+    let pullers = if users.is_empty() {
+        Pullers::Anyone { accounts }
+    } else {
+        Pullers::Listed {
+            users,
+            unused_accounts: !accounts.is_empty(),
+        }
+    };
     match secret {
         None => Err(ConfigError::new("TOKEN_SECRET", Problem::SecretMissing)),
         Some(s) if s.len() < MIN_SECRET_LEN => {
             Err(ConfigError::new("TOKEN_SECRET", Problem::SecretTooShort))
         }
-        Some(s) => Ok(AuthMode::ProxyTokens(TokenSecret(s.to_owned()))),
+        Some(s) => Ok(AuthMode::ProxyTokens(ProxyAuth {
+            secret: TokenSecret(s.to_owned()),
+            pullers,
+        })),
     }
 }
 
@@ -931,7 +981,7 @@ mod tests {
                 "TOKEN_SECRET"
             );
             let c = Config::from_pairs([(k, "Alice, bob"), ("TOKEN_SECRET", SECRET)]).unwrap();
-            let names: Vec<&str> = c.users.iter().map(|u| u.name.as_str()).collect();
+            let names: Vec<&str> = c.users().iter().map(|u| u.name.as_str()).collect();
             assert_eq!(names, ["Alice", "bob"]);
             assert!(c.proxy_tokens());
             assert_eq!(c.listed_user("docker.io", "ALICE").unwrap().name, "Alice");
@@ -967,7 +1017,7 @@ mod tests {
             ("TOKEN_SECRET", SECRET),
         ])
         .unwrap();
-        assert!(op.proxy_tokens() && op.users.is_empty());
+        assert!(op.proxy_tokens() && op.users().is_empty());
         // A secret alone changes nothing.
         assert!(!Config::from_pairs([("TOKEN_SECRET", SECRET)])
             .unwrap()

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(!c.whitelist.is_empty(), "a written WHITELIST loaded empty");
     }
     if written("USER_WHITELIST") || written("WHITE_LIST") {
-        assert!(!c.users.is_empty(), "a written user list loaded empty");
+        assert!(!c.users().is_empty(), "a written user list loaded empty");
     }
     for probe in ["evil.example", "127.0.0.1:1", "docker.io", "ghcr.io"] {
         if let Some(u) = c.upstream_named(probe) {

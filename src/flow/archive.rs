@@ -156,9 +156,13 @@ async fn identity<P: Platform>(
     req: &Request<P::Body>,
     (name, reference): (&RepoName, &Reference),
 ) -> Result<Result<Identity, Response<P::Body>>, RegistryError> {
-    if ctx.config.users.is_empty() {
+    let Some(auth) = ctx
+        .config
+        .proxy_auth()
+        .filter(|_| !ctx.config.users().is_empty())
+    else {
         return Ok(Ok(Identity::Proxy));
-    }
+    };
     let authorization = req.headers.get("authorization");
     if let Some(creds) = authorization.and_then(parse_basic) {
         let granted = Grant {
@@ -184,7 +188,13 @@ async fn identity<P: Platform>(
         name: name.clone(),
         reference: reference.clone(),
     };
-    match crate::access::check(ctx.config, ctx.upstream, &endpoint, authorization, ctx.now) {
+    match crate::access::check(
+        (ctx.config, auth),
+        ctx.upstream,
+        &endpoint,
+        authorization,
+        ctx.now,
+    ) {
         Ok(claims) if authorization.is_some() => Ok(Ok(as_identity(claims.upstream_token))),
         Ok(_) => Ok(Err(ask_login(ctx, "log in"))),
         Err(d) => Ok(Err(ask_login(ctx, &d.message))),

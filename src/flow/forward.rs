@@ -45,7 +45,7 @@ pub(super) async fn forward<P: Platform>(
             && ctx.config.blob_redirect == BlobRedirect::Passthrough,
         scope: endpoint.repository().map(crate::scope::pull_scope),
     };
-    if !ctx.config.proxy_tokens() {
+    let Some(auth) = ctx.config.proxy_auth() else {
         if let Some(local) = anonymous_ping(state, ctx, endpoint, req) {
             return Ok(local);
         }
@@ -53,9 +53,9 @@ pub(super) async fn forward<P: Platform>(
         // the proxy's token endpoint); it goes to the upstream origin only.
         let sent = send(p, &out, req.headers.get("authorization")).await;
         return answer(p, state, ctx, endpoint, &out, sent).await;
-    }
+    };
     let claims = match access::check(
-        ctx.config,
+        (ctx.config, auth),
         ctx.upstream,
         endpoint,
         req.headers.get("authorization"),

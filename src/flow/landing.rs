@@ -333,7 +333,7 @@ pub(super) fn render(ctx: &Ctx<'_>, state: &State) -> String {
             "off / 未启用"
         }
     };
-    let login = if ctx.config.users.is_empty() {
+    let login = if ctx.config.users().is_empty() {
         String::new()
     } else {
         format!("<li>需要登录 / login required: <code>docker login {host}</code>（上游仓库账号 / your registry account）</li>")
@@ -342,7 +342,7 @@ pub(super) fn render(ctx: &Ctx<'_>, state: &State) -> String {
     let limits = limits_line(ctx, state);
     let sections: String = served(ctx)
         .iter()
-        .map(|s| registry_section(s, scheme, !ctx.config.users.is_empty()))
+        .map(|s| registry_section(s, scheme, !ctx.config.users().is_empty()))
         .collect();
     format!(
         r#"<!doctype html>
@@ -366,7 +366,7 @@ Registry mirror: copy the configuration below to pull through this site.</p>
 </body></html>
 "#,
         on_off(!ctx.config.whitelist.is_empty()),
-        on_off(!ctx.config.users.is_empty()),
+        on_off(!ctx.config.users().is_empty()),
         on_off(ctx.config.cache.is_some()),
         name = env!("CARGO_PKG_NAME"),
         version = env!("CARGO_PKG_VERSION"),
@@ -411,8 +411,8 @@ pub(super) fn version_json(config: &Config, state: &State, now: u64) -> String {
         },
         features: Features {
             whitelist: !config.whitelist.is_empty(),
-            user_whitelist: !config.users.is_empty(),
-            upstream_account: !config.upstream_accounts.is_empty(),
+            user_whitelist: !config.users().is_empty(),
+            upstream_account: !config.operator_accounts(&config.upstream).is_empty(),
             cache: config.cache.is_some(),
             blob_redirect: match config.blob_redirect {
                 BlobRedirect::Follow => "follow",

@@ -68,9 +68,9 @@ pub(super) async fn search<P: Platform>(
     query: &[(String, String)],
 ) -> Result<Response<P::Body>, RegistryError> {
     let config = ctx.config;
-    if !config.users.is_empty() {
+    if let Some(auth) = config.proxy_auth().filter(|_| !config.users().is_empty()) {
         if let Err(d) = access::check(
-            config,
+            (config, auth),
             ctx.upstream,
             &RegistryEndpoint::Ping,
             authorization,

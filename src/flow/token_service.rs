@@ -18,7 +18,7 @@ use super::state::State;
 use super::upstream_tokens::{
     fetch_token, forget_if_moved, TokenRefusal, DEFAULT_TOKEN_SECS, SMALL_BODY_LIMIT,
 };
-use crate::config::{AuthMode, Credentials, LogLevel};
+use crate::config::{AuthMode, Credentials, LogLevel, ProxyAuth};
 use crate::credentials::{basic_header, parse_basic, subject_is};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::http::{Headers, Method, Request, Response, UpstreamRequest};
@@ -91,10 +91,11 @@ pub(super) async fn issue<P: Platform>(
             granted.refused.join("; ")
         ));
     }
-    if ctx.config.proxy_tokens() {
-        issue_proxy_token(p, state, ctx, creds, &granted).await
-    } else {
-        pass_through(p, state, ctx, creds, &granted).await
+    match &ctx.config.auth {
+        AuthMode::ProxyTokens(auth) => {
+            issue_proxy_token(p, state, ctx, (creds, &granted), auth).await
+        }
+        AuthMode::PassThrough => pass_through(p, state, ctx, creds, &granted).await,
     }
 }
 
@@ -103,7 +104,7 @@ pub(super) async fn issue<P: Platform>(
 /// `my.domain/ghcr.io/...`): then the first of those.
 fn login_registry<'a>(ctx: &Ctx<'a>, user: &str) -> &'a Upstream {
     let config = ctx.config;
-    if config.users.is_empty() || config.listed_user(&ctx.selected.name, user).is_some() {
+    if config.users().is_empty() || config.listed_user(&ctx.selected.name, user).is_some() {
         return ctx.selected;
     }
     config
@@ -151,8 +152,8 @@ async fn issue_proxy_token<P: Platform>(
     p: &P,
     state: &State,
     ctx: &Ctx<'_>,
-    creds: Option<Credentials>,
-    granted: &Grant<'_>,
+    (creds, granted): (Option<Credentials>, &Grant<'_>),
+    auth: &ProxyAuth,
 ) -> Result<Response<P::Body>, RegistryError> {
     let config = ctx.config;
     let mut claims = Claims {
@@ -163,7 +164,7 @@ async fn issue_proxy_token<P: Platform>(
         expires_at: ctx.now + PROXY_TOKEN_SECS,
         upstream_token: None,
     };
-    if !config.users.is_empty() {
+    if !config.users().is_empty() {
         log_in(p, state, ctx, creds, granted, &mut claims).await?;
     }
     if config.logs(LogLevel::All) {
@@ -173,15 +174,9 @@ async fn issue_proxy_token<P: Platform>(
             claims.repositories.join(", ")
         ));
     }
-    let AuthMode::ProxyTokens(secret) = &config.auth else {
-        return Err(RegistryError::new(
-            ErrorCode::Unknown,
-            "proxy tokens asked for in pass-through mode",
-        ));
-    };
     let lifetime = claims.expires_at - claims.issued_at;
     Ok(token_response(
-        &sign(&claims, secret.as_bytes()),
+        &sign(&claims, auth.secret.as_bytes()),
         Some(lifetime),
     ))
 }
