@@ -13,13 +13,14 @@ import { podmanFor, skopeoPull, startDockerd } from './harness/engines.mjs';
 import { pushLayered, seedImages } from './harness/images.mjs';
 import { runAsync, tempDir } from './harness/procs.mjs';
 import { startEsaHost, startWorkerd } from './harness/runtimes.mjs';
-import { USERS, sha256, startUpstream } from './harness/upstream.mjs';
+import { USERS, sha256, startOpenRegistry, startUpstream } from './harness/upstream.mjs';
 
 const SECRET = 'archive-test-secret-0123456789abcdef';
 let up;
 let images;
 let many;
 let twelve;
+let open;
 let docker;
 let containerd;
 const rt = {};
@@ -33,11 +34,17 @@ before(async () => {
   twelve = await pushLayered(up, 'library/twelve', 'latest', 12);
   const vars = { UPSTREAM: `docker.io@${up.url}`, WHITELIST: 'tiny, library/multi, library/many, library/twelve, library/big' };
   const users = { ...vars, USER_WHITELIST: 'alice', TOKEN_SECRET: SECRET };
-  [rt.workerd, rt.esa, rt.users, rt.cache] = await Promise.all([
+  // The same images from a registry that serves blobs itself (no CDN redirect).
+  open = await startOpenRegistry('archive-open', up.storage);
+  procs.push(open);
+  const direct = { ...vars, UPSTREAM: `docker.io@${open.url}` };
+  [rt.workerd, rt.esa, rt.users, rt.cache, rt.directWorkerd, rt.directEsa] = await Promise.all([
     startWorkerd('archive-workerd', vars),
     startEsaHost('archive-esa', vars),
     startEsaHost('archive-users', users),
     startEsaHost('archive-cache', { ...vars, CACHE: 'on', TOKEN_SECRET: SECRET }),
+    startWorkerd('archive-direct-workerd', direct),
+    startEsaHost('archive-direct-esa', direct, { names: false }),
   ]);
   procs.push(...Object.values(rt));
   docker = await startDockerd('archive-dockerd');
@@ -190,4 +197,18 @@ describe('image archives with CACHE=on (ESA)', () => {
     assert.equal(load.code, 0, load.stderr);
     await docker.docker('rmi', '-f', 'tiny:latest');
   });
+});
+
+describe('image archives from a registry that serves layers itself', () => {
+  for (const name of ['directWorkerd', 'directEsa']) {
+    test(`${name}: each layer is the registry's own body, and the archive loads`, async () => {
+      const d = await download(`${rt[name].url}/archive/library/multi:latest?platform=linux/arm64`);
+      assert.equal(d.code, 0, d.stderr);
+      const load = await docker.docker('load', '-i', d.file);
+      assert.equal(load.code, 0, load.stderr);
+      const id = (await docker.docker('image', 'inspect', '--format', '{{.Id}}', 'multi:latest')).stdout.trim();
+      assert.equal(id, arm64().config);
+      await docker.docker('rmi', '-f', 'multi:latest');
+    });
+  }
 });
