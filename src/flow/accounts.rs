@@ -4,7 +4,7 @@
 //! same read goes out with the next. When every account rests, the client gets the last 429
 //! with the earliest end as its `Retry-After`. Per isolate, like all the proxy's memory.
 
-use super::context::Ctx;
+use super::context::Flow;
 use super::learned_auth::{learned_auth, unavailable, UpstreamAuth};
 use super::send::{send, Outgoing, Sent};
 use super::state::State;
@@ -40,76 +40,79 @@ fn rest_until(headers: &Headers, now: u64) -> u64 {
     now + rest.clamp(1, MAX_REST_SECS)
 }
 
-/// `out` sent with the proxy's own identity: anonymous, or the operator's accounts in turn.
-pub(crate) async fn send_as_proxy<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    out: &Outgoing,
-) -> Result<Sent<P::Body>, RegistryError> {
-    let scope = out.scope.as_deref();
-    let accounts = ctx.config.operator_accounts(ctx.upstream);
-    if accounts.is_empty() {
-        let auth = proxy_authorization(p, state, ctx.upstream, scope, None, ctx.now).await?;
-        return send(p, out, auth.as_deref()).await;
-    }
-    let endpoint = ctx.upstream.endpoint.as_str();
-    let first = state.accounts.next_turn(accounts.len());
-    let mut refused = None;
-    for k in 0..accounts.len() {
-        let account = &accounts[(first + k) % accounts.len()];
-        if state
-            .accounts
-            .until(endpoint, &account.user, ctx.now)
-            .is_some()
-        {
-            continue;
+impl<P: Platform> Flow<'_, P> {
+    /// `out` sent with the proxy's own identity: anonymous, or the operator's accounts in turn.
+    pub(crate) async fn send_as_proxy(
+        &self,
+        out: &Outgoing,
+    ) -> Result<Sent<P::Body>, RegistryError> {
+        let (p, state, ctx) = (self.p, self.state, &self.ctx);
+
+        let scope = out.scope.as_deref();
+        let accounts = ctx.config.operator_accounts(ctx.upstream);
+        if accounts.is_empty() {
+            let auth = proxy_authorization(p, state, ctx.upstream, scope, None, ctx.now).await?;
+            return send(p, out, auth.as_deref()).await;
         }
-        let auth = match proxy_authorization(p, state, ctx.upstream, scope, Some(account), ctx.now)
-            .await
-        {
-            Ok(auth) => auth,
-            // The token service itself may limit an account: it rests as after a 429 on a read.
-            Err(e) if e.code == ErrorCode::TooManyRequests => {
-                let mut h = Headers::new();
-                if let Some(ra) = &e.retry_after {
-                    h.set("retry-after", ra.as_str());
-                }
-                state
-                    .accounts
-                    .rest(endpoint, &account.user, rest_until(&h, ctx.now));
+        let endpoint = ctx.upstream.endpoint.as_str();
+        let first = state.accounts.next_turn(accounts.len());
+        let mut refused = None;
+        for k in 0..accounts.len() {
+            let account = &accounts[(first + k) % accounts.len()];
+            if state
+                .accounts
+                .until(endpoint, &account.user, ctx.now)
+                .is_some()
+            {
                 continue;
             }
-            Err(e) => return Err(e),
-        };
-        match send(p, out, auth.as_deref()).await? {
-            Sent::Response(r) if r.status == 429 => {
-                let until = rest_until(&r.headers, ctx.now);
-                state.accounts.rest(endpoint, &account.user, until);
-                refused = Some(r);
+            let auth =
+                match proxy_authorization(p, state, ctx.upstream, scope, Some(account), ctx.now)
+                    .await
+                {
+                    Ok(auth) => auth,
+                    // The token service itself may limit an account: it rests as after a 429 on a read.
+                    Err(e) if e.code == ErrorCode::TooManyRequests => {
+                        let mut h = Headers::new();
+                        if let Some(ra) = &e.retry_after {
+                            h.set("retry-after", ra.as_str());
+                        }
+                        state
+                            .accounts
+                            .rest(endpoint, &account.user, rest_until(&h, ctx.now));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+            match send(p, out, auth.as_deref()).await? {
+                Sent::Response(r) if r.status == 429 => {
+                    let until = rest_until(&r.headers, ctx.now);
+                    state.accounts.rest(endpoint, &account.user, until);
+                    refused = Some(r);
+                }
+                sent => return Ok(sent),
             }
-            sent => return Ok(sent),
         }
-    }
-    let earliest = accounts
-        .iter()
-        .filter_map(|a| state.accounts.until(endpoint, &a.user, ctx.now))
-        .min()
-        .unwrap_or(ctx.now + DEFAULT_REST_SECS);
-    let retry_after = (earliest - ctx.now).max(1).to_string();
-    match refused {
-        // The upstream's own 429 (docker shows its message), with the earliest end.
-        Some(mut r) => {
-            r.headers.set("retry-after", retry_after);
-            Ok(Sent::Response(r))
-        }
-        None => {
-            let mut e = RegistryError::new(
-                ErrorCode::TooManyRequests,
-                "every upstream account of this mirror has reached its pull limit",
-            );
-            e.retry_after = Some(retry_after);
-            Err(e)
+        let earliest = accounts
+            .iter()
+            .filter_map(|a| state.accounts.until(endpoint, &a.user, ctx.now))
+            .min()
+            .unwrap_or(ctx.now + DEFAULT_REST_SECS);
+        let retry_after = (earliest - ctx.now).max(1).to_string();
+        match refused {
+            // The upstream's own 429 (docker shows its message), with the earliest end.
+            Some(mut r) => {
+                r.headers.set("retry-after", retry_after);
+                Ok(Sent::Response(r))
+            }
+            None => {
+                let mut e = RegistryError::new(
+                    ErrorCode::TooManyRequests,
+                    "every upstream account of this mirror has reached its pull limit",
+                );
+                e.retry_after = Some(retry_after);
+                Err(e)
+            }
         }
     }
 }

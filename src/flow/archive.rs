@@ -6,11 +6,9 @@
 //! reader reaches it, so nothing is held whole and at most one layer is in flight. With
 //! CACHE=on a layer the edge cache holds whole is read from there instead.
 
-use super::accounts::send_as_proxy;
-use super::context::Ctx;
+use super::context::{Ctx, Flow};
 use super::send::{send, Outgoing, Sent};
 use super::state::State;
-use super::token_service::log_in;
 use crate::archive::{
     file_name, layout, parse_manifest, pick, Contents, Descriptor, Image, Manifest, Piece,
     PlatformSpec, MAX_DOCUMENT_BYTES, MAX_LAYERS,
@@ -34,6 +32,7 @@ enum Identity {
 }
 
 struct Fetcher<'a, 'c, P: Platform> {
+    flow: &'a Flow<'c, P>,
     p: &'a P,
     state: &'a State,
     ctx: &'a Ctx<'c>,
@@ -41,77 +40,80 @@ struct Fetcher<'a, 'c, P: Platform> {
     identity: Identity,
 }
 
-pub(super) async fn serve<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    req: &Request<P::Body>,
-    (name, reference): (&RepoName, &Reference),
-    query: &[(String, String)],
-) -> Result<Response<P::Body>, RegistryError> {
-    let platform = match query
-        .iter()
-        .filter(|(k, _)| k == "platform")
-        .map(|(_, v)| v)
-        .collect::<Vec<_>>()[..]
-    {
-        [] => PlatformSpec::default(),
-        [one] => PlatformSpec::parse(one)?,
-        _ => {
-            return Err(RegistryError::bad_request(
-                "platform may be given only once",
-            ))
-        }
-    };
-    let identity = match identity(p, state, ctx, req, (name, reference)).await? {
-        Ok(i) => i,
-        Err(login) => return Ok(login),
-    };
-    let f = Fetcher {
-        p,
-        state,
-        ctx,
-        name,
-        identity,
-    };
-    let (manifest, manifest_bytes, image) = f.image(reference, &platform).await?;
-    if image.layers.len() > MAX_LAYERS {
-        return Err(RegistryError::bad_request(format!(
-            "this image has {} layers; an archive holds at most {MAX_LAYERS} (each layer is a \
+impl<P: Platform> Flow<'_, P> {
+    pub(super) async fn archive(
+        &self,
+        req: &Request<P::Body>,
+        (name, reference): (&RepoName, &Reference),
+        query: &[(String, String)],
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let (p, state, ctx) = (self.p, self.state, &self.ctx);
+
+        let platform = match query
+            .iter()
+            .filter(|(k, _)| k == "platform")
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>()[..]
+        {
+            [] => PlatformSpec::default(),
+            [one] => PlatformSpec::parse(one)?,
+            _ => {
+                return Err(RegistryError::bad_request(
+                    "platform may be given only once",
+                ))
+            }
+        };
+        let identity = match self.archive_identity(req, (name, reference)).await? {
+            Ok(i) => i,
+            Err(login) => return Ok(login),
+        };
+        let f = Fetcher {
+            flow: self,
+            p,
+            state,
+            ctx,
+            name,
+            identity,
+        };
+        let (manifest, manifest_bytes, image) = f.image(reference, &platform).await?;
+        if image.layers.len() > MAX_LAYERS {
+            return Err(RegistryError::bad_request(format!(
+                "this image has {} layers; an archive holds at most {MAX_LAYERS} (each layer is a \
              subrequest or two, and ESA allows 32 per request): pull it with a client instead",
-            image.layers.len()
-        )));
+                image.layers.len()
+            )));
+        }
+        let config = f.config(&image.config).await?;
+        let tag = match reference {
+            Reference::Tag(t) => Some(t.as_str()),
+            Reference::Digest(_) => None,
+        };
+        let (short, full) = names(ctx, name);
+        let contents = Contents {
+            manifest: (&manifest, &manifest_bytes),
+            config: &config,
+            image: &image,
+            repo_tag: tag.map(|t| format!("{short}:{t}")),
+            full_name: tag.map(|t| format!("{full}:{t}")),
+        };
+        let tar = layout(&contents)?;
+        let headers = tar_headers(name, reference, tar.length);
+        if req.method == Method::Head {
+            return Ok(Response::new(200, headers, Body::Empty));
+        }
+        let mut parts = Vec::with_capacity(tar.pieces.len());
+        for piece in tar.pieces {
+            parts.push(match piece {
+                Piece::Bytes(b) => Part::Bytes(b),
+                Piece::Layer(n) => f.layer(&image.layers[n]).await?,
+            });
+        }
+        Ok(Response::new(
+            200,
+            headers,
+            Body::Stream(p.concat(parts, tar.length)),
+        ))
     }
-    let config = f.config(&image.config).await?;
-    let tag = match reference {
-        Reference::Tag(t) => Some(t.as_str()),
-        Reference::Digest(_) => None,
-    };
-    let (short, full) = names(ctx, name);
-    let contents = Contents {
-        manifest: (&manifest, &manifest_bytes),
-        config: &config,
-        image: &image,
-        repo_tag: tag.map(|t| format!("{short}:{t}")),
-        full_name: tag.map(|t| format!("{full}:{t}")),
-    };
-    let tar = layout(&contents)?;
-    let headers = tar_headers(name, reference, tar.length);
-    if req.method == Method::Head {
-        return Ok(Response::new(200, headers, Body::Empty));
-    }
-    let mut parts = Vec::with_capacity(tar.pieces.len());
-    for piece in tar.pieces {
-        parts.push(match piece {
-            Piece::Bytes(b) => Part::Bytes(b),
-            Piece::Layer(n) => f.layer(&image.layers[n]).await?,
-        });
-    }
-    Ok(Response::new(
-        200,
-        headers,
-        Body::Stream(p.concat(parts, tar.length)),
-    ))
 }
 
 /// A download with an exact length and a file name, never stored by a cache on the way.
@@ -146,58 +148,60 @@ fn names(ctx: &Ctx<'_>, name: &RepoName) -> (String, String) {
     }
 }
 
-/// With a user list: a listed user's Basic login (checked upstream, as for `docker login`) or a
-/// proxy token for this repository; without one: the proxy's identity. `Err(answer)`: ask the
-/// browser to log in.
-async fn identity<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    req: &Request<P::Body>,
-    (name, reference): (&RepoName, &Reference),
-) -> Result<Result<Identity, Response<P::Body>>, RegistryError> {
-    let Some(auth) = ctx
-        .config
-        .proxy_auth()
-        .filter(|_| !ctx.config.users().is_empty())
-    else {
-        return Ok(Ok(Identity::Proxy));
-    };
-    let authorization = req.headers.get("authorization");
-    if let Some(creds) = authorization.and_then(parse_basic) {
-        let granted = Grant {
-            registry: ctx.upstream,
-            repositories: vec![name.clone()],
-            refused: Vec::new(),
+impl<P: Platform> Flow<'_, P> {
+    /// With a user list: a listed user's Basic login (checked upstream, as for `docker login`) or a
+    /// proxy token for this repository; without one: the proxy's identity. `Err(answer)`: ask the
+    /// browser to log in.
+    async fn archive_identity(
+        &self,
+        req: &Request<P::Body>,
+        (name, reference): (&RepoName, &Reference),
+    ) -> Result<Result<Identity, Response<P::Body>>, RegistryError> {
+        let ctx = &self.ctx;
+
+        let Some(auth) = ctx
+            .config
+            .proxy_auth()
+            .filter(|_| !ctx.config.users().is_empty())
+        else {
+            return Ok(Ok(Identity::Proxy));
         };
-        let mut claims = Claims {
-            user: None,
-            registry: ctx.upstream.name.clone(),
-            repositories: Vec::new(),
-            issued_at: ctx.now,
-            expires_at: ctx.now,
-            upstream_token: None,
+        let authorization = req.headers.get("authorization");
+        if let Some(creds) = authorization.and_then(parse_basic) {
+            let granted = Grant {
+                registry: ctx.upstream,
+                repositories: vec![name.clone()],
+                refused: Vec::new(),
+            };
+            let mut claims = Claims {
+                user: None,
+                registry: ctx.upstream.name.clone(),
+                repositories: Vec::new(),
+                issued_at: ctx.now,
+                expires_at: ctx.now,
+                upstream_token: None,
+            };
+            return match self.log_in(Some(creds), &granted, &mut claims).await {
+                Ok(()) => Ok(Ok(as_identity(claims.upstream_token))),
+                Err(e) if e.code == ErrorCode::Unauthorized => Ok(Err(ask_login(ctx, &e.message))),
+                Err(e) => Err(e),
+            };
+        }
+        let endpoint = RegistryEndpoint::Manifest {
+            name: name.clone(),
+            reference: reference.clone(),
         };
-        return match log_in(p, state, ctx, Some(creds), &granted, &mut claims).await {
-            Ok(()) => Ok(Ok(as_identity(claims.upstream_token))),
-            Err(e) if e.code == ErrorCode::Unauthorized => Ok(Err(ask_login(ctx, &e.message))),
-            Err(e) => Err(e),
-        };
-    }
-    let endpoint = RegistryEndpoint::Manifest {
-        name: name.clone(),
-        reference: reference.clone(),
-    };
-    match crate::access::check(
-        (ctx.config, auth),
-        ctx.upstream,
-        &endpoint,
-        authorization,
-        ctx.now,
-    ) {
-        Ok(claims) if authorization.is_some() => Ok(Ok(as_identity(claims.upstream_token))),
-        Ok(_) => Ok(Err(ask_login(ctx, "log in"))),
-        Err(d) => Ok(Err(ask_login(ctx, &d.message))),
+        match crate::access::check(
+            (ctx.config, auth),
+            ctx.upstream,
+            &endpoint,
+            authorization,
+            ctx.now,
+        ) {
+            Ok(claims) if authorization.is_some() => Ok(Ok(as_identity(claims.upstream_token))),
+            Ok(_) => Ok(Err(ask_login(ctx, "log in"))),
+            Err(d) => Ok(Err(ask_login(ctx, &d.message))),
+        }
     }
 }
 
@@ -238,7 +242,7 @@ impl<P: Platform> Fetcher<'_, '_, P> {
 
     async fn send(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
         let sent = match &self.identity {
-            Identity::Proxy => send_as_proxy(self.p, self.state, self.ctx, out).await,
+            Identity::Proxy => self.flow.send_as_proxy(out).await,
             Identity::User(t) => send(self.p, out, Some(&bearer(t))).await,
         };
         self.state

@@ -2,9 +2,7 @@
 //! up, serve a hit, or fetch with the proxy's own identity and store what `cache_policy`
 //! allows. Answers fetched with a user's own upstream token are served but never stored.
 
-use super::accounts::send_as_proxy;
-use super::context::Ctx;
-use super::fallback;
+use super::context::{Ctx, Flow};
 use super::send::{client_headers, respond, send, upstream_failed, Outgoing, Sent};
 use super::state::State;
 use crate::cache_policy::{
@@ -20,39 +18,43 @@ use crate::proxy_token::Claims;
 use crate::reference::{Digest, Reference, RepoName};
 use crate::route::RegistryEndpoint;
 
-/// Serves a manifest or blob request through the cache; None for endpoints it does not cache.
-pub(crate) async fn serve<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    (endpoint, req, out): (&RegistryEndpoint, &Request<P::Body>, &Outgoing),
-    (claims, settings): (&Claims, CacheSettings),
-) -> Result<Option<Response<P::Body>>, RegistryError> {
-    let step = CacheStep {
-        p,
-        state,
-        ctx,
-        settings,
-        endpoint,
-        req,
-        out,
-        claims,
-    };
-    match endpoint {
-        RegistryEndpoint::Manifest { name, reference } => {
-            step.manifest(name, reference).await.map(Some)
+impl<P: Platform> Flow<'_, P> {
+    /// Serves a manifest or blob request through the cache; None for endpoints it does not cache.
+    pub(crate) async fn cached(
+        &self,
+        (endpoint, req, out): (&RegistryEndpoint, &Request<P::Body>, &Outgoing),
+        (claims, settings): (&Claims, CacheSettings),
+    ) -> Result<Option<Response<P::Body>>, RegistryError> {
+        let (p, state, ctx) = (self.p, self.state, &self.ctx);
+
+        let step = CacheStep {
+            flow: self,
+            p,
+            state,
+            ctx,
+            settings,
+            endpoint,
+            req,
+            out,
+            claims,
+        };
+        match endpoint {
+            RegistryEndpoint::Manifest { name, reference } => {
+                step.manifest(name, reference).await.map(Some)
+            }
+            RegistryEndpoint::Blob { name, digest } => step
+                .blob(&blob_key(ctx.upstream, name, digest), digest)
+                .await
+                .map(Some),
+            _ => Ok(None),
         }
-        RegistryEndpoint::Blob { name, digest } => step
-            .blob(&blob_key(ctx.upstream, name, digest), digest)
-            .await
-            .map(Some),
-        _ => Ok(None),
     }
 }
 
 /// A manifest or blob request in flight through the cache: the platform, the isolate's memory,
 /// where it goes, what the client asked and may read. Its steps are methods.
 struct CacheStep<'a, P: Platform> {
+    flow: &'a Flow<'a, P>,
     p: &'a P,
     state: &'a State,
     ctx: &'a Ctx<'a>,
@@ -306,12 +308,12 @@ impl<P: Platform> CacheStep<'_, P> {
         if !upstream_failed(own) {
             return None;
         }
-        fallback::from_fallbacks(self.p, self.state, self.ctx, self.endpoint, self.out).await
+        self.flow.fallback(self.endpoint, self.out).await
     }
 
     /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
     async fn own_fetch(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
-        let sent = send_as_proxy(self.p, self.state, self.ctx, out).await;
+        let sent = self.flow.send_as_proxy(out).await;
         self.state
             .observed
             .record(&self.ctx.upstream.name, super::send::answered(&sent));

@@ -1,7 +1,9 @@
 //! Where a request comes from and goes to, once its upstream is chosen.
 
+use super::state::State;
 use crate::config::Config;
 use crate::path_form::{client_name, Reach};
+use crate::platform::Platform;
 use crate::reference::RepoName;
 use crate::route::TOKEN_PATH;
 use crate::upstream::Upstream;
@@ -25,6 +27,27 @@ pub(super) struct Ctx<'a> {
     pub ns: Option<String>,
     /// Unix seconds, from the platform.
     pub now: u64,
+}
+
+/// The request in flight: the platform, what the isolate remembers, and where the request comes
+/// from and goes to. The pipeline's steps are its methods, one file each: `forward`, `cached`
+/// (cache.rs), `fallback`, `send_as_proxy` (accounts.rs), `issue_token`
+/// (token_service.rs), `archive`.
+pub(super) struct Flow<'a, P: Platform> {
+    pub p: &'a P,
+    pub state: &'a State,
+    pub ctx: Ctx<'a>,
+}
+
+impl<'a, P: Platform> Flow<'a, P> {
+    /// The same request, for `upstream` (a token request's scope named it).
+    pub(super) fn for_registry(&self, upstream: &'a Upstream) -> Flow<'a, P> {
+        Flow {
+            p: self.p,
+            state: self.state,
+            ctx: self.ctx.for_registry(upstream),
+        }
+    }
 }
 
 impl<'a> Ctx<'a> {

@@ -6,9 +6,8 @@
 //! the registry's own answer.
 
 use super::accounts::proxy_authorization;
-use super::context::Ctx;
+use super::context::Flow;
 use super::send::{client_headers, respond, send, Outgoing, Sent};
-use super::state::State;
 use crate::cache_policy::{manifest_verified, MANIFEST_MAX_BYTES};
 use crate::config::LogLevel;
 use crate::http::{Body, Method, Response, UpstreamResponse};
@@ -18,49 +17,51 @@ use crate::route::RegistryEndpoint;
 /// Names the source that answered, on answers a fallback gave.
 pub(super) const SOURCE_HEADER: &str = "x-registry-source";
 
-pub(super) async fn from_fallbacks<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    out: &Outgoing,
-) -> Option<Response<P::Body>> {
-    let reads = matches!(out.method, Method::Get | Method::Head);
-    let kind = match endpoint {
-        RegistryEndpoint::Manifest { .. } if reads => "manifest",
-        RegistryEndpoint::Blob { .. } if reads => "blob",
-        _ => return None,
-    };
-    let path_and_query = out.url.strip_prefix(ctx.upstream.endpoint.as_str())?;
-    for source in ctx.config.fallbacks_of(&ctx.upstream.name) {
-        let mut read = out.clone();
-        read.url = format!("{}{path_and_query}", source.endpoint);
-        let scope = read.scope.as_deref();
-        let Ok(auth) = proxy_authorization(p, state, source, scope, None, ctx.now).await else {
-            continue;
+impl<P: Platform> Flow<'_, P> {
+    pub(super) async fn fallback(
+        &self,
+        endpoint: &RegistryEndpoint,
+        out: &Outgoing,
+    ) -> Option<Response<P::Body>> {
+        let (p, state, ctx) = (self.p, self.state, &self.ctx);
+
+        let reads = matches!(out.method, Method::Get | Method::Head);
+        let kind = match endpoint {
+            RegistryEndpoint::Manifest { .. } if reads => "manifest",
+            RegistryEndpoint::Blob { .. } if reads => "blob",
+            _ => return None,
         };
-        let answer = match send(p, &read, auth.as_deref()).await {
-            Ok(Sent::Response(r)) if (200..300).contains(&r.status) => {
-                match checked(p, endpoint, &read, r).await {
-                    Some(r) => r,
-                    None => continue,
+        let path_and_query = out.url.strip_prefix(ctx.upstream.endpoint.as_str())?;
+        for source in ctx.config.fallbacks_of(&ctx.upstream.name) {
+            let mut read = out.clone();
+            read.url = format!("{}{path_and_query}", source.endpoint);
+            let scope = read.scope.as_deref();
+            let Ok(auth) = proxy_authorization(p, state, source, scope, None, ctx.now).await else {
+                continue;
+            };
+            let answer = match send(p, &read, auth.as_deref()).await {
+                Ok(Sent::Response(r)) if (200..300).contains(&r.status) => {
+                    match checked(p, endpoint, &read, r).await {
+                        Some(r) => r,
+                        None => continue,
+                    }
                 }
+                Ok(redirect @ Sent::Redirect(_)) => respond(state, ctx, endpoint, &read, redirect),
+                _ => continue,
+            };
+            if ctx.config.logs(LogLevel::Errors) {
+                p.log(&format!(
+                    "fallback: {} could not answer; {kind} served by {}",
+                    ctx.upstream.name, source.name
+                ));
             }
-            Ok(redirect @ Sent::Redirect(_)) => respond(state, ctx, endpoint, &read, redirect),
-            _ => continue,
-        };
-        if ctx.config.logs(LogLevel::Errors) {
-            p.log(&format!(
-                "fallback: {} could not answer; {kind} served by {}",
-                ctx.upstream.name, source.name
-            ));
+            state.observed.fallback_answered();
+            let mut answer = answer;
+            answer.set_header(SOURCE_HEADER, source.name.as_str());
+            return Some(answer);
         }
-        state.observed.fallback_answered();
-        let mut answer = answer;
-        answer.set_header(SOURCE_HEADER, source.name.as_str());
-        return Some(answer);
+        None
     }
-    None
 }
 
 /// A source's answer as the client's: a manifest read whole and checked against its digest

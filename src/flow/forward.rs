@@ -1,10 +1,7 @@
 //! A registry request on its way upstream: the request built from the client's, the proxy's
 //! access check, then the edge cache or the upstream with the right identity.
 
-use super::accounts::send_as_proxy;
-use super::cache;
-use super::context::Ctx;
-use super::fallback;
+use super::context::{Ctx, Flow};
 use super::learned_auth::UpstreamAuth;
 use super::send::{challenge_response, ping_ok, respond, send, upstream_failed, Outgoing, Sent};
 use super::state::State;
@@ -21,95 +18,99 @@ use crate::url::with_query;
 const FORWARDED_REQUEST_HEADERS: &[&str] =
     &["accept", "range", "if-range", "if-none-match", "user-agent"];
 
-pub(super) async fn forward<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    req: &Request<P::Body>,
-    query: &[(String, String)],
-) -> Result<Response<P::Body>, RegistryError> {
-    let path = endpoint.upstream_path();
-    let out = Outgoing {
-        method: req.method.clone(),
-        url: with_query(
-            &format!("{}{path}", ctx.upstream.endpoint),
-            &upstream_query(endpoint, query)?,
-        ),
-        headers: req
-            .headers
-            .iter()
-            .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
-            .collect(),
-        passthrough: matches!(endpoint, RegistryEndpoint::Blob { .. })
-            && ctx.config.blob_redirect == BlobRedirect::Passthrough,
-        scope: endpoint.repository().map(crate::scope::pull_scope),
-    };
-    let Some(auth) = ctx.config.proxy_auth() else {
-        if let Some(local) = anonymous_ping(state, ctx, endpoint, req) {
-            return Ok(local);
+impl<P: Platform> Flow<'_, P> {
+    pub(super) async fn forward(
+        &self,
+        endpoint: &RegistryEndpoint,
+        req: &Request<P::Body>,
+        query: &[(String, String)],
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let (p, state, ctx) = (self.p, self.state, &self.ctx);
+
+        let path = endpoint.upstream_path();
+        let out = Outgoing {
+            method: req.method.clone(),
+            url: with_query(
+                &format!("{}{path}", ctx.upstream.endpoint),
+                &upstream_query(endpoint, query)?,
+            ),
+            headers: req
+                .headers
+                .iter()
+                .filter(|(k, _)| FORWARDED_REQUEST_HEADERS.contains(k))
+                .collect(),
+            passthrough: matches!(endpoint, RegistryEndpoint::Blob { .. })
+                && ctx.config.blob_redirect == BlobRedirect::Passthrough,
+            scope: endpoint.repository().map(crate::scope::pull_scope),
+        };
+        let Some(auth) = ctx.config.proxy_auth() else {
+            if let Some(local) = anonymous_ping(state, ctx, endpoint, req) {
+                return Ok(local);
+            }
+            // Pass-through mode: the client's token came from the upstream's token service (via
+            // the proxy's token endpoint); it goes to the upstream origin only.
+            let sent = send(p, &out, req.headers.get("authorization")).await;
+            return self.answer(endpoint, &out, sent).await;
+        };
+        let claims = match access::check(
+            (ctx.config, auth),
+            ctx.upstream,
+            endpoint,
+            req.headers.get("authorization"),
+            ctx.now,
+        ) {
+            Ok(c) => c,
+            Err(d) => {
+                return Ok(challenge_response(
+                    ctx,
+                    endpoint
+                        .repository()
+                        .map(|r| ctx.client_scope(r))
+                        .as_deref(),
+                    d.error,
+                    &d.message,
+                ))
+            }
+        };
+        if matches!(endpoint, RegistryEndpoint::Ping) {
+            return Ok(ping_ok());
         }
-        // Pass-through mode: the client's token came from the upstream's token service (via
-        // the proxy's token endpoint); it goes to the upstream origin only.
-        let sent = send(p, &out, req.headers.get("authorization")).await;
-        return answer(p, state, ctx, endpoint, &out, sent).await;
-    };
-    let claims = match access::check(
-        (ctx.config, auth),
-        ctx.upstream,
-        endpoint,
-        req.headers.get("authorization"),
-        ctx.now,
-    ) {
-        Ok(c) => c,
-        Err(d) => {
-            return Ok(challenge_response(
-                ctx,
-                endpoint
-                    .repository()
-                    .map(|r| ctx.client_scope(r))
-                    .as_deref(),
-                d.error,
-                &d.message,
-            ))
+        if let Some(settings) = ctx.config.cache {
+            let asked = (endpoint, req, &out);
+            if let Some(r) = self.cached(asked, (&claims, settings)).await? {
+                return Ok(r);
+            }
         }
-    };
-    if matches!(endpoint, RegistryEndpoint::Ping) {
-        return Ok(ping_ok());
+        // The user's own upstream token when there is one (their rate limit), else the proxy's.
+        let sent = match &claims.upstream_token {
+            Some(t) => send(p, &out, Some(&bearer(t))).await,
+            None => self.send_as_proxy(&out).await,
+        };
+        self.answer(endpoint, &out, sent).await
     }
-    if let Some(settings) = ctx.config.cache {
-        let asked = (endpoint, req, &out);
-        if let Some(r) = cache::serve(p, state, ctx, asked, (&claims, settings)).await? {
-            return Ok(r);
-        }
-    }
-    // The user's own upstream token when there is one (their rate limit), else the proxy's.
-    let sent = match &claims.upstream_token {
-        Some(t) => send(p, &out, Some(&bearer(t))).await,
-        None => send_as_proxy(p, state, ctx, &out).await,
-    };
-    answer(p, state, ctx, endpoint, &out, sent).await
 }
 
-/// The client's answer to what the upstream said, or, where it could not answer a read, what a
-/// `FALLBACK` source says.
-async fn answer<P: Platform>(
-    p: &P,
-    state: &State,
-    ctx: &Ctx<'_>,
-    endpoint: &RegistryEndpoint,
-    out: &Outgoing,
-    sent: Result<Sent<P::Body>, RegistryError>,
-) -> Result<Response<P::Body>, RegistryError> {
-    state
-        .observed
-        .record(&ctx.upstream.name, super::send::answered(&sent));
-    if upstream_failed(&sent) {
-        if let Some(r) = fallback::from_fallbacks(p, state, ctx, endpoint, out).await {
-            return Ok(r);
+impl<P: Platform> Flow<'_, P> {
+    /// The client's answer to what the upstream said, or, where it could not answer a read, what a
+    /// `FALLBACK` source says.
+    async fn answer(
+        &self,
+        endpoint: &RegistryEndpoint,
+        out: &Outgoing,
+        sent: Result<Sent<P::Body>, RegistryError>,
+    ) -> Result<Response<P::Body>, RegistryError> {
+        let (state, ctx) = (self.state, &self.ctx);
+
+        state
+            .observed
+            .record(&ctx.upstream.name, super::send::answered(&sent));
+        if upstream_failed(&sent) {
+            if let Some(r) = self.fallback(endpoint, out).await {
+                return Ok(r);
+            }
         }
+        Ok(respond(state, ctx, endpoint, out, sent?))
     }
-    Ok(respond(state, ctx, endpoint, out, sent?))
 }
 
 /// Every pull starts with a ping without credentials. Once the upstream's scheme is known (its

@@ -34,7 +34,7 @@ use crate::path_form::Reach;
 use crate::platform::Platform;
 use crate::route::{route, Endpoint, Local};
 use crate::url::RequestUrl;
-use context::Ctx;
+use context::{Ctx, Flow};
 
 pub async fn handle<P: Platform>(
     p: &P,
@@ -147,23 +147,25 @@ async fn dispatch<P: Platform>(
             )));
         }
     }
+    let flow = Flow { p, state, ctx };
+    let ctx = &flow.ctx;
     match &routed.endpoint {
         Endpoint::Local(Local::Landing) => Ok(Response::text(
             200,
             "text/html; charset=utf-8",
-            landing::render(&ctx, state),
+            landing::render(ctx, state),
         )),
         Endpoint::Local(Local::Version) => Ok(Response::json(
             200,
             landing::version_json(config, state, p.now()),
         )),
-        Endpoint::Local(Local::Token) => token_service::issue(p, state, &ctx, req, &query).await,
+        Endpoint::Local(Local::Token) => flow.issue_token(req, &query).await,
         Endpoint::Local(Local::Search) => {
-            search::search(p, &ctx, req.headers.get("authorization"), &query).await
+            search::search(p, ctx, req.headers.get("authorization"), &query).await
         }
-        Endpoint::Registry(r) => forward::forward(p, state, &ctx, r, &req, &query).await,
+        Endpoint::Registry(r) => flow.forward(r, &req, &query).await,
         Endpoint::Archive { name, reference } => {
-            archive::serve(p, state, &ctx, &req, (name, reference), &query).await
+            flow.archive(&req, (name, reference), &query).await
         }
     }
 }
