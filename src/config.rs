@@ -237,6 +237,10 @@ fn choice<T: Copy>(
         .ok_or_else(|| ConfigError::new(key, Problem::NotOneOf(listing)))
 }
 
+const BLOB_REDIRECTS: &[(&str, BlobRedirect)] = &[
+    ("follow", BlobRedirect::Follow),
+    ("passthrough", BlobRedirect::Passthrough),
+];
 const ON_OFF_NAMES: &str = "on, off, true, false, 1, 0";
 const ON_OFF: &[(&str, bool)] = &[
     ("on", true),
@@ -296,13 +300,7 @@ impl Config {
             "BLOB_REDIRECT",
             get("BLOB_REDIRECT"),
             BlobRedirect::Follow,
-            (
-                &[
-                    ("follow", BlobRedirect::Follow),
-                    ("passthrough", BlobRedirect::Passthrough),
-                ],
-                "follow, passthrough",
-            ),
+            (BLOB_REDIRECTS, "follow, passthrough"),
         )?;
         let fallbacks = parse_fallbacks(get("FALLBACK").unwrap_or(""), &registries)?;
         let search_upstream =
