@@ -9,7 +9,9 @@
 //! value handed out and one handed back.
 //!
 //! Generic over the handle and the outcome so that the driver is tested natively; the binding
-//! uses it with `Promise` and `Result<JsValue, JsValue>`.
+//! uses it with `Promise` and `Result<JsValue, JsValue>`. One await at a time per task (one
+//! slot): the core never joins or selects two runtime promises, and a task that did would panic
+//! at its first poll rather than hand one outcome to the other's future.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -44,6 +46,14 @@ impl<H: Unpin, V: Unpin> Future for Outside<H, V> {
         let this = self.get_mut();
         let mut slot = this.slot.borrow_mut();
         if let Some(h) = this.handle.take() {
+            // One slot: a task awaits one runtime promise at a time. A second await in the same
+            // poll (a join or select of two) would take the other's outcome; it fails loudly
+            // instead (a panic: a 500 and a fresh instance).
+            assert!(
+                matches!(*slot, Slot::Empty),
+                "a task awaited two runtime promises at once (join/select): outside_tasks \
+                 drives one await at a time"
+            );
             *slot = Slot::Awaiting(h);
             return Poll::Pending;
         }
@@ -233,6 +243,36 @@ mod tests {
         assert_eq!(d.step(tb, 0), Ok(Step::Awaiting("b")));
         assert_eq!(d.step(tb, 20), Ok(Step::Done("b=20".to_owned())));
         assert_eq!(d.step(ta, 10), Ok(Step::Done("a=10".to_owned())));
+    }
+
+    #[test]
+    fn two_awaits_at_once_fail_loudly_instead_of_swapping_outcomes() {
+        let d = D::new();
+        let (a, b) = (d.outside("a"), d.outside("b"));
+        let id = d.start(
+            async move {
+                // A hand-made join: poll both before either is ready.
+                let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+                let both = std::future::poll_fn(move |cx| {
+                    let x = a.as_mut().poll(cx);
+                    let y = b.as_mut().poll(cx);
+                    match (x, y) {
+                        (Poll::Ready(x), Poll::Ready(y)) => Poll::Ready(x + y),
+                        _ => Poll::Pending,
+                    }
+                });
+                both.await.to_string()
+            },
+            0,
+        );
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.step(id, 0)));
+        let message = caught.expect_err("a second await must not pass");
+        let text = message
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| message.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(text.contains("two runtime promises at once"), "{text}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source fcf64f099322792a (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 5d3c8d40b659c5ad (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
