@@ -128,7 +128,10 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
     concat(parts, total) {
       if (!hasStreams()) return { body: null };
       try {
-        return { body: fixedLength(concatenated(parts, fetchImpl), total) };
+        const body = concatenated(parts, fetchImpl);
+        // Each part's length is counted as it streams: the whole needs no second JS counter,
+        // only FixedLengthStream where workerd would otherwise send a JS stream chunked.
+        return { body: fixedLength(body, total)?.body ?? body };
       } catch (e) {
         console.log(`archive: not streamed: ${e && e.message}`);
         return { body: null };
@@ -247,16 +250,6 @@ function concatenated(parts, fetchImpl) {
   });
 }
 
-// A stream sent with exactly `len` bytes as its Content-Length: FixedLengthStream where the
-// runtime has it (workerd sends a JS stream chunked otherwise), else as is (the response's own
-// Content-Length header frames it).
-function fixedLength(body, len) {
-  if (typeof FixedLengthStream !== 'function') return body;
-  const fixed = new FixedLengthStream(len);
-  body.pipeTo(fixed.writable).catch(() => {});
-  return fixed.readable;
-}
-
 // Above this size a body is split in lockstep rather than by tee(): tee() reads the source as
 // fast as the faster reader and queues everything the slower one has not taken, so a client
 // reading a large layer slowly while the cache stores it fast held most of the layer in the
@@ -297,19 +290,26 @@ async function lockstep(source, ...writers) {
   }
 }
 
+// `body` through a FixedLengthStream of `len` where the runtime has one (workerd, Cloudflare):
+// it errors unless exactly `len` bytes pass, and is sent with that Content-Length; `whole`: a
+// promise of whether they did. Null elsewhere.
+/* global FixedLengthStream */
+function fixedLength(body, len) {
+  if (typeof FixedLengthStream !== 'function') return null;
+  const fixed = new FixedLengthStream(len);
+  const whole = body.pipeTo(fixed.writable).then(
+    () => true,
+    () => false,
+  );
+  return { body: fixed.readable, whole };
+}
+
 // `body` as a stream that errors unless exactly `len` bytes pass, and `whole`: a promise of
 // whether they did. Where the runtime has FixedLengthStream (workerd, Cloudflare) the check is
 // native; elsewhere a JS counter sees every chunk, which costs CPU per chunk (`make bench`).
-/* global FixedLengthStream */
 function exactly(body, len) {
-  if (typeof FixedLengthStream === 'function') {
-    const fixed = new FixedLengthStream(len);
-    const whole = body.pipeTo(fixed.writable).then(
-      () => true,
-      () => false,
-    );
-    return { body: fixed.readable, whole };
-  }
+  const fixed = fixedLength(body, len);
+  if (fixed) return fixed;
   let seen = 0;
   let settle;
   const whole = new Promise((r) => (settle = r));

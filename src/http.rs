@@ -215,8 +215,8 @@ pub enum Answer<B> {
     },
 }
 
-/// The client's response. Headers change only through `set_header`/`remove_header` (and the
-/// body through `set_body`), which turn a verbatim answer into a built one: a header can never
+/// The client's response. Headers change only through `set_header` (and the body through
+/// `set_body`), which turn a verbatim answer into a built one: a header can never
 /// be set where the binding, passing the upstream's object on, would drop it.
 #[derive(Debug)]
 pub struct Response<B> {
@@ -298,13 +298,6 @@ impl<B> Response<B> {
         self.headers.set(name, value);
     }
 
-    pub fn remove_header(&mut self, name: &str) {
-        if self.headers.get(name).is_some() {
-            self.built();
-            self.headers.remove(name);
-        }
-    }
-
     pub fn set_body(&mut self, body: Body<B>) {
         self.answer = Answer::Built(body);
     }
@@ -338,12 +331,6 @@ mod tests {
         r.set_header("x-api", "2");
         assert!(matches!(r.answer(), Answer::Built(Body::Stream(s)) if s == "upstream"));
         assert_eq!(r.headers().get("x-api"), Some("2"));
-        let mut r: Response<String> = Response::verbatim(200, Headers::new(), "u".into(), false);
-        r.remove_header("absent");
-        assert!(
-            matches!(r.answer(), Answer::Verbatim { .. }),
-            "nothing removed"
-        );
     }
 
     fn headers(pairs: &[(&str, &str)]) -> Headers {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 5d3c8d40b659c5ad (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source aa1a51533cf011a7 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -644,7 +644,8 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
     concat(parts, total) {
       if (!hasStreams()) return { body: null };
       try {
-        return { body: fixedLength(concatenated(parts, fetchImpl), total) };
+        const body = concatenated(parts, fetchImpl);
+        return { body: fixedLength(body, total)?.body ?? body };
       } catch (e) {
         console.log(`archive: not streamed: ${e && e.message}`);
         return { body: null };
@@ -753,13 +754,6 @@ function concatenated(parts, fetchImpl) {
     }
   });
 }
-function fixedLength(body, len) {
-  if (typeof FixedLengthStream !== "function") return body;
-  const fixed = new FixedLengthStream(len);
-  body.pipeTo(fixed.writable).catch(() => {
-  });
-  return fixed.readable;
-}
 var LOCKSTEP_MIN_BYTES = 8 * 1024 * 1024;
 function split(body, len) {
   if (len < LOCKSTEP_MIN_BYTES) return body.tee();
@@ -789,15 +783,18 @@ async function lockstep(source, ...writers) {
     });
   }
 }
+function fixedLength(body, len) {
+  if (typeof FixedLengthStream !== "function") return null;
+  const fixed = new FixedLengthStream(len);
+  const whole = body.pipeTo(fixed.writable).then(
+    () => true,
+    () => false
+  );
+  return { body: fixed.readable, whole };
+}
 function exactly(body, len) {
-  if (typeof FixedLengthStream === "function") {
-    const fixed = new FixedLengthStream(len);
-    const whole2 = body.pipeTo(fixed.writable).then(
-      () => true,
-      () => false
-    );
-    return { body: fixed.readable, whole: whole2 };
-  }
+  const fixed = fixedLength(body, len);
+  if (fixed) return fixed;
   let seen = 0;
   let settle;
   const whole = new Promise((r) => settle = r);

@@ -8,7 +8,6 @@
 
 use super::context::{Ctx, Flow};
 use super::send::{send, Outgoing, Sent};
-use super::state::State;
 use crate::archive::{
     file_name, layout, parse_manifest, pick, Contents, Descriptor, Image, Manifest, Piece,
     PlatformSpec, MAX_DOCUMENT_BYTES, MAX_LAYERS,
@@ -33,9 +32,6 @@ enum Identity {
 
 struct Fetcher<'a, 'c, P: Platform> {
     flow: &'a Flow<'c, P>,
-    p: &'a P,
-    state: &'a State,
-    ctx: &'a Ctx<'c>,
     name: &'a RepoName,
     identity: Identity,
 }
@@ -47,8 +43,7 @@ impl<P: Platform> Flow<'_, P> {
         (name, reference): (&RepoName, &Reference),
         query: &[(String, String)],
     ) -> Result<Response<P::Body>, RegistryError> {
-        let (p, state, ctx) = (self.p, self.state, &self.ctx);
-
+        let (p, ctx) = (self.p, &self.ctx);
         let platform = match query
             .iter()
             .filter(|(k, _)| k == "platform")
@@ -69,9 +64,6 @@ impl<P: Platform> Flow<'_, P> {
         };
         let f = Fetcher {
             flow: self,
-            p,
-            state,
-            ctx,
             name,
             identity,
         };
@@ -233,7 +225,10 @@ impl<P: Platform> Fetcher<'_, '_, P> {
         }
         Outgoing {
             method: Method::Get,
-            url: format!("{}/v2/{}/{path}", self.ctx.upstream.endpoint, self.name),
+            url: format!(
+                "{}/v2/{}/{path}",
+                self.flow.ctx.upstream.endpoint, self.name
+            ),
             headers,
             passthrough,
             scope: Some(crate::scope::pull_scope(self.name)),
@@ -243,11 +238,12 @@ impl<P: Platform> Fetcher<'_, '_, P> {
     async fn send(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
         let sent = match &self.identity {
             Identity::Proxy => self.flow.send_as_proxy(out).await,
-            Identity::User(t) => send(self.p, out, Some(&bearer(t))).await,
+            Identity::User(t) => send(self.flow.p, out, Some(&bearer(t))).await,
         };
-        self.state
+        self.flow
+            .state
             .observed
-            .record(&self.ctx.upstream.name, super::send::answered(&sent));
+            .record(&self.flow.ctx.upstream.name, super::send::answered(&sent));
         sent
     }
 
@@ -277,7 +273,7 @@ impl<P: Platform> Fetcher<'_, '_, P> {
             code,
             format!(
                 "{} answered {} for the {what}",
-                self.ctx.upstream.name, r.status
+                self.flow.ctx.upstream.name, r.status
             ),
         ))
     }
@@ -285,12 +281,12 @@ impl<P: Platform> Fetcher<'_, '_, P> {
     /// A layer the edge cache holds whole, committed, of the manifest's size. Keyed per registry
     /// and repository, as a pull reads it: whoever may pull the repository may read it.
     async fn cached_layer(&self, d: &Descriptor) -> Option<P::Body> {
-        self.ctx.config.cache?;
+        self.flow.ctx.config.cache?;
         let digest = Digest::parse(&d.digest).ok()?;
-        let key = blob_key(self.ctx.upstream, self.name, &digest);
-        let hit = self.p.cache_get(&key.url).await?;
-        let marker = self.p.cache_get(&commit_key(&key)).await?;
-        let marker = self.p.read_text(marker.body, 256).await.ok()?;
+        let key = blob_key(self.flow.ctx.upstream, self.name, &digest);
+        let hit = self.flow.p.cache_get(&key.url).await?;
+        let marker = self.flow.p.cache_get(&commit_key(&key)).await?;
+        let marker = self.flow.p.read_text(marker.body, 256).await.ok()?;
         let len: u64 = hit.headers.get(SIZE_HEADER)?.parse().ok()?;
         (len == d.size && committed(hit.headers.get(PUT_ID_HEADER), Some(&marker)))
             .then_some(hit.body)
@@ -334,6 +330,7 @@ impl<P: Platform> Fetcher<'_, '_, P> {
         let content_type = r.headers.get("content-type").unwrap_or("").to_owned();
         let said = r.headers.get("docker-content-digest").map(str::to_owned);
         let bytes = self
+            .flow
             .p
             .read_bytes(r.body, MAX_DOCUMENT_BYTES)
             .await
@@ -369,6 +366,7 @@ impl<P: Platform> Fetcher<'_, '_, P> {
         let out = self.outgoing(&format!("blobs/{}", d.digest), None, false);
         let r = self.answered(self.send(&out).await?, "image config")?;
         let bytes = self
+            .flow
             .p
             .read_bytes(r.body, MAX_DOCUMENT_BYTES)
             .await

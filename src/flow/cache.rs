@@ -4,7 +4,6 @@
 
 use super::context::{Ctx, Flow};
 use super::send::{client_headers, respond, send, upstream_failed, Outgoing, Sent};
-use super::state::State;
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
     range_applies, single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER,
@@ -25,13 +24,10 @@ impl<P: Platform> Flow<'_, P> {
         (endpoint, req, out): (&RegistryEndpoint, &Request<P::Body>, &Outgoing),
         (claims, settings): (&Claims, CacheSettings),
     ) -> Result<Option<Response<P::Body>>, RegistryError> {
-        let (p, state, ctx) = (self.p, self.state, &self.ctx);
+        let ctx = &self.ctx;
 
         let step = CacheStep {
             flow: self,
-            p,
-            state,
-            ctx,
             settings,
             endpoint,
             req,
@@ -55,9 +51,6 @@ impl<P: Platform> Flow<'_, P> {
 /// where it goes, what the client asked and may read. Its steps are methods.
 struct CacheStep<'a, P: Platform> {
     flow: &'a Flow<'a, P>,
-    p: &'a P,
-    state: &'a State,
-    ctx: &'a Ctx<'a>,
     settings: CacheSettings,
     endpoint: &'a RegistryEndpoint,
     req: &'a Request<P::Body>,
@@ -94,13 +87,13 @@ impl<P: Platform> CacheStep<'_, P> {
         name: &RepoName,
         reference: &Reference,
     ) -> Result<Response<P::Body>, RegistryError> {
-        let key = manifest_key(self.ctx.upstream, name, reference);
+        let key = manifest_key(self.flow.ctx.upstream, name, reference);
         let mut stale = None;
-        if let Some(hit) = self.p.cache_get(&key.url).await {
+        if let Some(hit) = self.flow.p.cache_get(&key.url).await {
             let fresh = key.kind == Cacheable::Immutable
                 || tag_fresh(
                     hit.headers.get(FETCHED_AT_HEADER),
-                    self.ctx.now,
+                    self.flow.ctx.now,
                     self.settings.tag_ttl,
                 );
             if fresh && self.admits(&key, &hit.headers) {
@@ -153,7 +146,7 @@ impl<P: Platform> CacheStep<'_, P> {
             Sent::Response(r) if r.status == 200 => r,
             other => {
                 return Ok(labelled(
-                    respond(self.state, self.ctx, self.endpoint, &fill, other),
+                    respond(self.flow.state, &self.flow.ctx, self.endpoint, &fill, other),
                     CacheStatus::Miss,
                 ))
             }
@@ -168,10 +161,15 @@ impl<P: Platform> CacheStep<'_, P> {
                 .get("docker-content-digest")
                 .and_then(|d| Digest::parse(d).ok())
             {
-                let by_digest = manifest_key(self.ctx.upstream, name, &Reference::Digest(d));
-                self.p.cache_put_bytes(
+                let by_digest = manifest_key(self.flow.ctx.upstream, name, &Reference::Digest(d));
+                self.flow.p.cache_put_bytes(
                     &by_digest.url,
-                    &stored_headers(self.ctx, self.settings.tag_ttl, &by_digest, r.headers()),
+                    &stored_headers(
+                        &self.flow.ctx,
+                        self.settings.tag_ttl,
+                        &by_digest,
+                        r.headers(),
+                    ),
                     bytes,
                 );
             }
@@ -224,8 +222,10 @@ impl<P: Platform> CacheStep<'_, P> {
         if !self.admits(key, &hit.headers) {
             return Err(unacceptable(&hit.headers, self.req.headers.get("accept")));
         }
-        if self.ctx.config.logs(LogLevel::Errors) {
-            self.p.log("cache: upstream failed, serving a stale tag");
+        if self.flow.ctx.config.logs(LogLevel::Errors) {
+            self.flow
+                .p
+                .log("cache: upstream failed, serving a stale tag");
         }
         let mut r = from_stored(self.endpoint, hit, CacheStatus::Stale);
         r.set_header("warning", "110 - \"Response is Stale\"");
@@ -244,7 +244,13 @@ impl<P: Platform> CacheStep<'_, P> {
             return Err(unacceptable(stored, self.out.headers.get("accept")));
         }
         Ok(labelled(
-            respond(self.state, self.ctx, self.endpoint, self.out, sent?),
+            respond(
+                self.flow.state,
+                &self.flow.ctx,
+                self.endpoint,
+                self.out,
+                sent?,
+            ),
             CacheStatus::Miss,
         ))
     }
@@ -256,7 +262,7 @@ impl<P: Platform> CacheStep<'_, P> {
         key: &CacheKey,
         digest: &Digest,
     ) -> Result<Response<P::Body>, RegistryError> {
-        let (p, req) = (self.p, self.req);
+        let (p, req) = (self.flow.p, self.req);
         let range = req.headers.get("range");
         if let Some(hit) = p.cache_get(&key.url).await {
             let digest_tag = format!("\"{}\"", digest.as_str());
@@ -268,7 +274,7 @@ impl<P: Platform> CacheStep<'_, P> {
                 None => None,
             };
             if !committed(hit.headers.get(PUT_ID_HEADER), marker.as_deref()) {
-                if self.ctx.config.logs(LogLevel::Errors) {
+                if self.flow.ctx.config.logs(LogLevel::Errors) {
                     p.log(
                         "cache: stored layer was never committed (incomplete), fetching it again",
                     );
@@ -293,7 +299,13 @@ impl<P: Platform> CacheStep<'_, P> {
                 self.store_blob(key, r)
             }
             other => labelled(
-                respond(self.state, self.ctx, self.endpoint, self.out, other),
+                respond(
+                    self.flow.state,
+                    &self.flow.ctx,
+                    self.endpoint,
+                    self.out,
+                    other,
+                ),
                 CacheStatus::Miss,
             ),
         })
@@ -314,9 +326,10 @@ impl<P: Platform> CacheStep<'_, P> {
     /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
     async fn own_fetch(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
         let sent = self.flow.send_as_proxy(out).await;
-        self.state
+        self.flow
+            .state
             .observed
-            .record(&self.ctx.upstream.name, super::send::answered(&sent));
+            .record(&self.flow.ctx.upstream.name, super::send::answered(&sent));
         sent
     }
 
@@ -330,9 +343,15 @@ impl<P: Platform> CacheStep<'_, P> {
         let (true, Some(t)) = (denied, &self.claims.upstream_token) else {
             return Ok(None);
         };
-        let sent = send(self.p, self.out, Some(&bearer(t))).await?;
+        let sent = send(self.flow.p, self.out, Some(&bearer(t))).await?;
         Ok(Some(labelled(
-            respond(self.state, self.ctx, self.endpoint, self.out, sent),
+            respond(
+                self.flow.state,
+                &self.flow.ctx,
+                self.endpoint,
+                self.out,
+                sent,
+            ),
             CacheStatus::Bypass,
         )))
     }
@@ -344,7 +363,7 @@ impl<P: Platform> CacheStep<'_, P> {
         reference: &Reference,
         resp: UpstreamResponse<P::Body>,
     ) -> Result<(Response<P::Body>, bool), RegistryError> {
-        let (p, ctx) = (self.p, self.ctx);
+        let (p, ctx) = (self.flow.p, &self.flow.ctx);
         // The manifest's own headers; its length is the bytes read, set below.
         let mut headers: Headers = resp
             .headers
@@ -385,7 +404,7 @@ impl<P: Platform> CacheStep<'_, P> {
 
     /// A layer streamed to the client while it is stored (when `cache_policy` allows it).
     fn store_blob(&self, key: &CacheKey, resp: UpstreamResponse<P::Body>) -> Response<P::Body> {
-        let (p, ctx, endpoint) = (self.p, self.ctx, self.endpoint);
+        let (p, ctx, endpoint) = (self.flow.p, &self.flow.ctx, self.endpoint);
         let headers = client_headers(endpoint, 200, &resp.headers);
         let body = match blob_storable(200, &resp.headers, self.settings.max_blob_bytes) {
             Some(len) => {

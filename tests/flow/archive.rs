@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use edge_registry_proxy::State;
+use edge_registry_proxy::{Response, State};
 
 use crate::fake::*;
 
@@ -109,22 +109,20 @@ fn registry_with(img: Rc<Image>, tamper: bool, accounts: bool) -> Fake {
     })
 }
 
+/// The archive of the image's arm64 manifest.
+const ARM64: &str = "https://m.example/archive/library/multi:latest?platform=linux/arm64";
+
+fn get_arm64(fake: &Fake, state: &State, cfg: &edge_registry_proxy::Config) -> Response<String> {
+    run(fake, state, cfg, req("GET", ARM64, &[]))
+}
+
 #[test]
 fn an_archive_is_the_chosen_image_as_a_tar_with_layers_read_when_reached() {
     let img = Rc::new(image());
     let fake = registry(img.clone(), false);
     let state = State::default();
     let cfg = config(&[("UPSTREAM", "docker.io@https://reg.example")]);
-    let r = run(
-        &fake,
-        &state,
-        &cfg,
-        req(
-            "GET",
-            "https://m.example/archive/library/multi:latest?platform=linux/arm64",
-            &[],
-        ),
-    );
+    let r = get_arm64(&fake, &state, &cfg);
     assert_eq!(r.status, 200, "{}", body_text(&r));
     let tar = body_text(&r);
     assert!(!tar.contains("<<CUT>>"));
@@ -181,16 +179,7 @@ fn a_manifest_that_does_not_match_its_digest_is_refused_before_any_byte() {
     let fake = registry(img.clone(), true);
     let state = State::default();
     let cfg = config(&[("UPSTREAM", "docker.io@https://reg.example")]);
-    let r = run(
-        &fake,
-        &state,
-        &cfg,
-        req(
-            "GET",
-            "https://m.example/archive/library/multi:latest?platform=linux/arm64",
-            &[],
-        ),
-    );
+    let r = get_arm64(&fake, &state, &cfg);
     assert_eq!((r.status, error_code(&r).as_str()), (502, "UNAVAILABLE"));
     assert!(body_text(&r).contains("does not match its digest"));
     assert!(
@@ -221,16 +210,7 @@ fn with_the_edge_cache_a_layer_it_holds_whole_is_read_from_there() {
             .count()
     };
     let archive = || {
-        let r = run(
-            &fake,
-            &state,
-            &cfg,
-            req(
-                "GET",
-                "https://m.example/archive/library/multi:latest?platform=linux/arm64",
-                &[],
-            ),
-        );
+        let r = get_arm64(&fake, &state, &cfg);
         assert_eq!(r.status, 200, "{}", body_text(&r));
         assert!(body_text(&r).contains(img.layer.as_str()));
     };
@@ -269,7 +249,7 @@ fn with_a_user_list_the_browser_logs_in_on_this_path_or_shows_a_proxy_token() {
         ("USER_WHITELIST", "alice"),
         ("TOKEN_SECRET", "test-secret-0123456789"),
     ]);
-    let url = "https://m.example/archive/library/multi:latest?platform=linux/arm64";
+    let url = ARM64;
     let get = |auth: &[(&str, &str)]| run(&fake, &state, &cfg, req("GET", url, auth));
     let r = get(&[]);
     assert_eq!(r.status, 401);
