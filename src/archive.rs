@@ -338,11 +338,11 @@ pub(crate) fn layout(c: &Contents<'_>) -> Result<Layout, RegistryError> {
     };
     out.dir("blobs/");
     out.dir("blobs/sha256/");
-    out.file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec());
-    out.file("index.json", to_json(&oci));
-    out.file("manifest.json", to_json(&docker));
-    out.file(&blob_path(&manifest.digest)?, manifest_bytes.to_vec());
-    out.file(&config_path, c.config.to_vec());
+    out.file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+    out.file("index.json", &to_json(&oci));
+    out.file("manifest.json", &to_json(&docker));
+    out.file(&blob_path(&manifest.digest)?, manifest_bytes);
+    out.file(&config_path, c.config);
     let mut written: Vec<&str> = Vec::new();
     for (n, layer) in c.image.layers.iter().enumerate() {
         if written.contains(&layer.digest.as_str()) {
@@ -352,7 +352,7 @@ pub(crate) fn layout(c: &Contents<'_>) -> Result<Layout, RegistryError> {
         out.streamed(&layer_paths[n], layer.size, n);
     }
     // The end of an archive: two zero blocks.
-    out.bytes(vec![0; 1024]);
+    out.zeros(1024);
     Ok(out.finish())
 }
 
@@ -368,29 +368,35 @@ struct Writer {
 }
 
 impl Writer {
-    fn bytes(&mut self, b: Vec<u8>) {
+    /// Copied once, into the bytes before the next layer.
+    fn bytes(&mut self, b: &[u8]) {
         self.length += b.len() as u64;
-        self.pending.extend(b);
+        self.pending.extend_from_slice(b);
+    }
+
+    fn zeros(&mut self, n: usize) {
+        self.length += n as u64;
+        self.pending.resize(self.pending.len() + n, 0);
     }
 
     fn dir(&mut self, name: &str) {
-        self.bytes(header(name, 0, b'5').to_vec());
+        self.bytes(&header(name, 0, b'5'));
     }
 
-    fn file(&mut self, name: &str, body: Vec<u8>) {
+    fn file(&mut self, name: &str, body: &[u8]) {
         let len = body.len() as u64;
-        self.bytes(header(name, len, b'0').to_vec());
+        self.bytes(&header(name, len, b'0'));
         self.bytes(body);
-        self.bytes(vec![0; padding(len)]);
+        self.zeros(padding(len));
     }
 
     fn streamed(&mut self, name: &str, len: u64, layer: usize) {
-        self.bytes(header(name, len, b'0').to_vec());
+        self.bytes(&header(name, len, b'0'));
         self.pieces
             .push(Piece::Bytes(std::mem::take(&mut self.pending)));
         self.pieces.push(Piece::Layer(layer));
         self.length += len;
-        self.bytes(vec![0; padding(len)]);
+        self.zeros(padding(len));
     }
 
     fn finish(mut self) -> Layout {
