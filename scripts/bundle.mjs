@@ -146,6 +146,20 @@ function patchStringRead() {
   writeFileSync(glue, js.slice(0, fn.index) + kept + js.slice(fn.index, at) + known + js.slice(at + stock.length));
 }
 
+// After a panic the shim makes a fresh instance under this one glue module. A wasm-bindgen
+// closure (wasm-bindgen-futures makes two per await) is called, and cleaned up by its
+// FinalizationRegistry, through the glue's one module-level `wasm`: one of a dead instance would
+// run with its pointers against the new instance's memory (seen: bench/futures-spike/). The
+// shim-driven tasks (src/outside_tasks.rs) need none; this keeps it so.
+function checkNoClosures() {
+  const js = readFileSync(p('dist/wasm/proxy_bg.js'), 'utf8');
+  const found = ['makeMutClosure', 'makeClosure', 'CLOSURE_DTORS', 'FinalizationRegistry'].filter((s) => js.includes(s));
+  if (found.length) {
+    throw new Error(`the glue makes wasm-bindgen closures (${found.join(', ')}): unsound with the instance replaced after a panic; see bench/futures-spike/README.md`);
+  }
+}
+
+checkNoClosures();
 patchGlue();
 patchStringPass();
 patchStringRead();

@@ -2,11 +2,13 @@
 //! runtime can finish (a fetch, a body read, a cache lookup), hands that promise out, and is
 //! resumed with its outcome once the shim has awaited it.
 //!
-//! Why not wasm-bindgen-futures: it turns every await into two JS closures (each registered with
-//! a FinalizationRegistry) and a microtask to poll, and every request into a Promise made in
-//! wasm. Measured in workerd (bench/wasm-floor-spike), a proxy that awaits in wasm costs ~10 %
-//! more CPU per request than the same work with the awaiting done in JS. Here an await is one
-//! value handed out and one handed back.
+//! Why not wasm-bindgen-futures (tried again for issue 28: bench/futures-spike/). It is unsound
+//! here: after a panic the shim replaces the instance under the same glue module, and
+//! wasm-bindgen's closures (two per await) call, and are cleaned up, through the glue's one
+//! `wasm`, so a dead instance's closure runs against the new instance's memory (seen in the
+//! panic e2e test). And it costs more: +7 to +16 % instructions per request kind in workerd.
+//! Here an await is one value handed out and one handed back, and a dead instance's task is
+//! never stepped again. `scripts/bundle.mjs` fails the build if the glue makes closures.
 //!
 //! Generic over the handle and the outcome so that the driver is tested natively; the binding
 //! uses it with `Promise` and `Result<JsValue, JsValue>`. One await at a time per task (one
