@@ -16,8 +16,6 @@ use crate::errors::{ErrorCode, RegistryError};
 /// Layers an archive may hold: each is a subrequest or two (the registry, then its CDN), and ESA
 /// allows 32 per request with the token, manifests and config.
 pub(crate) const MAX_LAYERS: usize = 12;
-/// Largest manifest or image config read into memory.
-pub(crate) const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// `os/architecture[/variant]`, as `docker pull --platform` takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

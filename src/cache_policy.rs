@@ -23,7 +23,8 @@ use crate::upstream::Upstream;
 pub(crate) const IMMUTABLE_SECS: u64 = 30 * 24 * 3600;
 /// How long past its freshness a tag answer is kept for serving stale.
 pub(crate) const STALE_WINDOW_SECS: u64 = 24 * 3600;
-/// Manifests are read into memory to verify them; the distribution spec caps them at 4 MiB.
+/// Manifests (and an archive's image config) are read into memory to verify them; the
+/// distribution spec caps manifests at 4 MiB.
 pub(crate) const MANIFEST_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Header recording when a tag answer was fetched (unix seconds), for freshness.
 pub(crate) const FETCHED_AT_HEADER: &str = "x-erp-fetched-at";

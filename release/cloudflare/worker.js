@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 6ac2f0f89f519640 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 9b96ba50847c7868 (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)

@@ -7,13 +7,14 @@
 //! CACHE=on a layer the edge cache holds whole is read from there instead.
 
 use super::context::{Ctx, Flow};
-use super::send::{send, Outgoing, Sent};
+use super::send::{read_document, send, Outgoing, Sent};
 use crate::archive::{
     file_name, layout, parse_manifest, pick, Contents, Descriptor, Image, Manifest, Piece,
-    PlatformSpec, MAX_DOCUMENT_BYTES, MAX_LAYERS,
+    PlatformSpec, MAX_LAYERS,
 };
 use crate::cache_policy::{
-    blob_key, commit_key, committed, sha256_digest, MANIFEST_ACCEPT, PUT_ID_HEADER, SIZE_HEADER,
+    blob_key, commit_key, committed, sha256_digest, MANIFEST_ACCEPT, MANIFEST_MAX_BYTES,
+    PUT_ID_HEADER, SIZE_HEADER,
 };
 use crate::credentials::parse_basic;
 use crate::errors::{ErrorCode, RegistryError};
@@ -329,17 +330,7 @@ impl<P: Platform> Fetcher<'_, '_, P> {
         let r = self.answered(self.send(&out).await?, "manifest")?;
         let content_type = r.headers.get("content-type").unwrap_or("").to_owned();
         let said = r.headers.get("docker-content-digest").map(str::to_owned);
-        let bytes = self
-            .flow
-            .p
-            .read_bytes(r.body, MAX_DOCUMENT_BYTES)
-            .await
-            .map_err(|e| {
-                RegistryError::new(
-                    ErrorCode::Unavailable,
-                    format!("manifest unreadable: {}", e.0),
-                )
-            })?;
+        let bytes = read_document(self.flow.p, r.body, "manifest").await?;
         let digest = sha256_digest(&bytes);
         if let Some(want) = expect.or(said.as_deref()) {
             if want != digest {
@@ -358,24 +349,14 @@ impl<P: Platform> Fetcher<'_, '_, P> {
     }
 
     async fn config(&self, d: &Descriptor) -> Result<Vec<u8>, RegistryError> {
-        if d.size > MAX_DOCUMENT_BYTES as u64 {
+        if d.size > MANIFEST_MAX_BYTES as u64 {
             return Err(RegistryError::bad_request(
                 "the image config is too large to archive",
             ));
         }
         let out = self.outgoing(&format!("blobs/{}", d.digest), None, false);
         let r = self.answered(self.send(&out).await?, "image config")?;
-        let bytes = self
-            .flow
-            .p
-            .read_bytes(r.body, MAX_DOCUMENT_BYTES)
-            .await
-            .map_err(|e| {
-                RegistryError::new(
-                    ErrorCode::Unavailable,
-                    format!("config unreadable: {}", e.0),
-                )
-            })?;
+        let bytes = read_document(self.flow.p, r.body, "config").await?;
         if sha256_digest(&bytes) != d.digest || bytes.len() as u64 != d.size {
             return Err(RegistryError::new(
                 ErrorCode::Unavailable,

@@ -3,11 +3,11 @@
 //! allows. Answers fetched with a user's own upstream token are served but never stored.
 
 use super::context::{Ctx, Flow};
-use super::send::{client_headers, respond, send, upstream_failed, Outgoing, Sent};
+use super::send::{client_headers, read_document, respond, send, upstream_failed, Outgoing, Sent};
 use crate::cache_policy::{
     accepts, blob_key, blob_storable, commit_key, committed, manifest_key, manifest_verified,
     range_applies, single_range, tag_fresh, CacheKey, CacheStatus, Cacheable, FETCHED_AT_HEADER,
-    MANIFEST_ACCEPT, MANIFEST_MAX_BYTES, PUT_ID_HEADER, SIZE_HEADER,
+    MANIFEST_ACCEPT, PUT_ID_HEADER, SIZE_HEADER,
 };
 use crate::config::{CacheSettings, LogLevel};
 use crate::errors::{ErrorCode, RegistryError};
@@ -375,15 +375,7 @@ impl<P: Platform> CacheStep<'_, P> {
                 )
             })
             .collect();
-        let bytes = p
-            .read_bytes(resp.body, MANIFEST_MAX_BYTES)
-            .await
-            .map_err(|e| {
-                RegistryError::new(
-                    ErrorCode::Unavailable,
-                    format!("manifest unreadable: {}", e.0),
-                )
-            })?;
+        let bytes = read_document(p, resp.body, "manifest").await?;
         headers.set("content-length", bytes.len().to_string());
         let verified = manifest_verified(reference, headers.get("docker-content-digest"), &bytes);
         if verified {

@@ -3,13 +3,27 @@
 //! challenge on a 401, only the headers a client needs).
 
 use super::context::Ctx;
+use super::learned_auth::unavailable;
 use super::state::State;
+use crate::cache_policy::MANIFEST_MAX_BYTES;
 use crate::challenge::{proxy_challenge, BearerError, Challenge, Scheme};
 use crate::errors::{ErrorCode, RegistryError};
 use crate::fetch_url::FetchUrl;
 use crate::http::{Body, Headers, Method, Response, UpstreamRequest, UpstreamResponse};
 use crate::platform::Platform;
 use crate::route::RegistryEndpoint;
+
+/// A manifest or image config read whole, within the spec's cap on manifests; a body that cannot
+/// be read (cut, or over the cap) is the registry's failure.
+pub(super) async fn read_document<P: Platform>(
+    p: &P,
+    body: P::Body,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    p.read_bytes(body, MANIFEST_MAX_BYTES)
+        .await
+        .map_err(|e| unavailable(format!("{what} unreadable: {}", e.0)))
+}
 
 /// Redirect hops followed for one upstream request (ESA counts each hop as a subrequest).
 pub const MAX_REDIRECTS: usize = 5;
