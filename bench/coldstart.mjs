@@ -2,7 +2,6 @@
 // WebAssembly.Module -> Instance, or load the wasm2js translation), then answer a first request.
 // Prints {"instantiateMs":..,"firstRequestMs":..}. Used by bench/run.mjs.
 import { makePlatform } from '../js-shim/platform.js';
-import { runTask } from '../js-shim/proxy.js';
 
 const engine = process.argv[2];
 const at = (p) => new URL(`../${p}`, import.meta.url).href;
@@ -31,7 +30,7 @@ bg.__wbg_set_wasm(exports);
 bg.__erpNewInstance(engine === 'wasm2js');
 exports.__wbindgen_start();
 const t1 = performance.now();
-const out = await runTask(bg.handle(request, [], platform));
+const out = await bg.handle(request, [], platform);
 const t2 = performance.now();
 if (out.status !== 200) throw new Error(`first request answered ${out.status}`);
 console.log(JSON.stringify({ instantiateMs: t1 - t0, firstRequestMs: t2 - t1 }));

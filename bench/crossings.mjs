@@ -5,7 +5,6 @@
 // upstream is an in-memory Docker Hub (token realm, a blob redirect to another host).
 // usage: node bench/crossings.mjs   -> JSON lines {request, wasmToJs, jsToWasm, byImport}
 import { makePlatform } from '../js-shim/platform.js';
-import { runTask } from '../js-shim/proxy.js';
 
 const at = (p) => new URL(`../${p}`, import.meta.url).href;
 const bg = await import(at('dist/wasm/proxy_bg.js'));
@@ -23,7 +22,7 @@ const imports = {};
 for (const [name, f] of Object.entries(bg)) imports[name] = typeof f === 'function' ? counted(counts.wasmToJs, name, f) : f;
 const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
 const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { './proxy_bg.js': imports });
-// What the glue calls in wasm (handle, step, malloc for every string in, free...), each counted.
+// What the glue calls in wasm (handle, the closures, malloc for every string in, free...), each counted.
 const wasm = {};
 for (const [name, v] of Object.entries(exports)) {
   if (typeof v === 'function') wasm[name] = counted(counts.jsToWasm, name, v);
@@ -64,7 +63,7 @@ const requests = [
 let first = true;
 async function ask(method, path, headers) {
   const platform = makePlatform({ fetchImpl: upstream, cache: null, waitUntil: null });
-  const out = await runTask(bg.handle(new Request(`https://mirror.example.com${path}`, { method, headers }), first ? config : null, platform));
+  const out = await bg.handle(new Request(`https://mirror.example.com${path}`, { method, headers }), first ? config : null, platform);
   first = false;
   await out.arrayBuffer();
   return out.status;

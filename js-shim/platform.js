@@ -31,7 +31,9 @@ function framedWithin(headers, limit) {
   return coding === null || coding === '' || coding.toLowerCase() === 'identity';
 }
 
-export function makePlatform({ fetchImpl, cache, waitUntil }) {
+// `settle`: how the core awaits a runtime promise (js-shim/proxy.js `newInstance`); alone
+// (benches, tests) a plain `Promise.resolve`.
+export function makePlatform({ fetchImpl, cache, waitUntil, settle = (p) => Promise.resolve(p) }) {
   // Without waitUntil (ESA may not give one) a background put still runs: the runtime keeps the
   // request alive while the client's half of a teed body streams, and small puts finish first.
   const background = (promise, what) => {
@@ -46,6 +48,8 @@ export function makePlatform({ fetchImpl, cache, waitUntil }) {
   };
 
   return {
+    settle,
+
     // `init` is made by the core (method, headers, redirect: 'manual'); the Response goes back.
     fetch(url, init) {
       return fetchImpl(url, init);

@@ -22,8 +22,6 @@ mod fetch_url;
 mod flow;
 mod http;
 mod list;
-#[cfg(any(target_arch = "wasm32", test))]
-mod outside_tasks;
 mod path_form;
 mod platform;
 mod proxy_token;

@@ -2,15 +2,16 @@
 //! client's `Request` is read here, upstream requests are a `RequestInit` (redirect manual)
 //! handed to the platform's fetch, answers are read as `web_sys::Response` and the client's
 //! `Response` is built here. Bodies stay the runtime's streams, so image bytes never enter wasm
-//! memory. The JS shim keeps what must be JS: instantiation, awaiting what a request's task
-//! hands out (`outside_tasks`), the cache adapter (tee, length checks, range cuts), bounded
-//! reads, panic recovery.
+//! memory. A request is a future run by wasm-bindgen-futures (`future_to_promise`); each runtime
+//! promise is awaited as a `JsFuture`. The JS shim keeps what must be JS: instantiation, the
+//! cache adapter (tee, length checks, range cuts), bounded reads, panic recovery.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::config::{Config, ConfigError, ConfigValue};
 use crate::flow::{self, State};
@@ -18,7 +19,6 @@ use crate::http::{
     Answer, Body, Headers, Method, Request, Response, UpstreamRequest, UpstreamResponse,
     CLIENT_HEADERS,
 };
-use crate::outside_tasks::{Driver, Outside, Step, StepError};
 use crate::platform::{FetchError, Platform};
 
 #[wasm_bindgen]
@@ -70,6 +70,11 @@ extern "C" {
     #[wasm_bindgen(method, js_name = headerLines)]
     fn header_lines(this: &JsPlatform, headers: &web_sys::Headers) -> String;
 
+    /// `promise` as the shim lets this instance see it settle: never once the instance is
+    /// replaced (js-shim/proxy.js `settleFor`).
+    #[wasm_bindgen(method)]
+    fn settle(this: &JsPlatform, promise: &Promise) -> Promise;
+
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
 
@@ -83,15 +88,13 @@ extern "C" {
 
 struct Binding(JsPlatform);
 
-/// What a task awaits: a runtime promise, and what it settled to (`Err`: rejected).
-type Settled = Result<JsValue, JsValue>;
-
 impl Binding {
-    /// Awaits `promise` in the shim (see `outside_tasks`). Made a real Promise first: the shim
-    /// tells "await this" from "the answer" by `then`, and a platform function that returned a
-    /// plain value (a Response) must not pass for the answer.
-    fn wait(&self, promise: Promise) -> Outside<Promise, Settled> {
-        DRIVER.with(|d| d.outside(Promise::resolve(&promise)))
+    /// One runtime promise as a future (`Err`: rejected). Every await goes through the shim's
+    /// `settle`: a real Promise (a platform function may hand back a plain value), and one that
+    /// never settles for an instance replaced after a panic, whose callbacks (wasm-bindgen
+    /// closures) would otherwise run through the glue against the new instance's memory.
+    fn wait(&self, promise: Promise) -> JsFuture {
+        JsFuture::from(self.0.settle(&promise))
     }
 }
 
@@ -290,7 +293,6 @@ fn config_values(v: &JsValue) -> Vec<(String, ConfigValue)> {
 
 thread_local! {
     static STATE: Rc<State> = Rc::new(State::default());
-    static DRIVER: Driver<Promise, Settled, Settled> = Driver::new();
     /// The last configuration seen and what it parsed to: config objects rarely change within
     /// an isolate, so parsing is paid once.
     static CONFIG: RefCell<Option<(Vec<(String, ConfigValue)>, Rc<Result<Config, ConfigError>>)>> =
@@ -350,14 +352,14 @@ fn response_to_web(r: Response<JsValue>) -> Result<web_sys::Response, JsValue> {
 
 /// Starts one request: the runtime's `Request` (its body read only for `POST /token`), `config`
 /// as `[[key, value], ...]` (`config_values`) or null for "the same as last time" (the shim sends
-/// it only when its sources change). Returns the task's id for `step`.
+/// it only when its sources change). Returns a promise of the client's `Response`.
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
 pub fn handle(
     request: web_sys::Request,
     config: JsValue,
     platform: JsPlatform,
-) -> Result<u32, JsValue> {
+) -> Result<Promise, JsValue> {
     let config = if config.is_null() || config.is_undefined() {
         match CONFIG.with(|c| c.borrow().as_ref().map(|(_, parsed)| parsed.clone())) {
             Some(parsed) => parsed,
@@ -382,7 +384,6 @@ pub fn handle(
         method,
     };
     let binding = Binding(platform);
-    let now = binding.now();
     let task = async move {
         let resp = match &*config {
             Ok(c) => flow::handle(&binding, &state, c, req).await,
@@ -393,28 +394,14 @@ pub fn handle(
         };
         response_to_web(resp).map(JsValue::from)
     };
-    Ok(DRIVER.with(|d| d.start(task, now)))
+    Ok(future_to_promise(task))
 }
 
-/// Runs task `task` on: the first time with nothing, then with what its last awaited promise
-/// settled to (`ok` false: rejected with `value`). Returns the client's `Response` when the
-/// task is done, or the next promise for the shim to await.
-#[wasm_bindgen]
-#[allow(unreachable_pub)] // exported to JS, not to Rust
-pub fn step(task: u32, ok: bool, value: JsValue) -> Result<JsValue, JsValue> {
-    let settled = if ok { Ok(value) } else { Err(value) };
-    match DRIVER.with(|d| d.step(task, settled)) {
-        Ok(Step::Done(response)) => response,
-        Ok(Step::Awaiting(promise)) => Ok(promise.into()),
-        Err(StepError::Lost) => Err("request task lost".into()),
-        Err(StepError::Stalled) => Err("request task stalled".into()),
-    }
-}
-
-/// Installed once at instantiation. A panic aborts: the trap leaves the instance unusable and
-/// surfaces as an exception from the shim's `step` call. Before that, the hook logs and tells
-/// the shim, which answers with a 500, makes a fresh instance for the next request and fails the
-/// requests still in flight on this one when they resume.
+/// Installed once at instantiation. A panic aborts: the trap leaves the instance unusable, and it
+/// happens in a poll, which wasm-bindgen-futures runs from a microtask the shim schedules
+/// (js-shim/proxy.js `guardedImports`), so the shim catches it. Before that, the hook logs and
+/// tells the shim, which answers every request in flight on this instance with a 500 and makes a
+/// fresh instance for the next one.
 #[wasm_bindgen(start)]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
 pub fn start() {

@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 9b96ba50847c7868 (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 8308e4a20872406b (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)
@@ -20,10 +20,12 @@ __export(proxy_bg_exports, {
   __wbg___wbindgen_number_get_934b640d0889af78: () => __wbg___wbindgen_number_get_934b640d0889af78,
   __wbg___wbindgen_string_get_7ce8eee7fd327545: () => __wbg___wbindgen_string_get_7ce8eee7fd327545,
   __wbg___wbindgen_throw_4c88d8bf264fd984: () => __wbg___wbindgen_throw_4c88d8bf264fd984,
+  __wbg__wbg_cb_unref_09736879a3f67559: () => __wbg__wbg_cb_unref_09736879a3f67559,
   __wbg_append_ba9a4dc30a0323fd: () => __wbg_append_ba9a4dc30a0323fd,
   __wbg_cacheGet_dfdc4cba2c794879: () => __wbg_cacheGet_dfdc4cba2c794879,
   __wbg_cachePutStream_96c3f28821cf330a: () => __wbg_cachePutStream_96c3f28821cf330a,
   __wbg_cachePut_e37cd99dedeb17e3: () => __wbg_cachePut_e37cd99dedeb17e3,
+  __wbg_call_a410eb4b59ed5965: () => __wbg_call_a410eb4b59ed5965,
   __wbg_concat_f1d8424b6f6db5d6: () => __wbg_concat_f1d8424b6f6db5d6,
   __wbg_error_22131e5d874a6ade: () => __wbg_error_22131e5d874a6ade,
   __wbg_fetch_367d8353632c5a83: () => __wbg_fetch_367d8353632c5a83,
@@ -47,6 +49,7 @@ __export(proxy_bg_exports, {
   __wbg_new_37eb45aaf5eeb820: () => __wbg_new_37eb45aaf5eeb820,
   __wbg_new_cd4348290afae586: () => __wbg_new_cd4348290afae586,
   __wbg_new_from_slice_b8daf545a41c6aa0: () => __wbg_new_from_slice_b8daf545a41c6aa0,
+  __wbg_new_typed_e09da9dae6ee5935: () => __wbg_new_typed_e09da9dae6ee5935,
   __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0: () => __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0,
   __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7: () => __wbg_new_with_opt_readable_stream_and_init_383c64eccf9e9cc7,
   __wbg_new_with_opt_str_and_init_6456bed24baae6fc: () => __wbg_new_with_opt_str_and_init_6456bed24baae6fc,
@@ -54,6 +57,8 @@ __export(proxy_bg_exports, {
   __wbg_now_463ac581d2fc7ea3: () => __wbg_now_463ac581d2fc7ea3,
   __wbg_prototypesetcall_13162965d1fe7aa3: () => __wbg_prototypesetcall_13162965d1fe7aa3,
   __wbg_push_c9f4893fc209f768: () => __wbg_push_c9f4893fc209f768,
+  __wbg_queueMicrotask_1e8503a8a690f0a3: () => __wbg_queueMicrotask_1e8503a8a690f0a3,
+  __wbg_queueMicrotask_4a1a4d8dd332373b: () => __wbg_queueMicrotask_4a1a4d8dd332373b,
   __wbg_randomId_a4739910efc218ee: () => __wbg_randomId_a4739910efc218ee,
   __wbg_readBytes_6a3f17f247b3aca2: () => __wbg_readBytes_6a3f17f247b3aca2,
   __wbg_readText_562a9cda60e947b8: () => __wbg_readText_562a9cda60e947b8,
@@ -65,17 +70,25 @@ __export(proxy_bg_exports, {
   __wbg_set_redirect_a95a432ab7d10765: () => __wbg_set_redirect_a95a432ab7d10765,
   __wbg_set_status_bd9dc81d1c17b108: () => __wbg_set_status_bd9dc81d1c17b108,
   __wbg_set_wasm: () => __wbg_set_wasm,
+  __wbg_settle_70eb74432dcba949: () => __wbg_settle_70eb74432dcba949,
   __wbg_slice_68528dfec3171b47: () => __wbg_slice_68528dfec3171b47,
+  __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: () => __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc,
+  __wbg_static_accessor_GLOBAL_e4293fb22cbe77da: () => __wbg_static_accessor_GLOBAL_e4293fb22cbe77da,
+  __wbg_static_accessor_SELF_53bb20457401453d: () => __wbg_static_accessor_SELF_53bb20457401453d,
+  __wbg_static_accessor_WINDOW_b5e0810bfecb7feb: () => __wbg_static_accessor_WINDOW_b5e0810bfecb7feb,
   __wbg_status_cb85b6c8d1769fa1: () => __wbg_status_cb85b6c8d1769fa1,
+  __wbg_then_656f253a5dd7d8ea: () => __wbg_then_656f253a5dd7d8ea,
+  __wbg_then_e3f7f2d365708be8: () => __wbg_then_e3f7f2d365708be8,
   __wbg_toString_6b1cac73c93ef5d1: () => __wbg_toString_6b1cac73c93ef5d1,
   __wbg_url_1be993c7b186415b: () => __wbg_url_1be993c7b186415b,
   __wbg_warn_b7f980d6cdd13ae1: () => __wbg_warn_b7f980d6cdd13ae1,
   __wbindgen_generic_0000000000000001: () => __wbindgen_generic_0000000000000001,
   __wbindgen_generic_0000000000000002: () => __wbindgen_generic_0000000000000002,
+  __wbindgen_generic_0000000000000003: () => __wbindgen_generic_0000000000000003,
+  __wbindgen_object_clone_ref: () => __wbindgen_object_clone_ref,
   __wbindgen_object_drop_ref: () => __wbindgen_object_drop_ref,
   handle: () => handle,
-  start: () => start,
-  step: () => step
+  start: () => start
 });
 function handle(request, config, platform) {
   try {
@@ -87,30 +100,13 @@ function handle(request, config, platform) {
     if (r2) {
       throw takeObject(r1);
     }
-    return r0 >>> 0;
+    return takeObject(r0);
   } finally {
     wasm.__wbindgen_add_to_stack_pointer(16);
   }
 }
 function start() {
   wasm.start();
-}
-function step(task, ok, value) {
-  try {
-    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-    const val1 = +task;
-    const val2 = +ok;
-    wasm.step(retptr, val1, val2, addHeapObject(value));
-    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
-    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
-    var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
-    if (r2) {
-      throw takeObject(r1);
-    }
-    return takeObject(r0);
-  } finally {
-    wasm.__wbindgen_add_to_stack_pointer(16);
-  }
 }
 function __wbg___edgeRegistryProxyPanic_3e1ab47c8e81a144(arg0, arg1) {
   globalThis.__edgeRegistryProxyPanic(getStringFromWasm0(arg0, arg1));
@@ -149,6 +145,9 @@ function __wbg___wbindgen_string_get_7ce8eee7fd327545(arg0, arg1) {
 function __wbg___wbindgen_throw_4c88d8bf264fd984(arg0, arg1) {
   throw new Error(getStringFromWasm0(arg0, arg1));
 }
+function __wbg__wbg_cb_unref_09736879a3f67559(arg0) {
+  getObject(arg0)._wbg_cb_unref();
+}
 function __wbg_append_ba9a4dc30a0323fd() {
   return handleError(function(arg0, arg1, arg2, arg3, arg4) {
     getObject(arg0).append(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
@@ -166,6 +165,12 @@ function __wbg_cachePutStream_96c3f28821cf330a(arg0, arg1, arg2, arg3, arg4, arg
 }
 function __wbg_cachePut_e37cd99dedeb17e3(arg0, arg1, arg2, arg3) {
   getObject(arg0).cachePut(getStringFromWasm0(arg1, arg2), getObject(arg3));
+}
+function __wbg_call_a410eb4b59ed5965() {
+  return handleError(function(arg0, arg1, arg2) {
+    const ret = getObject(arg0).call(getObject(arg1), getObject(arg2));
+    return addHeapObject(ret);
+  }, arguments);
 }
 function __wbg_concat_f1d8424b6f6db5d6(arg0, arg1, arg2) {
   const ret = getObject(arg0).concat(getObject(arg1), arg2);
@@ -280,6 +285,24 @@ function __wbg_new_from_slice_b8daf545a41c6aa0(arg0, arg1) {
   const ret = new Uint8Array(getArrayU8FromWasm0(arg0, arg1));
   return addHeapObject(ret);
 }
+function __wbg_new_typed_e09da9dae6ee5935(arg0, arg1) {
+  try {
+    var state0 = { a: arg0, b: arg1 };
+    var cb0 = (arg02, arg12) => {
+      const a = state0.a;
+      state0.a = 0;
+      try {
+        return __wasm_bindgen_func_elem_839(a, state0.b, arg02, arg12);
+      } finally {
+        state0.a = a;
+      }
+    };
+    const ret = new Promise(cb0);
+    return addHeapObject(ret);
+  } finally {
+    state0.a = 0;
+  }
+}
 function __wbg_new_with_opt_js_u8_array_and_init_8da353e1bae04cf0() {
   return handleError(function(arg0, arg1) {
     const ret = new Response(getObject(arg0), getObject(arg1));
@@ -314,6 +337,13 @@ function __wbg_prototypesetcall_13162965d1fe7aa3(arg0, arg1, arg2) {
 function __wbg_push_c9f4893fc209f768(arg0, arg1) {
   const ret = getObject(arg0).push(getObject(arg1));
   return ret;
+}
+function __wbg_queueMicrotask_1e8503a8a690f0a3(arg0) {
+  const ret = getObject(arg0).queueMicrotask;
+  return addHeapObject(ret);
+}
+function __wbg_queueMicrotask_4a1a4d8dd332373b(arg0) {
+  queueMicrotask(getObject(arg0));
 }
 function __wbg_randomId_a4739910efc218ee(arg0, arg1) {
   const ret = getObject(arg1).randomId();
@@ -359,15 +389,43 @@ function __wbg_set_redirect_a95a432ab7d10765(arg0, arg1) {
 function __wbg_set_status_bd9dc81d1c17b108(arg0, arg1) {
   getObject(arg0).status = arg1;
 }
+function __wbg_settle_70eb74432dcba949(arg0, arg1) {
+  const ret = getObject(arg0).settle(getObject(arg1));
+  return addHeapObject(ret);
+}
 function __wbg_slice_68528dfec3171b47() {
   return handleError(function(arg0, arg1, arg2, arg3) {
     const ret = getObject(arg0).slice(getObject(arg1), arg2, arg3);
     return addHeapObject(ret);
   }, arguments);
 }
+function __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc() {
+  const ret = typeof globalThis === "undefined" ? void 0 : globalThis;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_static_accessor_GLOBAL_e4293fb22cbe77da() {
+  const ret = typeof global === "undefined" ? void 0 : global;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_static_accessor_SELF_53bb20457401453d() {
+  const ret = typeof self === "undefined" ? void 0 : self;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
+function __wbg_static_accessor_WINDOW_b5e0810bfecb7feb() {
+  const ret = typeof window === "undefined" ? void 0 : window;
+  return isLikeNone(ret) ? 0 : addHeapObject(ret);
+}
 function __wbg_status_cb85b6c8d1769fa1(arg0) {
   const ret = getObject(arg0).status;
   return ret;
+}
+function __wbg_then_656f253a5dd7d8ea(arg0, arg1, arg2) {
+  const ret = getObject(arg0).then(getObject(arg1), getObject(arg2));
+  return addHeapObject(ret);
+}
+function __wbg_then_e3f7f2d365708be8(arg0, arg1) {
+  const ret = getObject(arg0).then(getObject(arg1));
+  return addHeapObject(ret);
 }
 function __wbg_toString_6b1cac73c93ef5d1() {
   return handleError(function(arg0, arg1) {
@@ -385,16 +443,40 @@ function __wbg_url_1be993c7b186415b(arg0, arg1) {
 function __wbg_warn_b7f980d6cdd13ae1(arg0, arg1) {
   console.warn(getStringFromWasm0(arg0, arg1));
 }
-function __wbindgen_generic_0000000000000001(arg0) {
+function __wbindgen_generic_0000000000000001(arg0, arg1) {
+  const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_837);
+  return addHeapObject(ret);
+}
+function __wbindgen_generic_0000000000000002(arg0) {
   const ret = arg0;
   return addHeapObject(ret);
 }
-function __wbindgen_generic_0000000000000002(arg0, arg1) {
+function __wbindgen_generic_0000000000000003(arg0, arg1) {
   const ret = getStringFromWasm0(arg0, arg1);
+  return addHeapObject(ret);
+}
+function __wbindgen_object_clone_ref(arg0) {
+  const ret = getObject(arg0);
   return addHeapObject(ret);
 }
 function __wbindgen_object_drop_ref(arg0) {
   takeObject(arg0);
+}
+function __wasm_bindgen_func_elem_839(arg0, arg1, arg2, arg3) {
+  wasm.__wasm_bindgen_func_elem_839(arg0, arg1, addHeapObject(arg2), addHeapObject(arg3));
+}
+function __wasm_bindgen_func_elem_837(arg0, arg1, arg2) {
+  try {
+    const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+    wasm.__wasm_bindgen_func_elem_837(retptr, arg0, arg1, addHeapObject(arg2));
+    var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+    var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+    if (r1) {
+      throw takeObject(r0);
+    }
+  } finally {
+    wasm.__wbindgen_add_to_stack_pointer(16);
+  }
 }
 var __wbindgen_enum_RequestRedirect = ["follow", "error", "manual"];
 function addHeapObject(obj) {
@@ -404,6 +486,9 @@ function addHeapObject(obj) {
   heap[idx] = obj;
   return idx;
 }
+var CLOSURE_DTORS = typeof FinalizationRegistry === "undefined" ? { register: () => {
+}, unregister: () => {
+} } : new FinalizationRegistry((state) => wasm.__wbindgen_export5(state.a, state.b));
 function dropObject(idx) {
   if (idx < 1028) return;
   heap[idx] = heap_next;
@@ -462,6 +547,29 @@ heap.push(void 0, null, true, false);
 var heap_next = heap.length;
 function isLikeNone(x) {
   return x === void 0 || x === null;
+}
+function makeMutClosure(arg0, arg1, f) {
+  const state = { a: arg0, b: arg1, cnt: 1 };
+  const real = (...args) => {
+    state.cnt++;
+    const a = state.a;
+    state.a = 0;
+    try {
+      return f(a, state.b, ...args);
+    } finally {
+      state.a = a;
+      real._wbg_cb_unref();
+    }
+  };
+  real._wbg_cb_unref = () => {
+    if (--state.cnt === 0) {
+      wasm.__wbindgen_export5(state.a, state.b);
+      state.a = 0;
+      CLOSURE_DTORS.unregister(state);
+    }
+  };
+  CLOSURE_DTORS.register(real, state, state);
+  return real;
 }
 function passStringToWasm0(arg, malloc, realloc) {
   if (realloc === void 0) {
@@ -557,7 +665,7 @@ function framedWithin(headers, limit) {
   const coding = headers.get("content-encoding");
   return coding === null || coding === "" || coding.toLowerCase() === "identity";
 }
-function makePlatform({ fetchImpl, cache, waitUntil }) {
+function makePlatform({ fetchImpl, cache, waitUntil, settle = (p) => Promise.resolve(p) }) {
   const background = (promise, what) => {
     const p = Promise.resolve(promise).catch((e) => console.log(`cache: ${what} failed: ${e && e.message}`));
     if (waitUntil) {
@@ -569,6 +677,7 @@ function makePlatform({ fetchImpl, cache, waitUntil }) {
     }
   };
   return {
+    settle,
     // `init` is made by the core (method, headers, redirect: 'manual'); the Response goes back.
     fetch(url, init) {
       return fetchImpl(url, init);
@@ -838,20 +947,33 @@ function pathOf(url) {
   return end < 0 ? url.slice(start2) : url.slice(start2, start2 + end);
 }
 function createProxy(instantiate) {
-  let engine = null;
-  let generation = 0;
-  globalThis.__edgeRegistryProxyPanic = () => {
-    engine = null;
+  let current = null;
+  const retire = (inst, why) => {
+    if (!inst || inst.dead) return;
+    inst.dead = true;
+    if (current === inst) current = null;
+    const failed = new Error(`the registry proxy's instance was replaced: ${why}`);
+    for (const fail of inst.inflight) fail(failed);
+    inst.inflight.clear();
+    inst.waiting.clear();
   };
+  globalThis.__edgeRegistryProxyPanic = (message) => retire(current, message);
   function ensureInstance() {
-    if (engine) return;
-    const made = instantiate({ "./proxy_bg.js": proxy_bg_exports });
+    if (current) return current;
+    const inst = newInstance();
+    const made = instantiate({
+      "./proxy_bg.js": guardedImports(inst, (e) => {
+        console.error("edge-registry-proxy: the executor stopped:", e && e.stack ? e.stack : e);
+        retire(inst, "the executor stopped");
+      })
+    });
     __wbg_set_wasm(made.exports);
     __erpNewInstance(made.engine === "wasm2js");
     made.exports.__wbindgen_start();
-    engine = made.engine;
-    generation++;
+    inst.engine = made.engine;
+    current = inst;
     lastSources = null;
+    return inst;
   }
   let lastSources = null;
   function configFor(sources) {
@@ -866,37 +988,110 @@ function createProxy(instantiate) {
     console.error("edge-registry-proxy: instantiation at load failed, retrying per request:", e && e.message);
   }
   async function handle3(request, configSources, { cache = null, waitUntil = null, fetchImpl = fetch } = {}) {
-    let mine = -1;
+    let inst = null;
+    let answer;
     try {
-      ensureInstance();
-      mine = generation;
-      const task = handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil }));
-      const out = await runTask(task, () => mine === generation && engine !== null);
-      if (pathOf(request.url) === "/version") out.headers.set("x-proxy-engine", engine);
+      inst = ensureInstance();
+      inst.clock = Date.now();
+      if (inst.waiting.size && inst.clock - inst.swept > 1e3) sweep(inst);
+      answer = handle(request, configFor(configSources), makePlatform({ fetchImpl, cache, waitUntil, settle: inst.settle }));
+    } catch (e) {
+      console.error("edge-registry-proxy: request failed:", e && e.stack ? e.stack : e);
+      retire(inst, "a request failed in it");
+      return errorResponse(500, "UNKNOWN", "internal error in the registry proxy");
+    }
+    try {
+      const out = await inFlight(inst, answer);
+      if (pathOf(request.url) === "/version") out.headers.set("x-proxy-engine", inst.engine);
       return out;
     } catch (e) {
       console.error("edge-registry-proxy: request failed:", e && e.stack ? e.stack : e);
-      if (mine === generation) engine = null;
       return errorResponse(500, "UNKNOWN", "internal error in the registry proxy");
     }
   }
   return handle3;
 }
-async function runTask(task, alive = () => true) {
-  let out = step(task, true, void 0);
-  while (out && typeof out.then === "function") {
-    let ok = true;
-    let value;
-    try {
-      value = await out;
-    } catch (e) {
-      ok = false;
-      value = e;
-    }
-    if (!alive()) throw new Error("the instance serving this request was replaced after a panic");
-    out = step(task, ok, value);
+var MAX_WAIT_MS = 18e4;
+function newInstance() {
+  const inst = { engine: null, dead: false, clock: 0, swept: 0, inflight: /* @__PURE__ */ new Set(), waiting: /* @__PURE__ */ new Set() };
+  inst.settle = (promise) => new Promise((resolve, reject) => {
+    const wait = { since: inst.clock, reject };
+    inst.waiting.add(wait);
+    Promise.resolve(promise).then(
+      (v) => {
+        if (inst.waiting.delete(wait)) resolve(v);
+      },
+      (e) => {
+        if (inst.waiting.delete(wait)) reject(e);
+      }
+    );
+  });
+  return inst;
+}
+function sweep(inst) {
+  inst.swept = inst.clock;
+  for (const wait of inst.waiting) {
+    if (inst.clock - wait.since <= MAX_WAIT_MS) continue;
+    inst.waiting.delete(wait);
+    wait.reject(new Error(`the runtime never settled this await (over ${MAX_WAIT_MS / 1e3} s)`));
   }
-  return out;
+}
+function inFlight(inst, answer) {
+  return new Promise((resolve, reject) => {
+    inst.inflight.add(reject);
+    answer.then(
+      (out) => {
+        inst.inflight.delete(reject);
+        resolve(out);
+      },
+      (e) => {
+        inst.inflight.delete(reject);
+        reject(e);
+      }
+    );
+  });
+}
+var RESOLVED = Promise.resolve();
+function guardedImports(inst, onEscape) {
+  const imports = { ...proxy_bg_exports };
+  const names = Object.keys(proxy_bg_exports).filter((name) => name.startsWith("__wbg_queueMicrotask_"));
+  if (names.length !== 2) throw new Error(`expected the executor's 2 queueMicrotask imports in the glue, found ${names.length}; update js-shim/proxy.js`);
+  let slot = null;
+  let run = null;
+  for (const name of names) {
+    imports[name] = (arg) => {
+      if (arg === slot) {
+        RESOLVED.then(run);
+        return void 0;
+      }
+      let closure = null;
+      const own = Object.getOwnPropertyDescriptor(globalThis, "queueMicrotask");
+      globalThis.queueMicrotask = (f) => {
+        closure = f;
+      };
+      let ret;
+      try {
+        ret = proxy_bg_exports[name](arg);
+      } finally {
+        if (own) Object.defineProperty(globalThis, "queueMicrotask", own);
+        else delete globalThis.queueMicrotask;
+      }
+      if (typeof closure === "function") {
+        slot = arg;
+        run = () => {
+          if (inst.dead) return;
+          try {
+            closure();
+          } catch (e) {
+            onEscape(e);
+          }
+        };
+        RESOLVED.then(run);
+      }
+      return ret;
+    };
+  }
+  return imports;
 }
 var WARM_UP = "https://warm-up.invalid";
 var WARM_UP_CHALLENGE = `Bearer realm="${WARM_UP}/token",service="warm-up"`;
