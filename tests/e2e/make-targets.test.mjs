@@ -60,7 +60,7 @@ test('setup off Debian says exactly what is missing instead of failing inside ap
 });
 
 // `make bench` is not part of `make test`, but its in-process scripts call the bundle's API
-// directly (the task handle/step of js-shim/proxy.js): a change there must not break them
+// directly (`handle` of the glue, as js-shim/proxy.js calls it): a change there must not break them
 // unnoticed. They run here on a few requests; their figures are not judged.
 test('the bench scripts that call the bundle directly still run', async () => {
   for (const engine of ['wasm', 'wasm2js']) {
