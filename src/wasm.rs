@@ -71,7 +71,7 @@ extern "C" {
     fn header_lines(this: &JsPlatform, headers: &web_sys::Headers) -> String;
 
     /// `promise` as the shim lets this instance see it settle: never once the instance is
-    /// replaced (js-shim/proxy.js `settleFor`).
+    /// replaced (js-shim/proxy.js `newInstance`).
     #[wasm_bindgen(method)]
     fn settle(this: &JsPlatform, promise: &Promise) -> Promise;
 

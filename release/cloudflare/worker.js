@@ -1,4 +1,4 @@
-// edge-registry-proxy 0.1.0 · source 8308e4a20872406b (release/MANIFEST.json: the files of a release)
+// edge-registry-proxy 0.1.0 · source 96171fa88cd21f5b (release/MANIFEST.json: the files of a release)
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all)

@@ -241,10 +241,7 @@ impl<P: Platform> Fetcher<'_, '_, P> {
             Identity::Proxy => self.flow.send_as_proxy(out).await,
             Identity::User(t) => send(self.flow.p, out, Some(&bearer(t))).await,
         };
-        self.flow
-            .state
-            .observed
-            .record(&self.flow.ctx.upstream.name, super::send::answered(&sent));
+        self.flow.observe(&sent);
         sent
     }
 

@@ -144,12 +144,7 @@ impl<P: Platform> CacheStep<'_, P> {
         }
         let resp = match own {
             Sent::Response(r) if r.status == 200 => r,
-            other => {
-                return Ok(labelled(
-                    respond(self.flow.state, &self.flow.ctx, self.endpoint, &fill, other),
-                    CacheStatus::Miss,
-                ))
-            }
+            other => return Ok(self.relayed(&fill, other, CacheStatus::Miss)),
         };
         let (r, verified) = self.store_manifest(key, reference, resp).await?;
         // A verified tag's manifest is also its digest's: later by-digest requests hit.
@@ -243,16 +238,7 @@ impl<P: Platform> CacheStep<'_, P> {
         if let (true, Some(stored)) = (upstream_failed(&sent), stored) {
             return Err(unacceptable(stored, self.out.headers.get("accept")));
         }
-        Ok(labelled(
-            respond(
-                self.flow.state,
-                &self.flow.ctx,
-                self.endpoint,
-                self.out,
-                sent?,
-            ),
-            CacheStatus::Miss,
-        ))
+        Ok(self.relayed(self.out, sent?, CacheStatus::Miss))
     }
 
     /// A blob: a committed entry answers GET, HEAD and single ranges; a miss streams the
@@ -298,16 +284,7 @@ impl<P: Platform> CacheStep<'_, P> {
             {
                 self.store_blob(key, r)
             }
-            other => labelled(
-                respond(
-                    self.flow.state,
-                    &self.flow.ctx,
-                    self.endpoint,
-                    self.out,
-                    other,
-                ),
-                CacheStatus::Miss,
-            ),
+            other => self.relayed(self.out, other, CacheStatus::Miss),
         })
     }
 
@@ -323,13 +300,23 @@ impl<P: Platform> CacheStep<'_, P> {
         self.flow.fallback(self.endpoint, self.out).await
     }
 
+    /// What the upstream said to `out`, relayed as the client's answer (not from the cache).
+    fn relayed(
+        &self,
+        out: &Outgoing,
+        sent: Sent<P::Body>,
+        status: CacheStatus,
+    ) -> Response<P::Body> {
+        labelled(
+            respond(self.flow.state, &self.flow.ctx, self.endpoint, out, sent),
+            status,
+        )
+    }
+
     /// `out` sent with the proxy's own identity: only what it fetches may be stored and shared.
     async fn own_fetch(&self, out: &Outgoing) -> Result<Sent<P::Body>, RegistryError> {
         let sent = self.flow.send_as_proxy(out).await;
-        self.flow
-            .state
-            .observed
-            .record(&self.flow.ctx.upstream.name, super::send::answered(&sent));
+        self.flow.observe(&sent);
         sent
     }
 
@@ -344,16 +331,7 @@ impl<P: Platform> CacheStep<'_, P> {
             return Ok(None);
         };
         let sent = send(self.flow.p, self.out, Some(&bearer(t))).await?;
-        Ok(Some(labelled(
-            respond(
-                self.flow.state,
-                &self.flow.ctx,
-                self.endpoint,
-                self.out,
-                sent,
-            ),
-            CacheStatus::Bypass,
-        )))
+        Ok(Some(self.relayed(self.out, sent, CacheStatus::Bypass)))
     }
 
     /// A manifest read (bounded), verified and, if it verified, stored; the client's answer.

@@ -1,7 +1,9 @@
 //! Where a request comes from and goes to, once its upstream is chosen.
 
+use super::send::{answered, Sent};
 use super::state::State;
 use crate::config::Config;
+use crate::errors::RegistryError;
 use crate::path_form::{client_name, Reach};
 use crate::platform::Platform;
 use crate::reference::RepoName;
@@ -40,6 +42,14 @@ pub(super) struct Flow<'a, P: Platform> {
 }
 
 impl<'a, P: Platform> Flow<'a, P> {
+    /// What the upstream's answer said of its pull limit, kept for `/version` (nothing when it
+    /// did not answer).
+    pub(super) fn observe(&self, sent: &Result<Sent<P::Body>, RegistryError>) {
+        self.state
+            .observed
+            .record(&self.ctx.upstream.name, answered(sent));
+    }
+
     /// The same request, for `upstream` (a token request's scope named it).
     pub(super) fn for_registry(&self, upstream: &'a Upstream) -> Flow<'a, P> {
         Flow {

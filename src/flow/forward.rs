@@ -99,17 +99,13 @@ impl<P: Platform> Flow<'_, P> {
         out: &Outgoing,
         sent: Result<Sent<P::Body>, RegistryError>,
     ) -> Result<Response<P::Body>, RegistryError> {
-        let (state, ctx) = (self.state, &self.ctx);
-
-        state
-            .observed
-            .record(&ctx.upstream.name, super::send::answered(&sent));
+        self.observe(&sent);
         if upstream_failed(&sent) {
             if let Some(r) = self.fallback(endpoint, out).await {
                 return Ok(r);
             }
         }
-        Ok(respond(state, ctx, endpoint, out, sent?))
+        Ok(respond(self.state, &self.ctx, endpoint, out, sent?))
     }
 }
 
